@@ -1,0 +1,52 @@
+/* keyrevoke.conf: defaults, parsing of the INI files with inih, drop-ins, validation. */
+#pragma once
+
+#include "diag.h"
+#include "window.h"
+
+struct conf {
+        /* [Agent] */
+        char *revocation_directory;
+        char *state_directory;
+        bool dry_run;
+        uint64_t rescan_interval_usec;  /* 0 = only on change */
+        char *metrics_file;             /* NULL = off */
+
+        /* [Cloud] */
+        char *endpoint;                 /* https URL, "{region}" replaced per call */
+        char **regions;                 /* empty (NULL or {NULL}) = all, via DescribeRegions */
+        char *ca_file;
+        char *credentials_file;
+        char *profile;
+        char *ram_role;
+        char *metadata_endpoint;
+        unsigned max_concurrent_requests;
+        unsigned max_requests_per_second;
+        uint64_t request_timeout_usec;
+        unsigned max_retries;
+
+        /* [Reboot] */
+        bool reboot_enabled;
+        struct window_set windows;
+        char *time_zone;                /* NULL = host local zone */
+        unsigned max_parallel;
+        uint64_t cutoff_usec;
+        bool force_stop;
+        uint64_t health_timeout_usec;
+        unsigned max_failures;
+};
+
+/* Allocates a conf holding the documented defaults. state_directory_env is $STATE_DIRECTORY
+ * (may be NULL; the first of a colon-separated list is used). */
+int conf_new(const char *state_directory_env, struct conf **ret);
+
+/* Parses one file's text into c; each problem is added to d as path:line. */
+int conf_parse(struct conf *c, const char *path, const char *text, struct diags *d);
+
+/* Loads path (missing is an error), then path.d/ *.conf in lexical order (missing dir is fine),
+ * then validates cross-key constraints. Returns 0 when d got no new problem, -EINVAL when it
+ * did, -ENOMEM. On failure *ret is untouched. */
+int conf_load(const char *path, const char *state_directory_env, struct conf **ret, struct diags *d);
+
+struct conf *conf_free(struct conf *c);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct conf *, conf_free);

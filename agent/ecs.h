@@ -1,0 +1,65 @@
+/* The ECS RPC client: builds, signs, paces, sends, retries and parses API calls. */
+#pragma once
+
+#include <jansson.h>
+#include <systemd/sd-event.h>
+
+#include "creds.h"
+#include "params.h"
+
+#define ECS_API_VERSION "2014-05-26"
+#define ECS_MAX_RESPONSE_BYTES (8U * 1024U * 1024U)
+
+struct ecs;
+
+struct ecs_options {
+        const char *endpoint;           /* "https://ecs.{region}.aliyuncs.com"; {region} replaced */
+        const char *ca_file;            /* NULL = system store */
+        unsigned max_concurrent;        /* MaxConcurrentRequests= */
+        unsigned max_per_second;        /* MaxRequestsPerSecond= */
+        uint64_t timeout_usec;          /* RequestTimeoutSec= */
+        unsigned max_retries;           /* MaxRetries= */
+};
+
+struct ecs_result {
+        int error;               /* 0 success; -EREMOTEIO API error (code set); other -errno transport */
+        const char *code;        /* API error code, or NULL */
+        const char *message;     /* API message or transport error text, or NULL */
+        const char *request_id;  /* RequestId (body or x-acs-request-id), or NULL */
+        long http_status;
+        json_t *body;            /* parsed answer (borrowed, valid during the callback), or NULL */
+        unsigned attempts;       /* attempts made, 1 = no retry */
+};
+
+/* Called exactly once per ecs_call() from the event loop, after the last retry. */
+typedef void (*ecs_done_cb)(const struct ecs_result *r, void *userdata);
+
+struct ecs_stats {
+        unsigned long calls;         /* HTTP requests sent, retries included */
+        unsigned long retries;
+        unsigned long throttled;     /* answers with a Throttling* code */
+        unsigned long errors;        /* calls ending in an error */
+};
+
+int ecs_new(sd_event *event, const struct ecs_options *o, struct ecs **ret);
+
+/* Cancels every queued or in-flight call without calling back; wipes credentials. */
+struct ecs *ecs_free(struct ecs *e);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct ecs *, ecs_free);
+
+/* Replaces the credentials used for calls signed from now on (takes ownership). */
+void ecs_set_credentials(struct ecs *e, struct creds *c);
+
+/* Queues a call of action in region (the endpoint's {region}); params hold the action's own
+ * parameters (RegionId included where the API wants it) and are taken over: *params is empty
+ * afterwards, also on failure. */
+int ecs_call(struct ecs *e, const char *region, const char *action, struct params *params, ecs_done_cb cb,
+             void *userdata);
+
+/* Calls queued or in flight. */
+unsigned ecs_pending(const struct ecs *e);
+
+const struct ecs_stats *ecs_get_stats(const struct ecs *e);
+
+/* True for codes that are retried: Throttling*, ServiceUnavailable*, InternalError*, UnknownError. */
+bool ecs_code_is_retryable(const char *code);

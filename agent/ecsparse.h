@@ -1,0 +1,63 @@
+/* Parsing of ECS API JSON answers into plain structs (pure; bounded; jansson). */
+#pragma once
+
+#include <jansson.h>
+
+#include "macro.h"
+
+#define ECSPARSE_MAX_ITEMS 1000
+
+struct ecs_instance {
+        char *instance_id;
+        char *status;           /* "Running", "Stopped", ... */
+        char *os_type;          /* "linux" / "windows" (lower-cased) */
+        char *key_pair_name;    /* NULL when none */
+        char *start_time;       /* as given, e.g. "2017-12-10T04:04Z"; NULL when absent */
+        char *region_id;
+};
+
+struct ecs_keypair {
+        char *name;
+        char *public_key;       /* NULL when absent */
+};
+
+struct ecs_detach_result {
+        char *instance_id;
+        char *code;
+        char *message;
+        bool success;           /* Code == "200" (Success as string or bool is accepted too) */
+};
+
+struct ecs_status {
+        char *instance_id;
+        char *status;
+};
+
+/* Parses text (at most len bytes) into a JSON object; -EBADMSG when it is not one. */
+int ecsparse_json(const char *text, size_t len, json_t **ret);
+
+/* Error answer: sets *ret_code (NULL when the body has no Code) and *ret_message. */
+int ecsparse_error(json_t *root, char **ret_code, char **ret_message);
+
+/* RequestId of any answer, or NULL. Borrowed from root. */
+const char *ecsparse_request_id(json_t *root);
+
+/* DescribeInstances page; *ret_next_token NULL when absent or empty. */
+int ecsparse_instances(json_t *root, struct ecs_instance **ret, size_t *ret_n, char **ret_next_token);
+
+/* DescribeKeyPairs page; *ret_total is TotalCount (0 when absent). */
+int ecsparse_keypairs(json_t *root, struct ecs_keypair **ret, size_t *ret_n, unsigned *ret_total);
+
+/* DescribeRegions: NULL-terminated RegionId list. */
+int ecsparse_regions(json_t *root, char ***ret);
+
+/* DetachKeyPair: returns 1 with per-instance results, 0 for the old RequestId-only answer. */
+int ecsparse_detach(json_t *root, struct ecs_detach_result **ret, size_t *ret_n);
+
+/* DescribeInstanceStatus page; *ret_total is TotalCount. */
+int ecsparse_instance_status(json_t *root, struct ecs_status **ret, size_t *ret_n, unsigned *ret_total);
+
+void ecs_instances_free(struct ecs_instance *a, size_t n);
+void ecs_keypairs_free(struct ecs_keypair *a, size_t n);
+void ecs_detach_results_free(struct ecs_detach_result *a, size_t n);
+void ecs_statuses_free(struct ecs_status *a, size_t n);

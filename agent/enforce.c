@@ -1,0 +1,1 @@
+/* placeholder */ typedef int keyrevoke_placeholder_enforce;

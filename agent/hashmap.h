@@ -1,0 +1,19 @@
+/* A string-keyed hash map with open addressing; keys are owned by the caller. */
+#pragma once
+
+#include "macro.h"
+
+struct hashmap;
+
+int hashmap_new(struct hashmap **ret);
+/* Frees the map, not the keys or values. */
+struct hashmap *hashmap_free(struct hashmap *h);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct hashmap *, hashmap_free);
+/* Inserts or replaces; key must stay valid while it is in the map. */
+int hashmap_put(struct hashmap *h, const char *key, void *value);
+void *hashmap_get(const struct hashmap *h, const char *key);
+/* Removes key; returns its value or NULL. */
+void *hashmap_remove(struct hashmap *h, const char *key);
+size_t hashmap_size(const struct hashmap *h);
+/* Iteration: *i starts at 0; returns false at the end. Not stable across insertions. */
+bool hashmap_iterate(const struct hashmap *h, size_t *i, const char **ret_key, void **ret_value);

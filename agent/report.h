@@ -1,0 +1,48 @@
+/* Structured events to journald (the only caller of sd_journal_send), logfmt on stderr otherwise. */
+#pragma once
+
+#include "macro.h"
+
+enum event_kind {
+        EVENT_LIST_LOADED,
+        EVENT_LIST_ERROR,
+        EVENT_KEYPAIR_NOT_FOUND,
+        EVENT_DETACHED,
+        EVENT_WOULD_DETACH,
+        EVENT_SKIPPED_WINDOWS,
+        EVENT_DETACH_FAILED,
+        EVENT_REBOOT_QUEUED,
+        EVENT_REBOOT_STARTED,
+        EVENT_WOULD_REBOOT,
+        EVENT_REBOOT_COMPLETED,
+        EVENT_REBOOT_SKIPPED,
+        EVENT_REBOOT_FAILED,
+        EVENT_ENFORCEMENT_COMPLETE,
+        _EVENT_KIND_MAX,
+};
+
+/* The KEYREVOKE_* fields of an event; NULL/0 fields are left out. */
+struct event_fields {
+        const char *keypair;
+        const char *region;
+        const char *instance;
+        const char *request_id;
+        const char *error;
+        const char *list;
+        unsigned line;
+        const char *reason;
+        bool dry_run;
+        const char *const *extra;       /* more "KEYREVOKE_X=value" strings, NULL-terminated */
+};
+
+/* "list-loaded", ... as in SPEC.md. */
+const char *event_kind_to_string(enum event_kind k);
+/* The fixed MESSAGE_ID (32 hex characters) of the kind. */
+const char *event_kind_message_id(enum event_kind k);
+
+/* Forces the stderr logfmt output (tests, --check-config). */
+void report_set_stderr(bool on);
+
+/* Sends one event with MESSAGE= formatted from format; falls back to one logfmt line on stderr
+ * when journald cannot be reached. Never fails. */
+void report_event(enum event_kind kind, const struct event_fields *f, const char *format, ...) _printf_(3, 4);

@@ -1,0 +1,58 @@
+/* The persistent reboot queue in StateDirectory: one JSON file, written atomically, mode 0600. */
+#pragma once
+
+#include "hashmap.h"
+
+enum queue_state {
+        QUEUE_DETACHING,        /* intent written, DetachKeyPair sent or about to be */
+        QUEUE_PENDING,          /* detached, waiting for a window */
+        QUEUE_REBOOTING,        /* intent written, RebootInstance sent or about to be */
+        QUEUE_DONE,             /* rebooted (or skipped for good): kept for keyrevokectl */
+        _QUEUE_STATE_MAX,
+};
+
+struct queue_entry {
+        char *instance_id;
+        char *region;
+        char *keypair;
+        char *reason;                   /* NULL when none */
+        enum queue_state state;
+        uint64_t detached_usec;         /* realtime when the detach was confirmed (0 before) */
+        uint64_t reboot_started_usec;   /* realtime when REBOOTING was written (0 before) */
+        char *start_time_before;        /* instance StartTime seen right before the reboot */
+        char *outcome;                  /* for DONE: "completed", "stopped", "not-found", ... */
+        uint64_t done_usec;
+        unsigned reboot_failures;
+};
+
+struct state {
+        char *directory;
+        struct hashmap *by_instance;    /* instance id -> struct queue_entry * */
+        bool dirty;
+};
+
+const char *queue_state_to_string(enum queue_state s);
+
+/* Reads directory/queue.json (missing = empty queue). A corrupt file is an error (-EBADMSG),
+ * never silently dropped. */
+int state_load(const char *directory, struct state **ret);
+
+/* Writes the queue if dirty: temp file (0600), fsync, rename, fsync of the directory. */
+int state_save(struct state *s);
+
+struct queue_entry *state_find(const struct state *s, const char *instance_id);
+
+/* Adds an entry in QUEUE_DETACHING (or returns the existing one, untouched); marks dirty. */
+int state_add(struct state *s, const char *instance_id, const char *region, const char *keypair,
+              const char *reason, struct queue_entry **ret);
+
+/* Changes an entry's state; marks dirty. */
+void state_set(struct state *s, struct queue_entry *e, enum queue_state st);
+
+/* Iteration over all entries, in no particular order. */
+bool state_iterate(const struct state *s, size_t *i, struct queue_entry **ret);
+
+size_t state_count(const struct state *s, enum queue_state st);
+
+struct state *state_free(struct state *s);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct state *, state_free);
