@@ -1,1 +1,430 @@
-/* placeholder */ typedef int keyrevoke_placeholder_agent;
+/* The agent: owns the event loop, configuration, lists, ECS client, queue and the passes. */
+#include <signal.h>
+#include <sys/inotify.h>
+#include <systemd/sd-daemon.h>
+#include <systemd/sd-event.h>
+
+#include "agent.h"
+#include "conf.h"
+#include "creds.h"
+#include "ecs.h"
+#include "enforce.h"
+#include "lists.h"
+#include "log.h"
+#include "reboot.h"
+#include "state.h"
+
+/* Changes in the list directory are collected this long before the lists are re-read. */
+#define AGENT_DEBOUNCE_USEC (200 * USEC_PER_MSEC)
+
+#define AGENT_INOTIFY_MASK                                                                          \
+        (IN_CREATE | IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_ATTRIB | IN_DELETE_SELF | \
+         IN_MOVE_SELF | IN_ONLYDIR)
+
+struct agent {
+        struct agent_options o;
+        sd_event *event;
+        struct conf *conf;
+        struct conf *pending_conf;      /* valid new config, applied once the running pass ends */
+        struct ecs *ecs;
+        struct state *state;
+        struct lists lists;
+        struct enforce *pass;
+        struct reboot *reboot;
+        bool rerun;                     /* lists changed while a pass was running */
+        bool failed;                    /* some target could not be enforced (--once) */
+        sd_event_source *inotify_source;
+        sd_event_source *debounce_source;
+        sd_event_source *rescan_source;
+};
+
+static bool agent_dry_run(const struct agent *a) {
+        return a->o.dry_run || a->conf->dry_run;
+}
+
+static void notify_status(struct agent *a) {
+        size_t pending = state_count(a->state, QUEUE_PENDING) + state_count(a->state, QUEUE_REBOOTING);
+        char window[64];
+
+        reboot_describe_next_window(a->reboot, window, sizeof(window));
+        (void) sd_notifyf(false, "STATUS=%s%zu list(s), %zu entries; %zu reboot(s) queued; next window: %s%s",
+                          a->pass ? "Enforcing: " : "Idle: ", a->lists.n, lists_count_entries(&a->lists), pending,
+                          window, agent_dry_run(a) ? " (dry run)" : "");
+}
+
+/* ---- configuration, credentials, client ---------------------------------------------------- */
+
+static int load_conf(const char *path, struct conf **ret) {
+        struct diags d = {};
+        int r = conf_load(path, getenv("STATE_DIRECTORY"), ret, &d);
+
+        for (size_t i = 0; i < d.n; i++) {
+                _cleanup_free_ char *s = diag_format(&d.items[i]);
+                log_error("%s", strempty(s));
+        }
+        diags_clear(&d);
+        return r;
+}
+
+static int load_creds(const struct conf *c, struct creds **ret) {
+        struct diags d = {};
+        const char *source = NULL;
+        int r = creds_load(c->credentials_file, c->profile, getuid(), ret, &source, &d);
+
+        for (size_t i = 0; i < d.n; i++) {
+                _cleanup_free_ char *s = diag_format(&d.items[i]);
+                log_error("%s", strempty(s));
+        }
+        diags_clear(&d);
+        if (r == -ENOENT)
+                return log_error_errno(r, "No credentials: set LoadCredential=aliyun:..., CredentialsFile= "
+                                          "or ALIBABA_CLOUD_ACCESS_KEY_ID/ALIBABA_CLOUD_ACCESS_KEY_SECRET");
+        if (r < 0)
+                return log_error_errno(r, "Failed to load credentials: %m");
+        log_info("Using credentials from %s", source);
+        return 0;
+}
+
+static int make_ecs(sd_event *event, const struct conf *c, struct ecs **ret) {
+        struct ecs_options o = {
+                .endpoint = c->endpoint,
+                .ca_file = c->ca_file,
+                .max_concurrent = c->max_concurrent_requests,
+                .max_per_second = c->max_requests_per_second,
+                .timeout_usec = c->request_timeout_usec,
+                .max_retries = c->max_retries,
+        };
+        _cleanup_(creds_freep) struct creds *creds = NULL;
+        _cleanup_(ecs_freep) struct ecs *e = NULL;
+        int r;
+
+        r = load_creds(c, &creds);
+        if (r < 0)
+                return r;
+        r = ecs_new(event, &o, &e);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up the ECS client for %s: %m", c->endpoint);
+        ecs_set_credentials(e, TAKE_PTR(creds));
+        *ret = TAKE_PTR(e);
+        return 0;
+}
+
+/* ---- lists and passes ---------------------------------------------------------------------- */
+
+static void reload_lists(struct agent *a) {
+        struct diags d = {};
+        struct lists l = {};
+
+        if (lists_load(a->conf->revocation_directory, getuid(), true, &l, &d) < 0)
+                log_error("Out of memory while reading %s; keeping the lists loaded before",
+                          a->conf->revocation_directory);
+        else {
+                lists_done(&a->lists);
+                a->lists = l;
+        }
+        diags_clear(&d);
+}
+
+static void start_pass(struct agent *a);
+
+static void pass_done_cb(struct enforce *p, const struct enforce_counts *c, void *userdata) {
+        struct agent *a = userdata;
+
+        if (c->failed > 0)
+                a->failed = true;
+        a->pass = enforce_free(p);
+        /* The queue may have grown: the reboots due now start (and --once ends when idle). */
+        reboot_kick(a->reboot);
+        notify_status(a);
+        if (a->rerun && !a->o.once)
+                start_pass(a);
+}
+
+static void apply_pending_conf(struct agent *a);
+
+static void start_pass(struct agent *a) {
+        struct enforce_options o;
+        int r;
+
+        if (a->pass) {
+                a->rerun = true;
+                return;
+        }
+        apply_pending_conf(a);
+        a->rerun = false;
+        reload_lists(a);
+        o = (struct enforce_options) {
+                .ecs = a->ecs,
+                .state = a->state,
+                .lists = a->lists.items,
+                .n_lists = a->lists.n,
+                .regions = a->conf->regions,
+                .dry_run = agent_dry_run(a),
+                .event = a->event,
+        };
+        r = enforce_start(&o, pass_done_cb, a, &a->pass);
+        if (r < 0) {
+                log_error_errno(r, "Failed to start an enforcement pass: %m");
+                a->failed = true;
+                if (a->o.once)
+                        (void) sd_event_exit(a->event, 0);
+                return;
+        }
+        notify_status(a);
+}
+
+/* ---- event sources ------------------------------------------------------------------------- */
+
+static int debounce_cb(sd_event_source *s, uint64_t usec, void *userdata) {
+        start_pass(userdata);
+        return 0;
+}
+
+static int watch_lists(struct agent *a);
+
+static int inotify_cb(sd_event_source *s, const struct inotify_event *ev, void *userdata) {
+        struct agent *a = userdata;
+        int r;
+
+        if (ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED)) {
+                log_warning("%s went away; lists are re-read on the next rescan or SIGHUP",
+                            a->conf->revocation_directory);
+                a->inotify_source = sd_event_source_disable_unref(a->inotify_source);
+        }
+        r = sd_event_source_set_time_relative(a->debounce_source, AGENT_DEBOUNCE_USEC);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(a->debounce_source, SD_EVENT_ONESHOT);
+        if (r < 0)
+                log_warning_errno(r, "Failed to schedule a re-read of the lists: %m");
+        return 0;
+}
+
+static int watch_lists(struct agent *a) {
+        int r;
+
+        if (a->inotify_source || a->o.once)
+                return 0;
+        r = sd_event_add_inotify(a->event, &a->inotify_source, a->conf->revocation_directory, AGENT_INOTIFY_MASK,
+                                 inotify_cb, a);
+        if (r < 0)
+                return log_warning_errno(r, "Cannot watch %s (lists are re-read on rescan and SIGHUP): %m",
+                                         a->conf->revocation_directory);
+        return 0;
+}
+
+static int arm_rescan(struct agent *a) {
+        if (a->o.once || a->conf->rescan_interval_usec == 0)
+                return sd_event_source_set_enabled(a->rescan_source, SD_EVENT_OFF);
+        int r = sd_event_source_set_time_relative(a->rescan_source, a->conf->rescan_interval_usec);
+        if (r < 0)
+                return r;
+        return sd_event_source_set_enabled(a->rescan_source, SD_EVENT_ONESHOT);
+}
+
+static int rescan_cb(sd_event_source *s, uint64_t usec, void *userdata) {
+        struct agent *a = userdata;
+
+        (void) watch_lists(a);
+        start_pass(a);
+        if (arm_rescan(a) < 0)
+                log_error("Failed to re-arm the rescan timer");
+        return 0;
+}
+
+/* Swaps in a config validated by SIGHUP, once no pass uses the old one. */
+static void apply_pending_conf(struct agent *a) {
+        _cleanup_(ecs_freep) struct ecs *e = NULL;
+
+        if (!a->pending_conf)
+                return;
+        if (make_ecs(a->event, a->pending_conf, &e) < 0) {
+                log_error("Keeping the previous configuration: the new one's client could not be set up");
+                a->pending_conf = conf_free(a->pending_conf);
+                return;
+        }
+        ecs_free(a->ecs);
+        a->ecs = TAKE_PTR(e);
+        conf_free(a->conf);
+        a->conf = TAKE_PTR(a->pending_conf);
+        reboot_set_client(a->reboot, a->ecs, a->conf);
+        a->inotify_source = sd_event_source_disable_unref(a->inotify_source);
+        (void) watch_lists(a);
+        (void) arm_rescan(a);
+        log_info("Configuration reloaded");
+}
+
+static int sighup_cb(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        struct agent *a = userdata;
+        struct conf *c = NULL;
+
+        (void) sd_notify(false, "RELOADING=1\nSTATUS=Reloading configuration");
+        if (load_conf(a->o.config_path, &c) < 0)
+                log_error("New configuration in %s is invalid; keeping the running one", a->o.config_path);
+        else {
+                conf_free(a->pending_conf);
+                a->pending_conf = c;
+        }
+        start_pass(a);
+        (void) sd_notify(false, "READY=1");
+        notify_status(a);
+        return 0;
+}
+
+static int sigterm_cb(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        struct agent *a = userdata;
+
+        (void) sd_notify(false, "STOPPING=1\nSTATUS=Stopping");
+        log_info("Received %s, stopping", si->ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT");
+        return sd_event_exit(a->event, 0);
+}
+
+static int add_sources(struct agent *a) {
+        sigset_t mask;
+        int r;
+
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGHUP);
+        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+                return negative_errno();
+        if ((r = sd_event_add_signal(a->event, NULL, SIGTERM, sigterm_cb, a)) < 0 ||
+            (r = sd_event_add_signal(a->event, NULL, SIGINT, sigterm_cb, a)) < 0 ||
+            (r = sd_event_add_signal(a->event, NULL, SIGHUP, sighup_cb, a)) < 0)
+                return r;
+        r = sd_event_add_time_relative(a->event, &a->debounce_source, CLOCK_MONOTONIC, AGENT_DEBOUNCE_USEC, 0,
+                                       debounce_cb, a);
+        if (r < 0)
+                return r;
+        (void) sd_event_source_set_enabled(a->debounce_source, SD_EVENT_OFF);
+        r = sd_event_add_time_relative(a->event, &a->rescan_source, CLOCK_MONOTONIC, UINT64_MAX / 2, 0, rescan_cb, a);
+        if (r < 0)
+                return r;
+        r = arm_rescan(a);
+        if (r < 0)
+                return r;
+        (void) watch_lists(a);
+        return sd_event_set_watchdog(a->event, true);
+}
+
+/* ---- lifecycle ----------------------------------------------------------------------------- */
+
+/* --once: the reboots due now are done (or none can start): the run is over. */
+static void once_idle_cb(struct reboot *r, void *userdata) {
+        struct agent *a = userdata;
+
+        if (!a->pass)
+                (void) sd_event_exit(a->event, 0);
+}
+
+static int make_reboot(struct agent *a) {
+        struct reboot_options o = {
+                .event = a->event,
+                .ecs = a->ecs,
+                .state = a->state,
+                .conf = a->conf,
+                .dry_run = agent_dry_run(a),
+                .idle_cb = a->o.once ? once_idle_cb : NULL,
+                .userdata = a,
+        };
+        return reboot_new(&o, &a->reboot);
+}
+
+int agent_new(const struct agent_options *o, struct agent **ret) {
+        _cleanup_(agent_freep) struct agent *a = calloc(1, sizeof(*a));
+        int r;
+
+        if (!a)
+                return -ENOMEM;
+        a->o = *o;
+        r = load_conf(o->config_path, &a->conf);
+        if (r < 0)
+                return r == -ENOMEM ? r : -EINVAL;
+        r = sd_event_default(&a->event);
+        if (r < 0)
+                return log_error_errno(r, "Failed to create the event loop: %m");
+        r = state_load(a->conf->state_directory, &a->state);
+        if (r < 0)
+                return log_error_errno(r, "Failed to load the reboot queue from %s (refusing to start rather "
+                                          "than lose it): %m", a->conf->state_directory);
+        r = make_ecs(a->event, a->conf, &a->ecs);
+        if (r < 0)
+                return -EINVAL;
+        r = make_reboot(a);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up the reboot scheduler: %m");
+        r = add_sources(a);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up event sources: %m");
+        *ret = TAKE_PTR(a);
+        return 0;
+}
+
+int agent_run(struct agent *a) {
+        int r;
+
+        /* Reboots left in flight by an earlier run are followed from the start. */
+        if (!a->o.once)
+                reboot_kick(a->reboot);
+        start_pass(a);
+        (void) sd_notify(false, "READY=1");
+        notify_status(a);
+        r = sd_event_loop(a->event);
+        if (r < 0)
+                return log_error_errno(r, "Event loop failed: %m"), AGENT_EXIT_PENDING;
+        if (a->o.once && (a->failed || reboot_failures(a->reboot) > 0))
+                return AGENT_EXIT_PENDING;
+        return AGENT_EXIT_OK;
+}
+
+struct agent *agent_free(struct agent *a) {
+        if (!a)
+                return NULL;
+        /* The client first: its calls are abandoned without callbacks into the pass. */
+        a->ecs = ecs_free(a->ecs);
+        a->pass = enforce_free(a->pass);
+        a->reboot = reboot_free(a->reboot);
+        if (a->state) {
+                int r = state_save(a->state);
+                if (r < 0)
+                        log_error_errno(r, "Failed to save the reboot queue in %s: %m", a->state->directory);
+                state_free(a->state);
+        }
+        lists_done(&a->lists);
+        sd_event_source_disable_unref(a->inotify_source);
+        sd_event_source_disable_unref(a->debounce_source);
+        sd_event_source_disable_unref(a->rescan_source);
+        sd_event_unref(a->event);
+        conf_free(a->pending_conf);
+        conf_free(a->conf);
+        free(a);
+        return NULL;
+}
+
+/* ---- --check-config ------------------------------------------------------------------------ */
+
+int agent_check_config(const char *config_path) {
+        _cleanup_(conf_freep) struct conf *c = NULL;
+        _cleanup_(creds_freep) struct creds *creds = NULL;
+        struct diags d = {};
+        struct lists l = {};
+        const char *source;
+        int r;
+
+        r = conf_load(config_path, getenv("STATE_DIRECTORY"), &c, &d);
+        if (r >= 0) {
+                r = creds_load(c->credentials_file, c->profile, getuid(), &creds, &source, &d);
+                if (r == -ENOENT && isempty(c->ram_role))
+                        diags_add(&d, config_path, 0, "no credentials source: set CredentialsFile=, RamRole=, "
+                                                      "LoadCredential=aliyun:... or ALIBABA_CLOUD_ACCESS_KEY_*");
+                if (lists_load(c->revocation_directory, getuid(), false, &l, &d) >= 0)
+                        lists_done(&l);
+        }
+        for (size_t i = 0; i < d.n; i++) {
+                _cleanup_free_ char *s = diag_format(&d.items[i]);
+                printf("%s\n", strempty(s));
+        }
+        r = d.n > 0 ? AGENT_EXIT_CONFIG : AGENT_EXIT_OK;
+        diags_clear(&d);
+        return r;
+}

@@ -8,6 +8,7 @@ struct conf {
         /* [Agent] */
         char *revocation_directory;
         char *state_directory;
+        char *state_directory_default;  /* what an empty StateDirectory= restores */
         bool dry_run;
         uint64_t rescan_interval_usec;  /* 0 = only on change */
         char *metrics_file;             /* NULL = off */
@@ -40,7 +41,11 @@ struct conf {
  * (may be NULL; the first of a colon-separated list is used). */
 int conf_new(const char *state_directory_env, struct conf **ret);
 
-/* Parses one file's text into c; each problem is added to d as path:line. */
+/* Parses one file's text into c; each problem is added to d as path:line. Returns 0, -EINVAL when
+ * a problem was found (the valid keys are still applied), -ENOMEM. Systemd-style: leading blanks
+ * are ignored (no continuation lines); '#' or ';' at the start of a line or after a blank starts a
+ * comment; an empty assignment ("Key=") resets the key to its default, and for Window= clears
+ * the list; Regions= replaces the list. Lines are limited by inih (197 characters). */
 int conf_parse(struct conf *c, const char *path, const char *text, struct diags *d);
 
 /* Loads path (missing is an error), then path.d/ *.conf in lexical order (missing dir is fine),

@@ -6,6 +6,13 @@
 #include "macro.h"
 
 #define ECSPARSE_MAX_ITEMS 1000
+#define ECSPARSE_MAX_STRING 4096                        /* bytes of any string field... */
+#define ECSPARSE_MAX_PUBLIC_KEY (16U * 1024U)           /* ...but PublicKey */
+#define ECSPARSE_MAX_JSON_BYTES (8U * 1024U * 1024U)    /* an answer */
+
+/* Every parser below returns -EBADMSG for a root that is not an object, a member of the wrong
+ * type, a string past its cap or an array past ECSPARSE_MAX_ITEMS; arrays may be missing or empty
+ * (zero items, *ret NULL). Counts and booleans are accepted as numbers or strings ("2", "true"). */
 
 struct ecs_instance {
         char *instance_id;
@@ -33,30 +40,36 @@ struct ecs_status {
         char *status;
 };
 
-/* Parses text (at most len bytes) into a JSON object; -EBADMSG when it is not one. */
+/* Parses text (len bytes) into a JSON object (duplicate keys rejected); -EBADMSG when it is not
+ * one (NULL or empty included), -EMSGSIZE past ECSPARSE_MAX_JSON_BYTES. */
 int ecsparse_json(const char *text, size_t len, json_t **ret);
 
-/* Error answer: sets *ret_code (NULL when the body has no Code) and *ret_message. */
+/* Error answer: sets *ret_code (NULL when the body has no Code; a numeric Code is formatted) and
+ * *ret_message (NULL when absent). */
 int ecsparse_error(json_t *root, char **ret_code, char **ret_message);
 
 /* RequestId of any answer, or NULL. Borrowed from root. */
 const char *ecsparse_request_id(json_t *root);
 
-/* DescribeInstances page; *ret_next_token NULL when absent or empty. */
+/* DescribeInstances page; *ret_next_token NULL when absent or empty. InstanceId, Status, OSType
+ * and RegionId are required. */
 int ecsparse_instances(json_t *root, struct ecs_instance **ret, size_t *ret_n, char **ret_next_token);
 
 /* DescribeKeyPairs page; *ret_total is TotalCount (0 when absent). */
 int ecsparse_keypairs(json_t *root, struct ecs_keypair **ret, size_t *ret_n, unsigned *ret_total);
 
-/* DescribeRegions: NULL-terminated RegionId list. */
+/* DescribeRegions: NULL-terminated RegionId list (empty, not NULL, when there are none). */
 int ecsparse_regions(json_t *root, char ***ret);
 
-/* DetachKeyPair: returns 1 with per-instance results, 0 for the old RequestId-only answer. */
+/* DetachKeyPair: returns 1 with per-instance results, 0 for the old RequestId-only answer (no
+ * Results; a body without Results nor RequestId is -EBADMSG). A result without Code nor Success
+ * counts as failed. */
 int ecsparse_detach(json_t *root, struct ecs_detach_result **ret, size_t *ret_n);
 
-/* DescribeInstanceStatus page; *ret_total is TotalCount. */
+/* DescribeInstanceStatus page; *ret_total is TotalCount (0 when absent). */
 int ecsparse_instance_status(json_t *root, struct ecs_status **ret, size_t *ret_n, unsigned *ret_total);
 
+/* Free arrays returned above (NULL accepted). */
 void ecs_instances_free(struct ecs_instance *a, size_t n);
 void ecs_keypairs_free(struct ecs_keypair *a, size_t n);
 void ecs_detach_results_free(struct ecs_detach_result *a, size_t n);

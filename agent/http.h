@@ -5,6 +5,9 @@
 
 #include "macro.h"
 
+/* The response cap used when http_request.max_response_bytes is 0. */
+#define HTTP_DEFAULT_MAX_RESPONSE_BYTES (1024U * 1024U)
+
 struct http;
 struct http_call;
 
@@ -34,7 +37,8 @@ typedef void (*http_done_cb)(const struct http_response *r, void *userdata);
 
 int http_new(sd_event *event, struct http **ret);
 
-/* Aborts calls still in flight without calling their callbacks. Accepts NULL. */
+/* Aborts calls still in flight without calling their callbacks. Accepts NULL. May be called
+ * from inside a callback (the rest is then released when the callback returns). */
 struct http *http_free(struct http *h);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct http *, http_free);
 

@@ -3,6 +3,9 @@
 
 #include "macro.h"
 
+/* More parameters than any ECS call needs (InstanceId.1..100 plus the common ones). */
+#define PARAMS_MAX 256
+
 struct param {
         char *name;
         char *value;
@@ -14,10 +17,13 @@ struct params {
         size_t allocated;
 };
 
+/* Appends copies of name and value; -ENOMEM, or -E2BIG past PARAMS_MAX. */
 int params_add(struct params *p, const char *name, const char *value);
+/* Like params_add() with a printf-formatted value. */
 int params_addf(struct params *p, const char *name, const char *format, ...) _printf_(3, 4);
 /* Returns the value of the first parameter called name, or NULL. */
 const char *params_get(const struct params *p, const char *name);
+/* Deep copy into *ret (overwritten, not freed first); on failure *ret is untouched. */
 int params_copy(const struct params *src, struct params *ret);
 /* Frees everything, wiping values (they may hold a security token). */
 void params_done(struct params *p);

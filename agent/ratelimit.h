@@ -3,6 +3,10 @@
 
 #include "macro.h"
 
+/* Bounds of any rate, in requests per second. */
+#define RATELIMIT_MIN_RATE 1.0
+#define RATELIMIT_MAX_RATE 1e6
+
 struct ratelimit {
         double max_rate;        /* configured requests per second */
         double rate;            /* current rate, lowered on throttling */
@@ -11,17 +15,20 @@ struct ratelimit {
         uint64_t last_usec;
 };
 
+/* Starts with a full bucket; max_rate is clamped to [RATELIMIT_MIN_RATE, RATELIMIT_MAX_RATE]
+ * (NaN gives the minimum). */
 void ratelimit_init(struct ratelimit *r, double max_rate, uint64_t now_usec);
 
 /* Takes a token and returns 0, or returns the usec to wait until one is available. */
 uint64_t ratelimit_take(struct ratelimit *r, uint64_t now_usec);
 
-/* The server throttled us: lower the rate (multiplicative decrease). */
+/* The server throttled us: halve the rate (not below 1/s nor 10% of max_rate), empty the bucket. */
 void ratelimit_throttled(struct ratelimit *r, uint64_t now_usec);
 
-/* A call succeeded: recover the rate toward max_rate (additive increase). */
+/* A call succeeded: recover the rate toward max_rate (additive increase, max_rate/20 a call). */
 void ratelimit_succeeded(struct ratelimit *r, uint64_t now_usec);
 
-/* Capped exponential backoff with full jitter for retry attempt (1-based); random_u32 is a
- * random value supplied by the caller. */
+/* Capped exponential backoff with "equal jitter" for retry attempt (1-based; 0 counts as 1):
+ * d = min(cap, base * 2^(attempt-1)), returns d/2 + random_u32 % (d/2 + 1), so within [d/2, d].
+ * random_u32 is a random value supplied by the caller. */
 uint64_t ratelimit_backoff_usec(unsigned attempt, uint64_t base_usec, uint64_t cap_usec, uint32_t random_u32);

@@ -8,6 +8,8 @@
 
 #define REVLIST_FILE_MAX_BYTES (16U * 1024U * 1024U)
 #define REVLIST_LINE_MAX_BYTES (16U * 1024U)
+#define REVLIST_ENTRIES_MAX (1024U * 1024U) /* per file; later entry lines are bad lines */
+#define REVLIST_BAD_LINES_MAX 100U          /* per file; one more diag says the rest were cut */
 
 enum revlist_kind {
         REVLIST_NAME,        /* a key pair name, exact match */
@@ -35,7 +37,8 @@ struct revlist {
 const char *revlist_kind_to_string(enum revlist_kind k);
 
 /* Parses a buffer (need not be NUL-terminated). Bad lines are appended to d as path:line; the
- * valid entries are kept. Returns 0 (even with bad lines), -ENOMEM. */
+ * valid entries are kept, in file order, duplicates included. Returns 0 (even with bad lines),
+ * -ENOMEM. */
 int revlist_parse(const char *path, const char *text, size_t len, struct revlist **ret, struct diags *d);
 
 /* Opens and checks one file (regular after links, owner root or allowed_uid, not writable by

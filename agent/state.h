@@ -23,15 +23,22 @@ struct queue_entry {
         char *outcome;                  /* for DONE: "completed", "stopped", "not-found", ... */
         uint64_t done_usec;
         unsigned reboot_failures;
+        bool reboot_accepted;           /* RebootInstance answered success */
+        /* Runtime only, never persisted: */
+        bool seen_down;                 /* seen not Running since the reboot call */
+        bool busy;                      /* a call about this entry is in flight */
 };
 
 struct state {
         char *directory;
         struct hashmap *by_instance;    /* instance id -> struct queue_entry * */
         bool dirty;
+        bool stale_temps_removed;       /* state_save() removed temp files left by a crash */
 };
 
 const char *queue_state_to_string(enum queue_state s);
+/* The state named s, or -EINVAL. */
+int queue_state_from_string(const char *s);
 
 /* Reads directory/queue.json (missing = empty queue). A corrupt file is an error (-EBADMSG),
  * never silently dropped. */
@@ -42,12 +49,16 @@ int state_save(struct state *s);
 
 struct queue_entry *state_find(const struct state *s, const char *instance_id);
 
-/* Adds an entry in QUEUE_DETACHING (or returns the existing one, untouched); marks dirty. */
+/* Adds an entry in QUEUE_DETACHING (or returns the existing one, untouched); marks dirty.
+ * Returns 1 when added, 0 when it existed; -EINVAL for empty or non-UTF-8 strings. */
 int state_add(struct state *s, const char *instance_id, const char *region, const char *keypair,
               const char *reason, struct queue_entry **ret);
 
 /* Changes an entry's state; marks dirty. */
 void state_set(struct state *s, struct queue_entry *e, enum queue_state st);
+
+/* Removes and frees an entry (its detach certainly did not happen); marks dirty. */
+void state_remove(struct state *s, struct queue_entry *e);
 
 /* Iteration over all entries, in no particular order. */
 bool state_iterate(const struct state *s, size_t *i, struct queue_entry **ret);

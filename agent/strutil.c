@@ -184,7 +184,7 @@ int strv_extend(char ***l, const char *s) {
         return 0;
 }
 
-/* Splits s at any byte for which is_sep() is true, dropping empty words. */
+/* Splits s at any byte of seps, dropping empty words. */
 static int strv_split_generic(const char *s, const char *seps, char ***ret) {
         _cleanup_strv_free_ char **l = calloc(1, sizeof(char *));
         _cleanup_free_ char *copy = strdup(s);

@@ -1,1 +1,152 @@
-int main(void){return 0;}
+/* Unit tests for hashmap.c: basic operations, 100k keys, removal, iteration, tombstone reuse. */
+#include "hashmap.h"
+#include "tests.h"
+
+#define N_KEYS 100000
+#define KEY_SIZE 16
+
+static char keys[N_KEYS][KEY_SIZE];
+
+/* The value stored for key i: never NULL. */
+static void *value_of(size_t i) {
+        return (void *) (uintptr_t) (i + 1);
+}
+
+/* Distinct, instance-id-like keys (an odd multiplier is a bijection). */
+static void fill_keys(void) {
+        for (size_t i = 0; i < N_KEYS; i++)
+                snprintf(keys[i], KEY_SIZE, "i-%zx", i * 2654435761U);
+}
+
+static void test_basic(void) {
+        _cleanup_(hashmap_freep) struct hashmap *h = NULL;
+        size_t i = 0;
+        const char *k;
+        void *v;
+
+        CHECK_INTEQ(hashmap_new(&h), 0);
+        CHECK_INTEQ(hashmap_size(h), 0);
+        CHECK(!hashmap_get(h, "a"));
+        CHECK(!hashmap_remove(h, "a"));
+        CHECK(!hashmap_iterate(h, &i, &k, &v));
+
+        CHECK_INTEQ(hashmap_put(h, "a", value_of(0)), 0);
+        CHECK_INTEQ(hashmap_put(h, "", value_of(1)), 0);
+        CHECK_INTEQ(hashmap_size(h), 2);
+        CHECK(hashmap_get(h, "a") == value_of(0));
+        CHECK(hashmap_get(h, "") == value_of(1));
+        CHECK(!hashmap_get(h, "A"));
+
+        /* replacing keeps the size */
+        CHECK_INTEQ(hashmap_put(h, "a", value_of(7)), 0);
+        CHECK_INTEQ(hashmap_size(h), 2);
+        CHECK(hashmap_get(h, "a") == value_of(7));
+
+        /* keys are compared by content, not by pointer */
+        char copy[] = "a";
+        CHECK(hashmap_get(h, copy) == value_of(7));
+
+        CHECK(hashmap_remove(h, "a") == value_of(7));
+        CHECK(!hashmap_remove(h, "a"));
+        CHECK(!hashmap_get(h, "a"));
+        CHECK_INTEQ(hashmap_size(h), 1);
+
+        i = 0;
+        CHECK(hashmap_iterate(h, &i, &k, &v));
+        CHECK_STREQ(k, "");
+        CHECK(v == value_of(1));
+        CHECK(!hashmap_iterate(h, &i, NULL, NULL));
+        CHECK(!hashmap_free(NULL));
+}
+
+/* Counts how often iteration yields each key; returns the number of yields. */
+static size_t iterate_all(const struct hashmap *h, unsigned *seen) {
+        size_t i = 0, total = 0;
+        const char *k;
+        void *v;
+
+        memset(seen, 0, N_KEYS * sizeof(*seen));
+        while (hashmap_iterate(h, &i, &k, &v)) {
+                size_t idx = (uintptr_t) v - 1;
+                if (idx < N_KEYS && k == keys[idx])
+                        seen[idx]++;
+                total++;
+        }
+        return total;
+}
+
+static void test_many(void) {
+        _cleanup_(hashmap_freep) struct hashmap *h = NULL;
+        _cleanup_free_ unsigned *seen = calloc(N_KEYS, sizeof(*seen));
+        size_t bad = 0;
+
+        CHECK(seen);
+        CHECK_INTEQ(hashmap_new(&h), 0);
+        for (size_t i = 0; i < N_KEYS; i++)
+                bad += hashmap_put(h, keys[i], value_of(i)) != 0;
+        CHECK_INTEQ(bad, 0);
+        CHECK_INTEQ(hashmap_size(h), N_KEYS);
+        for (size_t i = 0; i < N_KEYS; i++)
+                bad += hashmap_get(h, keys[i]) != value_of(i);
+        CHECK_INTEQ(bad, 0);
+        CHECK(!hashmap_get(h, "i-missing"));
+
+        /* remove the even ones */
+        for (size_t i = 0; i < N_KEYS; i += 2)
+                bad += hashmap_remove(h, keys[i]) != value_of(i);
+        CHECK_INTEQ(bad, 0);
+        CHECK_INTEQ(hashmap_size(h), N_KEYS / 2);
+        for (size_t i = 0; i < N_KEYS; i++)
+                bad += hashmap_get(h, keys[i]) != (i % 2 ? value_of(i) : NULL);
+        CHECK_INTEQ(bad, 0);
+
+        /* iteration yields each remaining key exactly once */
+        CHECK_INTEQ(iterate_all(h, seen), N_KEYS / 2);
+        for (size_t i = 0; i < N_KEYS; i++)
+                bad += seen[i] != i % 2;
+        CHECK_INTEQ(bad, 0);
+
+        /* putting the removed keys back reuses their tombstones */
+        for (size_t i = 0; i < N_KEYS; i += 2)
+                bad += hashmap_put(h, keys[i], value_of(i)) != 0;
+        CHECK_INTEQ(bad, 0);
+        CHECK_INTEQ(hashmap_size(h), N_KEYS);
+        CHECK_INTEQ(iterate_all(h, seen), N_KEYS);
+        for (size_t i = 0; i < N_KEYS; i++)
+                bad += seen[i] != 1 || hashmap_get(h, keys[i]) != value_of(i);
+        CHECK_INTEQ(bad, 0);
+
+        /* empty it completely */
+        for (size_t i = 0; i < N_KEYS; i++)
+                bad += hashmap_remove(h, keys[i]) != value_of(i);
+        CHECK_INTEQ(bad, 0);
+        CHECK_INTEQ(hashmap_size(h), 0);
+        CHECK_INTEQ(iterate_all(h, seen), 0);
+}
+
+/* Endless churn through a small map: tombstones must be recycled, never fill the table (a full
+ * table would make lookups of missing keys loop forever). */
+static void test_churn(void) {
+        _cleanup_(hashmap_freep) struct hashmap *h = NULL;
+        size_t bad = 0;
+
+        CHECK_INTEQ(hashmap_new(&h), 0);
+        for (size_t i = 0; i < N_KEYS; i++) {
+                bad += hashmap_put(h, keys[i], value_of(i)) != 0;
+                if (i >= 8)
+                        bad += hashmap_remove(h, keys[i - 8]) != value_of(i - 8);
+                bad += hashmap_get(h, "i-missing") != NULL;
+                bad += hashmap_size(h) != (i >= 8 ? 8 : i + 1);
+        }
+        CHECK_INTEQ(bad, 0);
+        for (size_t i = N_KEYS - 8; i < N_KEYS; i++)
+                CHECK(hashmap_get(h, keys[i]) == value_of(i));
+}
+
+int main(void) {
+        fill_keys();
+        test_basic();
+        test_many();
+        test_churn();
+        TESTS_DONE();
+}

@@ -1,0 +1,22 @@
+/* The revocation directory: reading every *.list in it, reporting what was loaded or rejected. */
+#pragma once
+
+#include <sys/types.h>
+
+#include "diag.h"
+#include "revlist.h"
+
+struct lists {
+        struct revlist **items;
+        size_t n;
+};
+
+/* Reads every list file of directory in lexical order. Each problem is added to d; with
+ * report set, each list also produces a list-loaded or list-error event. A missing directory
+ * is one problem, not an error. Returns -ENOMEM only. */
+int lists_load(const char *directory, uid_t allowed_uid, bool report, struct lists *ret, struct diags *d);
+
+/* Total entries over all lists. */
+size_t lists_count_entries(const struct lists *l);
+
+void lists_done(struct lists *l);

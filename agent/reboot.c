@@ -1,0 +1,578 @@
+/* The reboot scheduler: reboots queued instances inside maintenance windows, crash-safely. */
+#include <jansson.h>
+#include <time.h>
+
+#include "ecsparse.h"
+#include "hashmap.h"
+#include "log.h"
+#include "planner.h"
+#include "reboot.h"
+#include "report.h"
+#include "window.h"
+
+/* How often instances being rebooted are looked at. */
+#define REBOOT_POLL_USEC (3 * USEC_PER_SEC)
+/* How long an unanswered RebootInstance may leave no trace before it counts as not sent. */
+#define REBOOT_GRACE_USEC (20 * USEC_PER_SEC)
+#define REBOOT_DESCRIBE_MAX 100
+#define REBOOT_WINDOW_ACCURACY_USEC USEC_PER_SEC
+
+struct reboot {
+        struct reboot_options o;
+        sd_event_source *poll_source;   /* CLOCK_MONOTONIC, armed while something is in flight */
+        sd_event_source *window_source; /* CLOCK_REALTIME, absolute: the next window change */
+        unsigned calls;                 /* our ECS calls in flight */
+        unsigned failures_in_window;
+        uint64_t window_start_usec;     /* the window the failures are counted for */
+        unsigned failures;
+        struct hashmap *announced;      /* dry-run: instance ids already reported as would-reboot */
+};
+
+/* One DescribeInstances call about several queue entries of one region. */
+struct reboot_look {
+        struct reboot *r;
+        bool follow;                    /* following REBOOTING entries, else prechecking PENDING */
+        char *region;
+        char **ids;
+        size_t n;
+};
+
+/* One RebootInstance call. */
+struct reboot_call {
+        struct reboot *r;
+        char *instance_id;
+};
+
+static uint64_t reboot_now(const struct reboot *r) {
+        uint64_t now = 0;
+        (void) sd_event_now(r->o.event, CLOCK_REALTIME, &now);
+        return now;
+}
+
+static struct event_fields entry_fields(const struct reboot *r, const struct queue_entry *e, const char *request_id,
+                                        const char *error) {
+        return (struct event_fields) {
+                .keypair = e->keypair,
+                .region = e->region,
+                .instance = e->instance_id,
+                .request_id = request_id,
+                .error = error,
+                .reason = e->reason,
+                .dry_run = r->o.dry_run,
+        };
+}
+
+static void save_state(struct reboot *r) {
+        int k = state_save(r->o.state);
+        if (k < 0)
+                log_error_errno(k, "Failed to save the reboot queue in %s: %m", r->o.state->directory);
+}
+
+/* ---- outcomes ------------------------------------------------------------------------------ */
+
+static void entry_done(struct reboot *r, struct queue_entry *e, const char *outcome) {
+        free(e->outcome);
+        e->outcome = strdup(outcome);
+        e->done_usec = reboot_now(r);
+        state_set(r->o.state, e, QUEUE_DONE);
+}
+
+static void entry_skipped(struct reboot *r, struct queue_entry *e, const char *why, const char *request_id) {
+        struct event_fields f = entry_fields(r, e, request_id, why);
+
+        entry_done(r, e, why);
+        report_event(EVENT_REBOOT_SKIPPED, &f, "Not rebooting %s: %s%s", e->instance_id, why,
+                     streq(why, "stopped") ? " (it takes the change at its next boot)" : "");
+}
+
+static void entry_failed(struct reboot *r, struct queue_entry *e, const char *error, const char *request_id,
+                         const char *message) {
+        struct event_fields f = entry_fields(r, e, request_id, error);
+
+        r->failures++;
+        r->failures_in_window++;
+        e->reboot_failures++;
+        report_event(EVENT_REBOOT_FAILED, &f, "Reboot of %s failed: %s", e->instance_id, message);
+}
+
+static void entry_requeue(struct reboot *r, struct queue_entry *e) {
+        e->reboot_accepted = false;
+        e->seen_down = false;
+        state_set(r->o.state, e, QUEUE_PENDING);
+}
+
+/* ---- looking at instances ------------------------------------------------------------------ */
+
+static void look_free(struct reboot_look *l) {
+        for (size_t i = 0; i < l->n; i++)
+                free(l->ids[i]);
+        free(l->ids);
+        free(l->region);
+        free(l);
+}
+
+static const struct ecs_instance *find_instance(const struct ecs_instance *a, size_t n, const char *id) {
+        for (size_t i = 0; i < n; i++)
+                if (streq_ptr(a[i].instance_id, id))
+                        return &a[i];
+        return NULL;
+}
+
+static void reboot_call_done_cb(const struct ecs_result *res, void *userdata);
+static void settle(struct reboot *r);
+
+static void start_reboot(struct reboot *r, struct queue_entry *e, const struct ecs_instance *i) {
+        struct reboot_call *c = calloc(1, sizeof(*c));
+        struct params params = {};
+
+        free(e->start_time_before);
+        e->start_time_before = i->start_time ? strdup(i->start_time) : NULL;
+        e->reboot_started_usec = reboot_now(r);
+        e->reboot_accepted = false;
+        e->seen_down = false;
+        state_set(r->o.state, e, QUEUE_REBOOTING);
+        /* The intent is on disk before the call: a restart never reboots twice for one detach. */
+        if (!c || !(c->instance_id = strdup(e->instance_id)) || state_save(r->o.state) < 0 ||
+            params_add(&params, "InstanceId", e->instance_id) < 0 ||
+            params_add(&params, "ForceStop", r->o.conf->force_stop ? "true" : "false") < 0) {
+                params_done(&params);
+                if (c)
+                        free(c->instance_id);
+                free(c);
+                entry_requeue(r, e);
+                log_error("Not rebooting %s now: cannot persist the intent or out of memory", e->instance_id);
+                return;
+        }
+        c->r = r;
+        if (ecs_call(r->o.ecs, e->region, "RebootInstance", &params, reboot_call_done_cb, c) < 0) {
+                free(c->instance_id);
+                free(c);
+                entry_requeue(r, e);
+                return;
+        }
+        e->busy = true;
+        r->calls++;
+}
+
+static void precheck_one(struct reboot *r, struct queue_entry *e, const struct ecs_instance *i) {
+        switch (planner_reboot_precheck(i)) {
+        case PLANNER_PRECHECK_REBOOT:
+                start_reboot(r, e, i);
+                break;
+        case PLANNER_PRECHECK_STOPPED:
+                entry_skipped(r, e, "stopped", NULL);
+                break;
+        case PLANNER_PRECHECK_NOT_FOUND:
+                entry_skipped(r, e, "not-found", NULL);
+                break;
+        case PLANNER_PRECHECK_WAIT:
+        case _PLANNER_PRECHECK_MAX:
+                break;
+        }
+}
+
+static void follow_one(struct reboot *r, struct queue_entry *e, const struct ecs_instance *i) {
+        struct planner_follow_input in = {
+                .instance = i,
+                .start_time_before = e->start_time_before,
+                .accepted = e->reboot_accepted,
+                .seen_down = e->seen_down,
+                .elapsed_usec = reboot_now(r) - MIN(e->reboot_started_usec, reboot_now(r)),
+                .health_timeout_usec = r->o.conf->health_timeout_usec,
+                .grace_usec = REBOOT_GRACE_USEC,
+        };
+        struct event_fields f = entry_fields(r, e, NULL, NULL);
+
+        switch (planner_reboot_follow(&in)) {
+        case PLANNER_FOLLOW_IN_PROGRESS:
+                if (i && !streq_ptr(i->status, "Running"))
+                        e->seen_down = true;
+                break;
+        case PLANNER_FOLLOW_COMPLETED:
+                entry_done(r, e, "completed");
+                report_event(EVENT_REBOOT_COMPLETED, &f, "%s is Running again after its reboot", e->instance_id);
+                break;
+        case PLANNER_FOLLOW_NOT_STARTED:
+                log_info("The reboot of %s did not take effect; it stays queued", e->instance_id);
+                entry_requeue(r, e);
+                break;
+        case PLANNER_FOLLOW_TIMED_OUT:
+                entry_done(r, e, "health-timeout");
+                entry_failed(r, e, "health-timeout", NULL, "not Running again within HealthTimeoutSec");
+                break;
+        case PLANNER_FOLLOW_STOPPED:
+                entry_skipped(r, e, "stopped", NULL);
+                break;
+        case PLANNER_FOLLOW_NOT_FOUND:
+                entry_skipped(r, e, "not-found", NULL);
+                break;
+        case _PLANNER_FOLLOW_MAX:
+                break;
+        }
+}
+
+static void look_done_cb(const struct ecs_result *res, void *userdata) {
+        struct reboot_look *l = userdata;
+        struct reboot *r = l->r;
+        struct ecs_instance *a = NULL;
+        char *next = NULL;
+        size_t n = 0;
+        bool ok = res->error == 0 && ecsparse_instances(res->body, &a, &n, &next) >= 0;
+
+        if (!ok)
+                log_warning("Could not look at instances in %s: %s%s%s (trying again)", l->region,
+                            strempty(res->code), res->code ? ": " : "", strempty(res->message));
+        for (size_t k = 0; k < l->n; k++) {
+                struct queue_entry *e = state_find(r->o.state, l->ids[k]);
+                if (!e)
+                        continue;
+                e->busy = false;
+                if (!ok)
+                        continue;
+                if (l->follow && e->state == QUEUE_REBOOTING)
+                        follow_one(r, e, find_instance(a, n, l->ids[k]));
+                else if (!l->follow && e->state == QUEUE_PENDING)
+                        precheck_one(r, e, find_instance(a, n, l->ids[k]));
+        }
+        ecs_instances_free(a, n);
+        free(next);
+        look_free(l);
+        r->calls--;
+        save_state(r);
+        settle(r);
+}
+
+/* Sends one DescribeInstances for the entries of l (all of one region). */
+static void look_send(struct reboot *r, struct reboot_look *l) {
+        json_t *a = json_array();
+        _cleanup_free_ char *ids = NULL;
+        struct params params = {};
+
+        for (size_t i = 0; a && i < l->n; i++)
+                (void) json_array_append_new(a, json_string(l->ids[i]));
+        ids = a ? json_dumps(a, JSON_COMPACT) : NULL;
+        json_decref(a);
+        if (!ids || params_add(&params, "RegionId", l->region) < 0 || params_add(&params, "InstanceIds", ids) < 0 ||
+            params_addf(&params, "MaxResults", "%d", REBOOT_DESCRIBE_MAX) < 0 ||
+            ecs_call(r->o.ecs, l->region, "DescribeInstances", &params, look_done_cb, l) < 0) {
+                params_done(&params);
+                look_free(l);
+                return (void) log_error("Failed to look at instances: out of memory");
+        }
+        for (size_t i = 0; i < l->n; i++) {
+                struct queue_entry *e = state_find(r->o.state, l->ids[i]);
+                if (e)
+                        e->busy = true;
+        }
+        r->calls++;
+}
+
+/* Adds e to the look of its region in looks (sent when full), creating it as needed. */
+static void look_add(struct reboot *r, struct hashmap *looks, bool follow, struct queue_entry *e) {
+        struct reboot_look *l = hashmap_get(looks, e->region);
+
+        if (!l) {
+                l = calloc(1, sizeof(*l));
+                if (!l || !(l->region = strdup(e->region)) || !(l->ids = calloc(REBOOT_DESCRIBE_MAX, sizeof(char *))) ||
+                    hashmap_put(looks, l->region, l) < 0) {
+                        if (l) {
+                                free(l->region);
+                                free(l->ids);
+                        }
+                        free(l);
+                        return;
+                }
+                *l = (struct reboot_look) { .r = r, .follow = follow, .region = l->region, .ids = l->ids };
+        }
+        if (!(l->ids[l->n] = strdup(e->instance_id)))
+                return;
+        if (++l->n == REBOOT_DESCRIBE_MAX) {
+                (void) hashmap_remove(looks, l->region);
+                look_send(r, l);
+        }
+}
+
+static void looks_send_all(struct reboot *r, struct hashmap *looks) {
+        struct reboot_look *l;
+        size_t i = 0;
+
+        while (hashmap_iterate(looks, &i, NULL, (void **) &l))
+                look_send(r, l);
+}
+
+/* ---- deciding ------------------------------------------------------------------------------ */
+
+static int compare_detached(const void *a, const void *b) {
+        const struct queue_entry *x = *(struct queue_entry *const *) a, *y = *(struct queue_entry *const *) b;
+        if (x->detached_usec != y->detached_usec)
+                return x->detached_usec < y->detached_usec ? -1 : 1;
+        return strcmp(x->instance_id, y->instance_id);
+}
+
+/* PENDING entries, oldest detach first. */
+static struct queue_entry **pending_entries(const struct reboot *r, size_t *ret_n) {
+        size_t n = 0, i = 0, total = state_count(r->o.state, QUEUE_PENDING);
+        struct queue_entry **a = calloc(total + 1, sizeof(*a)), *e;
+
+        if (!a)
+                return NULL;
+        while (state_iterate(r->o.state, &i, &e))
+                if (e->state == QUEUE_PENDING && n < total)
+                        a[n++] = e;
+        qsort(a, n, sizeof(*a), compare_detached);
+        *ret_n = n;
+        return a;
+}
+
+static unsigned count_in_flight(const struct reboot *r) {
+        unsigned n = (unsigned) state_count(r->o.state, QUEUE_REBOOTING);
+        size_t i = 0;
+        struct queue_entry *e;
+
+        while (state_iterate(r->o.state, &i, &e))
+                if (e->state == QUEUE_PENDING && e->busy)
+                        n++;
+        return n;
+}
+
+static enum planner_gate evaluate_gate(struct reboot *r, unsigned in_flight, struct window_span *ret_span, int *ret_window) {
+        uint64_t now = reboot_now(r);
+        struct window_span span = {};
+        int w = window_set_find(&r->o.conf->windows, r->o.conf->time_zone, now, &span);
+        struct planner_gate_input in;
+
+        if (w == 1 && span.start_usec != r->window_start_usec) {
+                r->window_start_usec = span.start_usec;
+                r->failures_in_window = 0;
+        }
+        in = (struct planner_gate_input) {
+                .enabled = r->o.conf->reboot_enabled,
+                .window = w < 0 ? -ENOENT : w,
+                .window_end_usec = span.end_usec,
+                .now_usec = now,
+                .cutoff_usec = r->o.conf->cutoff_usec,
+                .failures = r->failures_in_window,
+                .max_failures = r->o.conf->max_failures,
+                .in_flight = in_flight,
+                .max_parallel = r->o.conf->max_parallel,
+        };
+        *ret_span = span;
+        *ret_window = w;
+        return planner_reboot_gate(&in);
+}
+
+static void announce_would_reboot(struct reboot *r, struct queue_entry *e) {
+        struct event_fields f = entry_fields(r, e, NULL, NULL);
+        char *id;
+
+        if (hashmap_get(r->announced, e->instance_id) || !(id = strdup(e->instance_id)))
+                return;
+        if (hashmap_put(r->announced, id, id) < 0)
+                return free(id);
+        report_event(EVENT_WOULD_REBOOT, &f, "Would reboot %s now", e->instance_id);
+}
+
+/* Starts prechecks for as many PENDING entries as the gate allows. */
+static void start_due(struct reboot *r, unsigned in_flight) {
+        _cleanup_(hashmap_freep) struct hashmap *looks = NULL;
+        _cleanup_free_ struct queue_entry **pending = NULL;
+        size_t n = 0;
+        unsigned slots = r->o.conf->max_parallel > in_flight ? r->o.conf->max_parallel - in_flight : 0;
+
+        pending = pending_entries(r, &n);
+        if (!pending || hashmap_new(&looks) < 0)
+                return (void) log_error("Out of memory while scheduling reboots");
+        for (size_t i = 0; i < n && slots > 0; i++) {
+                if (pending[i]->busy)
+                        continue;
+                if (r->o.dry_run) {
+                        announce_would_reboot(r, pending[i]);
+                        continue;
+                }
+                look_add(r, looks, false, pending[i]);
+                slots--;
+        }
+        looks_send_all(r, looks);
+}
+
+/* Looks at every REBOOTING entry with no call in flight. */
+static void follow_all(struct reboot *r) {
+        _cleanup_(hashmap_freep) struct hashmap *looks = NULL;
+        struct queue_entry *e;
+        size_t i = 0;
+
+        if (hashmap_new(&looks) < 0)
+                return (void) log_error("Out of memory while following reboots");
+        while (state_iterate(r->o.state, &i, &e))
+                if (e->state == QUEUE_REBOOTING && !e->busy)
+                        look_add(r, looks, true, e);
+        looks_send_all(r, looks);
+}
+
+static void arm_timers(struct reboot *r, enum planner_gate gate, int window, const struct window_span *span) {
+        bool active = r->calls > 0 || state_count(r->o.state, QUEUE_REBOOTING) > 0;
+
+        (void) sd_event_source_set_enabled(r->poll_source, SD_EVENT_OFF);
+        (void) sd_event_source_set_enabled(r->window_source, SD_EVENT_OFF);
+        if (active || ((gate == PLANNER_GATE_OPEN || gate == PLANNER_GATE_FULL) && !r->o.dry_run &&
+                       state_count(r->o.state, QUEUE_PENDING) > 0)) {
+                (void) sd_event_source_set_time_relative(r->poll_source, REBOOT_POLL_USEC);
+                (void) sd_event_source_set_enabled(r->poll_source, SD_EVENT_ONESHOT);
+        }
+        /* Outside: wake at the next start; inside but closed (cutoff, failures): at the end. */
+        if (window >= 0 && span->start_usec != 0 && state_count(r->o.state, QUEUE_PENDING) > 0) {
+                uint64_t at = window == 0 ? span->start_usec : span->end_usec;
+                if (at != UINT64_MAX && gate != PLANNER_GATE_OPEN && gate != PLANNER_GATE_FULL) {
+                        (void) sd_event_source_set_time(r->window_source, at);
+                        (void) sd_event_source_set_enabled(r->window_source, SD_EVENT_ONESHOT);
+                }
+        }
+}
+
+/* Arms the timers for what is left and tells an --once caller when nothing more can happen. */
+static void settle(struct reboot *r) {
+        struct window_span span;
+        int window;
+        enum planner_gate gate = evaluate_gate(r, count_in_flight(r), &span, &window);
+
+        arm_timers(r, gate, window, &span);
+        if (r->calls == 0 && state_count(r->o.state, QUEUE_REBOOTING) == 0 && r->o.idle_cb &&
+            (gate != PLANNER_GATE_OPEN || state_count(r->o.state, QUEUE_PENDING) == 0 || r->o.dry_run))
+                r->o.idle_cb(r, r->o.userdata);
+}
+
+void reboot_kick(struct reboot *r) {
+        struct window_span span;
+        int window;
+
+        follow_all(r);
+        if (evaluate_gate(r, count_in_flight(r), &span, &window) == PLANNER_GATE_OPEN)
+                start_due(r, count_in_flight(r));
+        settle(r);
+}
+
+/* ---- RebootInstance answers ---------------------------------------------------------------- */
+
+static void reboot_answer(struct reboot *r, struct queue_entry *e, const struct ecs_result *res) {
+        struct event_fields f = entry_fields(r, e, res->request_id, res->code);
+
+        if (res->error == 0) {
+                e->reboot_accepted = true;
+                report_event(EVENT_REBOOT_STARTED, &f, "Rebooting %s so that the detach takes effect", e->instance_id);
+        } else if (streq_ptr(res->code, "IncorrectInstanceStatus")) {
+                log_info("%s is not Running; its reboot is tried again later in the window", e->instance_id);
+                entry_requeue(r, e);
+        } else if (streq_ptr(res->code, "InvalidInstanceId.NotFound"))
+                entry_skipped(r, e, "not-found", res->request_id);
+        else if (res->error == -EREMOTEIO && res->http_status < 500 && !ecs_code_is_retryable(res->code)) {
+                entry_failed(r, e, res->code, res->request_id, strempty(res->message));
+                entry_requeue(r, e);
+        } else
+                /* No answer: it may have happened. Following the instance tells. */
+                log_warning("No answer to the reboot of %s (%s); following the instance to find out", e->instance_id,
+                            res->code ? res->code : strempty(res->message));
+}
+
+static void reboot_call_done_cb(const struct ecs_result *res, void *userdata) {
+        struct reboot_call *c = userdata;
+        struct reboot *r = c->r;
+        struct queue_entry *e = state_find(r->o.state, c->instance_id);
+
+        if (e && e->state == QUEUE_REBOOTING) {
+                e->busy = false;
+                reboot_answer(r, e, res);
+        }
+        free(c->instance_id);
+        free(c);
+        r->calls--;
+        save_state(r);
+        settle(r);
+}
+
+/* ---- lifecycle ----------------------------------------------------------------------------- */
+
+static int timer_cb(sd_event_source *s, uint64_t usec, void *userdata) {
+        reboot_kick(userdata);
+        return 0;
+}
+
+int reboot_new(const struct reboot_options *o, struct reboot **ret) {
+        _cleanup_(reboot_freep) struct reboot *r = calloc(1, sizeof(*r));
+        int k;
+
+        if (!r)
+                return -ENOMEM;
+        r->o = *o;
+        k = hashmap_new(&r->announced);
+        if (k < 0)
+                return k;
+        k = sd_event_add_time_relative(o->event, &r->poll_source, CLOCK_MONOTONIC, REBOOT_POLL_USEC, 0, timer_cb, r);
+        if (k < 0)
+                return k;
+        k = sd_event_add_time(o->event, &r->window_source, CLOCK_REALTIME, UINT64_MAX - 1, REBOOT_WINDOW_ACCURACY_USEC,
+                              timer_cb, r);
+        if (k < 0)
+                return k;
+        (void) sd_event_source_set_enabled(r->poll_source, SD_EVENT_OFF);
+        (void) sd_event_source_set_enabled(r->window_source, SD_EVENT_OFF);
+        if (r->o.conf->reboot_enabled && window_set_is_empty(&r->o.conf->windows))
+                log_warning("No Window= in [Reboot]: detached instances are queued but never rebooted");
+        *ret = TAKE_PTR(r);
+        return 0;
+}
+
+struct reboot *reboot_free(struct reboot *r) {
+        const char *id;
+        size_t i = 0;
+
+        if (!r)
+                return NULL;
+        sd_event_source_disable_unref(r->poll_source);
+        sd_event_source_disable_unref(r->window_source);
+        if (r->announced)
+                while (hashmap_iterate(r->announced, &i, &id, NULL))
+                        free((char *) id);
+        hashmap_free(r->announced);
+        free(r);
+        return NULL;
+}
+
+void reboot_set_client(struct reboot *r, struct ecs *ecs, const struct conf *conf) {
+        struct queue_entry *e;
+        size_t i = 0;
+
+        r->o.ecs = ecs;
+        r->o.conf = conf;
+        /* Calls of the old client were abandoned: their entries are looked at afresh. */
+        r->calls = 0;
+        while (state_iterate(r->o.state, &i, &e))
+                e->busy = false;
+}
+
+unsigned reboot_calls_in_flight(const struct reboot *r) {
+        return r->calls;
+}
+
+unsigned reboot_failures(const struct reboot *r) {
+        return r->failures;
+}
+
+void reboot_describe_next_window(const struct reboot *r, char *buf, size_t size) {
+        struct window_span span;
+        uint64_t now = reboot_now(r);
+        int w = window_set_find(&r->o.conf->windows, r->o.conf->time_zone, now, &span);
+        time_t t;
+        struct tm tm;
+
+        if (!r->o.conf->reboot_enabled || w < 0) {
+                snprintf(buf, size, "never");
+                return;
+        }
+        if (w == 1) {
+                snprintf(buf, size, "open now");
+                return;
+        }
+        t = (time_t) (span.start_usec / USEC_PER_SEC);
+        if (!gmtime_r(&t, &tm) || strftime(buf, size, "%a %Y-%m-%d %H:%M UTC", &tm) == 0)
+                snprintf(buf, size, "unknown");
+}
