@@ -75,7 +75,8 @@ static bool path_is_valid(const char *s) {
         return true;
 }
 
-static int conf_set_path(struct conf *c, const struct conf_key *k, const char *value, const char **ret_error) {
+static int conf_set_path(struct conf *c, const struct conf_key *k, const char *value,
+                         const char **ret_error) {
         if (!isempty(value) && !path_is_valid(value)) {
                 *ret_error = "must be an absolute path";
                 return -EINVAL;
@@ -95,7 +96,8 @@ static bool url_has_scheme(const char *s, const char *scheme) {
         return true;
 }
 
-static int conf_set_https_url(struct conf *c, const struct conf_key *k, const char *value, const char **ret_error) {
+static int conf_set_https_url(struct conf *c, const struct conf_key *k, const char *value,
+                              const char **ret_error) {
         if (!url_has_scheme(value, "https://")) {
                 *ret_error = "must be an https:// URL";
                 return -EINVAL;
@@ -103,7 +105,8 @@ static int conf_set_https_url(struct conf *c, const struct conf_key *k, const ch
         return conf_set_string(c, k, value);
 }
 
-static int conf_set_url(struct conf *c, const struct conf_key *k, const char *value, const char **ret_error) {
+static int conf_set_url(struct conf *c, const struct conf_key *k, const char *value,
+                        const char **ret_error) {
         if (!url_has_scheme(value, "http://") && !url_has_scheme(value, "https://")) {
                 *ret_error = "must be an http:// or https:// URL";
                 return -EINVAL;
@@ -112,7 +115,8 @@ static int conf_set_url(struct conf *c, const struct conf_key *k, const char *va
 }
 
 /* Profile and RAM role names: they end up in INI section lookups and URL paths. */
-static int conf_set_name(struct conf *c, const struct conf_key *k, const char *value, const char **ret_error) {
+static int conf_set_name(struct conf *c, const struct conf_key *k, const char *value,
+                         const char **ret_error) {
         size_t n = strspn(value, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-");
 
         if (value[n] != '\0' || n > CONF_NAME_MAX) {
@@ -122,7 +126,8 @@ static int conf_set_name(struct conf *c, const struct conf_key *k, const char *v
         return conf_set_optional_string(c, k, value);
 }
 
-static int conf_set_time_zone(struct conf *c, const struct conf_key *k, const char *value, const char **ret_error) {
+static int conf_set_time_zone(struct conf *c, const struct conf_key *k, const char *value,
+                              const char **ret_error) {
         if (!window_timezone_is_valid(value)) {
                 *ret_error = "not a time zone of the system tz database (/usr/share/zoneinfo)";
                 return -EINVAL;
@@ -130,7 +135,8 @@ static int conf_set_time_zone(struct conf *c, const struct conf_key *k, const ch
         return conf_set_optional_string(c, k, value);
 }
 
-static int conf_set_bool(struct conf *c, const struct conf_key *k, const char *value, const char **ret_error) {
+static int conf_set_bool(struct conf *c, const struct conf_key *k, const char *value,
+                         const char **ret_error) {
         int r = parse_boolean(value);
 
         if (r < 0) {
@@ -141,7 +147,8 @@ static int conf_set_bool(struct conf *c, const struct conf_key *k, const char *v
         return 0;
 }
 
-static int conf_set_unsigned(struct conf *c, const struct conf_key *k, const char *value, const char **ret_error) {
+static int conf_set_unsigned(struct conf *c, const struct conf_key *k, const char *value,
+                             const char **ret_error) {
         int r = parse_unsigned(value, (unsigned) k->min, (unsigned) k->max, CONF_FIELD(c, k, unsigned));
 
         if (r == -EINVAL)
@@ -149,7 +156,8 @@ static int conf_set_unsigned(struct conf *c, const struct conf_key *k, const cha
         return r;
 }
 
-static int conf_set_duration(struct conf *c, const struct conf_key *k, const char *value, const char **ret_error) {
+static int conf_set_duration(struct conf *c, const struct conf_key *k, const char *value,
+                             const char **ret_error) {
         uint64_t usec;
         int r = parse_duration_usec(value, &usec);
 
@@ -170,7 +178,8 @@ static bool region_id_is_valid(const char *s) {
 }
 
 /* Regions= replaces the whole list; "" means every region. Repeated ids are dropped. */
-static int conf_set_regions(struct conf *c, const struct conf_key *k, const char *value, const char **ret_error) {
+static int conf_set_regions(struct conf *c, const struct conf_key *k, const char *value,
+                            const char **ret_error) {
         _cleanup_strv_free_ char **words = NULL, **regions = NULL;
         int r = strv_split_whitespace(value, &words);
 
@@ -196,7 +205,8 @@ static int conf_set_regions(struct conf *c, const struct conf_key *k, const char
 }
 
 /* Window= appends; the empty assignment (here: the default "") clears the list. */
-static int conf_set_window(struct conf *c, const struct conf_key *k, const char *value, const char **ret_error) {
+static int conf_set_window(struct conf *c, const struct conf_key *k, const char *value,
+                           const char **ret_error) {
         if (isempty(value)) {
                 window_set_done(&c->windows);
                 return 0;
@@ -213,15 +223,18 @@ static const struct conf_key conf_keys[] = {
                  SYSCONFDIR "/keyrevoke/revoked.d"),
         CONF_KEY("Agent", "StateDirectory", conf_set_path, state_directory, 0, 0, NULL),
         CONF_KEY("Agent", "DryRun", conf_set_bool, dry_run, 0, 0, "no"),
-        CONF_KEY("Agent", "RescanIntervalSec", conf_set_duration, rescan_interval_usec, 0, 7 * USEC_PER_DAY, "1h"),
+        CONF_KEY("Agent", "RescanIntervalSec", conf_set_duration, rescan_interval_usec, 0, 7 * USEC_PER_DAY,
+                 "1h"),
         CONF_KEY("Agent", "MetricsFile", conf_set_path, metrics_file, 0, 0, ""),
-        CONF_KEY("Cloud", "Endpoint", conf_set_https_url, endpoint, 0, 0, "https://ecs.{region}.aliyuncs.com"),
+        CONF_KEY("Cloud", "Endpoint", conf_set_https_url, endpoint, 0, 0,
+                 "https://ecs.{region}.aliyuncs.com"),
         CONF_KEY("Cloud", "Regions", conf_set_regions, regions, 0, 0, ""),
         CONF_KEY("Cloud", "CAFile", conf_set_path, ca_file, 0, 0, ""),
         CONF_KEY("Cloud", "CredentialsFile", conf_set_path, credentials_file, 0, 0, ""),
         CONF_KEY("Cloud", "Profile", conf_set_name, profile, 0, 0, "default"),
         CONF_KEY("Cloud", "RamRole", conf_set_name, ram_role, 0, 0, ""),
-        CONF_KEY("Cloud", "MetadataEndpoint", conf_set_url, metadata_endpoint, 0, 0, "http://100.100.100.200"),
+        CONF_KEY("Cloud", "MetadataEndpoint", conf_set_url, metadata_endpoint, 0, 0,
+                 "http://100.100.100.200"),
         CONF_KEY("Cloud", "MaxConcurrentRequests", conf_set_unsigned, max_concurrent_requests, 1, 64, "8"),
         CONF_KEY("Cloud", "MaxRequestsPerSecond", conf_set_unsigned, max_requests_per_second, 1, 1000, "20"),
         CONF_KEY("Cloud", "RequestTimeoutSec", conf_set_duration, request_timeout_usec, USEC_PER_SEC,
@@ -233,8 +246,8 @@ static const struct conf_key conf_keys[] = {
         CONF_KEY("Reboot", "MaxParallel", conf_set_unsigned, max_parallel, 1, 100, "5"),
         CONF_KEY("Reboot", "CutoffSec", conf_set_duration, cutoff_usec, 0, USEC_PER_DAY, "15min"),
         CONF_KEY("Reboot", "ForceStop", conf_set_bool, force_stop, 0, 0, "no"),
-        CONF_KEY("Reboot", "HealthTimeoutSec", conf_set_duration, health_timeout_usec, USEC_PER_SEC, USEC_PER_DAY,
-                 "10min"),
+        CONF_KEY("Reboot", "HealthTimeoutSec", conf_set_duration, health_timeout_usec, USEC_PER_SEC,
+                 USEC_PER_DAY, "10min"),
         CONF_KEY("Reboot", "MaxFailures", conf_set_unsigned, max_failures, 1, 1000, "3"),
 };
 
@@ -256,7 +269,12 @@ static void format_duration(uint64_t usec, char *buf, size_t size) {
         static const struct {
                 uint64_t usec;
                 const char *suffix;
-        } units[] = { { USEC_PER_DAY, "d" }, { USEC_PER_HOUR, "h" }, { USEC_PER_MINUTE, "min" }, { USEC_PER_SEC, "s" } };
+        } units[] = {
+                { USEC_PER_DAY, "d" },
+                { USEC_PER_HOUR, "h" },
+                { USEC_PER_MINUTE, "min" },
+                { USEC_PER_SEC, "s" },
+        };
         size_t i = 0;
 
         while (i + 1 < ELEMENTSOF(units) && usec % units[i].usec != 0)
@@ -599,7 +617,8 @@ static int conf_validate(const struct conf *c, const char *path, struct diags *d
                         continue;
                 format_duration(c->cutoff_usec, cutoff, sizeof(cutoff));
                 diags_add(d, path, 0,
-                          "CutoffSec=%s leaves no time to start a reboot in the %u-minute window at %02u:%02u",
+                          "CutoffSec=%s leaves no time to start a reboot in the %u-minute window "
+                          "at %02u:%02u",
                           cutoff, minutes, w->start_minute / 60, w->start_minute % 60);
                 r = -EINVAL;
         }

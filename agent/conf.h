@@ -38,7 +38,7 @@ struct conf {
 };
 
 /* Allocates a conf holding the documented defaults. state_directory_env is $STATE_DIRECTORY
- * (may be NULL; the first of a colon-separated list is used). */
+ * (may be NULL; the first of a colon-separated list is used when it is an absolute path). */
 int conf_new(const char *state_directory_env, struct conf **ret);
 
 /* Parses one file's text into c; each problem is added to d as path:line. Returns 0, -EINVAL when

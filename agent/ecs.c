@@ -48,6 +48,7 @@ struct ecs {
         unsigned max_retries;
         struct creds *creds;
         struct ratelimit ratelimit;
+        uint64_t paced_until_usec;      /* no token before this (CLOCK_MONOTONIC) */
         struct ecs_call *head, *tail;   /* every call, oldest first */
         unsigned n_calls, n_in_flight;
         struct ecs_stats stats;
@@ -104,19 +105,18 @@ static bool ecs_transport_is_retryable(int error, bool idempotent) {
         }
 }
 
-static bool ecs_result_is_retryable(const struct ecs_call *c, const struct ecs_result *res) {
+static bool ecs_result_is_retryable(const struct ecs_call *c, const struct http_response *r,
+                                    const struct ecs_result *res) {
         bool idempotent = ecs_action_is_idempotent(c->action);
 
+        if (r->error < 0)
+                return ecs_transport_is_retryable(r->error, idempotent);
         if (res->error == 0)
                 return false;
         if (res->code && ecs_code_is_retryable(res->code))
                 return idempotent || startswith(res->code, "Throttling") ||
                        startswith(res->code, "ServiceUnavailable");
-        if (res->http_status >= 500)
-                return idempotent;
-        if (res->http_status == 0)
-                return ecs_transport_is_retryable(res->error, idempotent);
-        return false;
+        return res->http_status >= 500 && idempotent;
 }
 
 static struct ecs_call *ecs_call_free(struct ecs_call *c) {
@@ -170,6 +170,8 @@ static void ecs_schedule(struct ecs *e) {
                 return;
         }
         now = ecs_now(e, CLOCK_MONOTONIC);
+        if (next < e->paced_until_usec)
+                next = e->paced_until_usec;
         ecs_arm(e, next > now ? next : now);
 }
 
@@ -240,9 +242,9 @@ static int ecs_encode(struct ecs *e, const struct ecs_call *c, char **ret) {
 static uint32_t ecs_random_u32(void) {
         uint32_t v;
 
-        /* Without randomness, wait the longest the attempt allows rather than fail the call. */
+        /* Without randomness, back off without jitter rather than fail the call. */
         if (RAND_bytes((unsigned char *) &v, sizeof(v)) != 1)
-                return UINT32_MAX;
+                return 0;
         return v;
 }
 
@@ -293,7 +295,7 @@ static void ecs_http_done_cb(const struct http_response *r, void *userdata) {
                 ratelimit_throttled(&e->ratelimit, now);
         } else if (res.error == 0)
                 ratelimit_succeeded(&e->ratelimit, now);
-        if (c->attempts <= e->max_retries && ecs_result_is_retryable(c, &res)) {
+        if (c->attempts <= e->max_retries && ecs_result_is_retryable(c, r, &res)) {
                 c->not_before_usec = now + ratelimit_backoff_usec(c->attempts, ECS_BACKOFF_BASE_USEC,
                                                                    ECS_BACKOFF_CAP_USEC, ecs_random_u32());
                 e->stats.retries++;
@@ -349,7 +351,8 @@ static int ecs_timer_cb(sd_event_source *s, uint64_t usec, void *userdata) {
                         break;
                 wait = ratelimit_take(&e->ratelimit, now);
                 if (wait > 0) {
-                        ecs_arm(e, now + wait);
+                        e->paced_until_usec = now + wait;
+                        ecs_arm(e, e->paced_until_usec);
                         return 0;
                 }
                 r = ecs_attempt_start(e, c);

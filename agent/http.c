@@ -48,7 +48,7 @@ struct http {
         bool freed;                     /* http_free() was called while dispatching */
 };
 
-/* The only place where libcurl results become errno values. */
+/* The only place where libcurl transfer results become errno values. */
 static int http_errno_from_curl(CURLcode code, bool too_big) {
         switch (code) {
         case CURLE_OK:
@@ -89,6 +89,22 @@ static int http_errno_from_curl(CURLcode code, bool too_big) {
         case CURLE_URL_MALFORMAT:
         case CURLE_BAD_FUNCTION_ARGUMENT:
         case CURLE_UNKNOWN_OPTION:
+                return -EINVAL;
+        default:
+                return -EIO;
+        }
+}
+
+static int http_errno_from_curlm(CURLMcode code) {
+        switch (code) {
+        case CURLM_OK:
+                return 0;
+        case CURLM_OUT_OF_MEMORY:
+                return -ENOMEM;
+        case CURLM_BAD_HANDLE:
+        case CURLM_BAD_EASY_HANDLE:
+        case CURLM_ADDED_ALREADY:
+        case CURLM_UNKNOWN_OPTION:
                 return -EINVAL;
         default:
                 return -EIO;
@@ -410,11 +426,10 @@ static int http_socket_new(struct http *h, curl_socket_t fd, uint32_t events) {
         if (s->next)
                 s->next->prev = s;
         h->sockets = s;
-        if (curl_multi_assign(h->multi, fd, s) != CURLM_OK) {
+        r = http_errno_from_curlm(curl_multi_assign(h->multi, fd, s));
+        if (r < 0)
                 http_socket_free(s);
-                return -EIO;
-        }
-        return 0;
+        return r;
 }
 
 /* CURLMOPT_SOCKETFUNCTION: watch what libcurl asks for on fd. */
@@ -462,7 +477,7 @@ static int http_setup_multi(struct http *h) {
             (m = curl_multi_setopt(h->multi, CURLMOPT_TIMERDATA, h)) ||
             (m = curl_multi_setopt(h->multi, CURLMOPT_MAX_HOST_CONNECTIONS, HTTP_MAX_HOST_CONNECTIONS)) ||
             (m = curl_multi_setopt(h->multi, CURLMOPT_MAXCONNECTS, HTTP_MAX_CACHED_CONNECTIONS)))
-                return m == CURLM_OUT_OF_MEMORY ? -ENOMEM : -EINVAL;
+                return http_errno_from_curlm(m);
         return 0;
 }
 
@@ -518,7 +533,7 @@ int http_submit(struct http *h, const struct http_request *req, http_done_cb cb,
         /* Arms the curl timer at 0: the transfer starts, and can only end, in the event loop. */
         m = curl_multi_add_handle(h->multi, c->easy);
         if (m != CURLM_OK)
-                return m == CURLM_OUT_OF_MEMORY ? -ENOMEM : -EIO;
+                return http_errno_from_curlm(m);
         c->http = h;
         c->next = h->calls;
         if (c->next)

@@ -44,5 +44,6 @@ const char *event_kind_message_id(enum event_kind k);
 void report_set_stderr(bool on);
 
 /* Sends one event with MESSAGE= formatted from format; falls back to one logfmt line on stderr
- * when journald cannot be reached. Never fails. */
+ * when journald cannot be reached. Never fails. f may be NULL (no KEYREVOKE_* fields); extras
+ * that are not "NAME=value" with NAME of A-Z, 0-9 and _ are dropped, and at most 16 are sent. */
 void report_event(enum event_kind kind, const struct event_fields *f, const char *format, ...) _printf_(3, 4);

@@ -11,6 +11,7 @@
 #define REVLIST_NAME_MAX 128
 #define REVLIST_REGION_MAX 64
 #define REVLIST_CERT_SUFFIX "-cert-v01@openssh.com"
+#define REVLIST_OPTIONS_HINT "options are region=R1,R2 and reason=TEXT"
 
 /* Per-file parsing state. */
 struct revlist_parser {
@@ -67,7 +68,8 @@ static const char *revlist_check_name(const char *name) {
                 return "invalid key pair name: must start with a letter";
         for (const char *p = name; *p; p++)
                 if (!ascii_is_letter(*p) && !ascii_is_digit(*p) && !strchr(":_-.", *p))
-                        return "invalid key pair name: only letters, digits, ':', '_', '-' and '.' are allowed";
+                        return "invalid key pair name: "
+                               "only letters, digits, ':', '_', '-' and '.' are allowed";
         return NULL;
 }
 
@@ -90,8 +92,8 @@ static int revlist_set_regions(struct revlist_entry *e, char *value, const char 
                 return revlist_fail(ret_error, "region= given twice");
         for (char *r; (r = strsep(&value, ","));) {
                 if (!revlist_region_is_valid(r))
-                        return revlist_fail(ret_error, "invalid region= value: expected RegionIds such as "
-                                                       "cn-hangzhou, separated by commas");
+                        return revlist_fail(ret_error, "invalid region= value: expected RegionIds "
+                                                       "such as cn-hangzhou, separated by commas");
                 if (strv_extend(&l, r) < 0)
                         return -ENOMEM;
         }
@@ -148,7 +150,7 @@ static int revlist_parse_options(char *s, struct revlist_entry *e, const char **
                 key = s;
                 n = strcspn(s, "=" REVLIST_SEPARATORS);
                 if (s[n] != '=')
-                        return revlist_fail(ret_error, "unexpected text: options are region=R1,R2 and reason=TEXT");
+                        return revlist_fail(ret_error, "unexpected text: " REVLIST_OPTIONS_HINT);
                 s[n] = '\0';
                 s += n + 1;
                 r = revlist_cut_value(&s, &value, ret_error);
@@ -159,28 +161,30 @@ static int revlist_parse_options(char *s, struct revlist_entry *e, const char **
                 else if (streq(key, "reason"))
                         r = revlist_set_reason(e, value, ret_error);
                 else
-                        r = revlist_fail(ret_error, "unknown option: options are region=R1,R2 and reason=TEXT");
+                        r = revlist_fail(ret_error, "unknown option: " REVLIST_OPTIONS_HINT);
                 if (r < 0)
                         return r;
         }
 }
 
 /* Fills e from the first token (NUL-terminated) of a name or fingerprint line. */
-static int revlist_parse_target(const char *token, struct revlist_entry *e, const char **ret_error) {
+static int revlist_parse_target(const char *token, struct revlist_entry *e,
+                                const char **ret_error) {
         const char *error;
 
         /* any case, so that "sha256:..." is reported rather than taken for a key pair name */
         if (strncasecmp(token, "SHA256:", strlen("SHA256:")) == 0) {
                 e->kind = REVLIST_SHA256;
                 if (sshkey_parse_sha256(token, e->digest) < 0)
-                        return revlist_fail(ret_error, "invalid fingerprint: expected SHA256: and 43 base64 characters");
+                        return revlist_fail(ret_error, "invalid fingerprint: "
+                                                       "expected SHA256: and 43 base64 characters");
                 return 0;
         }
         if (strncasecmp(token, "MD5:", strlen("MD5:")) == 0) {
                 e->kind = REVLIST_MD5;
                 if (sshkey_parse_md5(token, e->digest) < 0)
-                        return revlist_fail(ret_error,
-                                            "invalid fingerprint: expected MD5: and 16 colon-separated hex pairs");
+                        return revlist_fail(ret_error, "invalid fingerprint: expected MD5: "
+                                                       "and 16 colon-separated hex pairs");
                 return 0;
         }
         e->kind = REVLIST_NAME;
@@ -250,8 +254,8 @@ static int revlist_bad_line(struct revlist_parser *p, unsigned line, const char 
         if (p->n_bad <= REVLIST_BAD_LINES_MAX)
                 diags_add(p->diags, p->list->path, line, "%s", message);
         else if (p->n_bad == REVLIST_BAD_LINES_MAX + 1)
-                diags_add(p->diags, p->list->path, line, "more than %u bad lines, not reporting the rest",
-                          REVLIST_BAD_LINES_MAX);
+                diags_add(p->diags, p->list->path, line,
+                          "more than %u bad lines, not reporting the rest", REVLIST_BAD_LINES_MAX);
         return 0;
 }
 
@@ -289,7 +293,8 @@ static int revlist_parse_line(struct revlist_parser *p, unsigned line, const cha
         return 0;
 }
 
-int revlist_parse(const char *path, const char *text, size_t len, struct revlist **ret, struct diags *d) {
+int revlist_parse(const char *path, const char *text, size_t len, struct revlist **ret,
+                  struct diags *d) {
         _cleanup_(revlist_freep) struct revlist *l = calloc(1, sizeof(*l));
         struct revlist_parser p = { .list = l, .diags = d };
         unsigned line = 0;
@@ -332,9 +337,11 @@ static const char *revlist_file_type(mode_t m) {
 }
 
 /* The checks on the opened file; each refusal is one diag naming the reason. */
-static int revlist_check_stat(const char *path, const struct stat *st, uid_t allowed_uid, struct diags *d) {
+static int revlist_check_stat(const char *path, const struct stat *st, uid_t allowed_uid,
+                              struct diags *d) {
         if (!S_ISREG(st->st_mode)) {
-                diags_add(d, path, 0, "not a regular file (%s), refusing", revlist_file_type(st->st_mode));
+                diags_add(d, path, 0, "not a regular file (%s), refusing",
+                          revlist_file_type(st->st_mode));
                 return -EINVAL;
         }
         if (st->st_uid != 0 && st->st_uid != allowed_uid) {
@@ -354,9 +361,14 @@ static int revlist_check_stat(const char *path, const struct stat *st, uid_t all
         return 0;
 }
 
-/* Reads to EOF, at most REVLIST_FILE_MAX_BYTES (the file may grow after fstat): -EFBIG past that. */
+static size_t revlist_read_size(size_t n) {
+        return n < REVLIST_FILE_MAX_BYTES + 1 ? n : REVLIST_FILE_MAX_BYTES + 1;
+}
+
+/* Reads to EOF, at most REVLIST_FILE_MAX_BYTES: -EFBIG past that. size_hint comes from fstat()
+ * and may be wrong (0 in /proc, or the file grew since). */
 static int revlist_read_fd(int fd, size_t size_hint, char **ret, size_t *ret_len) {
-        size_t allocated = (size_hint < REVLIST_FILE_MAX_BYTES ? size_hint : REVLIST_FILE_MAX_BYTES) + 1;
+        size_t allocated = revlist_read_size(size_hint + 1);
         _cleanup_free_ char *buf = malloc(allocated);
         size_t n = 0;
 
@@ -370,8 +382,7 @@ static int revlist_read_fd(int fd, size_t size_hint, char **ret, size_t *ret_len
 
                         if (n > REVLIST_FILE_MAX_BYTES)
                                 return -EFBIG;
-                        allocated = allocated * 2 < REVLIST_FILE_MAX_BYTES + 1 ? allocated * 2
-                                                                                 : REVLIST_FILE_MAX_BYTES + 1;
+                        allocated = revlist_read_size(allocated * 2);
                         nb = realloc(buf, allocated);
                         if (!nb)
                                 return -ENOMEM;

@@ -17,14 +17,16 @@ static const struct sshkey_type {
         const char *curve; /* ECDSA: required content of the first field */
         uint32_t key_len;  /* Ed25519: required length of the first field */
 } sshkey_types[] = {
-        { "ssh-rsa", 2 },
-        { "ssh-dss", 4 },
-        { "ssh-ed25519", 1, NULL, 32 },
-        { "ecdsa-sha2-nistp256", 2, "nistp256" },
-        { "ecdsa-sha2-nistp384", 2, "nistp384" },
-        { "ecdsa-sha2-nistp521", 2, "nistp521" },
-        { "sk-ecdsa-sha2-nistp256@openssh.com", 3, "nistp256" }, /* curve, point, application */
-        { "sk-ssh-ed25519@openssh.com", 2, NULL, 32 },           /* key, application */
+        { .name = "ssh-rsa", .n_fields = 2 },
+        { .name = "ssh-dss", .n_fields = 4 },
+        { .name = "ssh-ed25519", .n_fields = 1, .key_len = 32 },
+        { .name = "ecdsa-sha2-nistp256", .n_fields = 2, .curve = "nistp256" },
+        { .name = "ecdsa-sha2-nistp384", .n_fields = 2, .curve = "nistp384" },
+        { .name = "ecdsa-sha2-nistp521", .n_fields = 2, .curve = "nistp521" },
+        /* curve, point, application */
+        { .name = "sk-ecdsa-sha2-nistp256@openssh.com", .n_fields = 3, .curve = "nistp256" },
+        /* key, application */
+        { .name = "sk-ssh-ed25519@openssh.com", .n_fields = 2, .key_len = 32 },
 };
 
 /* A cursor over a key blob. */
@@ -51,8 +53,8 @@ static int sshkey_fail(const char **ret_error, const char *message) {
 }
 
 static bool sshkey_is_base64_char(char c) {
-        return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
-               c == '/';
+        return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+               c == '+' || c == '/';
 }
 
 /* Decodes padded standard base64 s[0..n) into buf (room for n / 4 * 3 bytes). Only the canonical
@@ -85,7 +87,8 @@ static int sshkey_read_string(struct sshkey_reader *rd, const uint8_t **ret, uin
 
         if (rd->left < 4)
                 return -EINVAL;
-        n = (uint32_t) rd->p[0] << 24 | (uint32_t) rd->p[1] << 16 | (uint32_t) rd->p[2] << 8 | rd->p[3];
+        n = (uint32_t) rd->p[0] << 24 | (uint32_t) rd->p[1] << 16 | (uint32_t) rd->p[2] << 8 |
+            rd->p[3];
         if (n > rd->left - 4)
                 return -EINVAL;
         *ret = rd->p + 4;
@@ -176,7 +179,8 @@ int sshkey_parse_sha256(const char *token, uint8_t ret[SSHKEY_SHA256_LEN]) {
         memcpy(padded, token, SSHKEY_SHA256_BASE64_LEN);
         padded[SSHKEY_SHA256_BASE64_LEN] = '=';
         padded[SSHKEY_SHA256_BASE64_LEN + 1] = '\0';
-        if (sshkey_base64_decode(padded, sizeof(padded) - 1, buf, &len) < 0 || len != SSHKEY_SHA256_LEN)
+        if (sshkey_base64_decode(padded, sizeof(padded) - 1, buf, &len) < 0 ||
+            len != SSHKEY_SHA256_LEN)
                 return -EINVAL;
         memcpy(ret, buf, SSHKEY_SHA256_LEN);
         return 0;

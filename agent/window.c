@@ -199,10 +199,8 @@ bool window_timezone_is_valid(const char *tz) {
 /* Switches the process to zone tz (NULL/"" keeps the local zone); *ret_saved gets the old $TZ.
  * On failure nothing was changed. */
 static int zone_push(const char *tz, char **ret_saved) {
-        _cleanup_free_ char *value = NULL;
+        _cleanup_free_ char *value = NULL, *saved = NULL;
         const char *old = getenv("TZ");
-
-        _cleanup_free_ char *saved = NULL;
 
         if (!isempty(tz)) {
                 if (old && !(saved = strdup(old)))
@@ -298,7 +296,8 @@ static int occurrence_compare(const void *a, const void *b) {
 
 /* Collects the occurrences of every window from a few days before now's local day to two weeks
  * after it, sorted by start. Runs with the zone already active. */
-static int window_set_collect(const struct window_set *ws, int64_t now, struct occurrence **ret, size_t *ret_n) {
+static int window_set_collect(const struct window_set *ws, int64_t now, struct occurrence **ret,
+                              size_t *ret_n) {
         int64_t wall = zone_wall(now);
         int64_t today = wall / SEC_PER_DAY - (wall % SEC_PER_DAY < 0); /* rounded down */
         size_t n = 0, max = ws->n * (WINDOW_DAYS_BEFORE + 1 + WINDOW_DAYS_AFTER);
@@ -343,7 +342,8 @@ static uint64_t sec_to_usec(int64_t s) {
         return s <= 0 ? 0 : (uint64_t) s * USEC_PER_SEC;
 }
 
-int window_set_find(const struct window_set *ws, const char *tz, uint64_t now_usec, struct window_span *ret) {
+int window_set_find(const struct window_set *ws, const char *tz, uint64_t now_usec,
+                    struct window_span *ret) {
         _cleanup_free_ struct occurrence *occ = NULL;
         int64_t now = (int64_t) (now_usec / USEC_PER_SEC);
         struct occurrence span;
@@ -372,7 +372,10 @@ int window_set_find(const struct window_set *ws, const char *tz, uint64_t now_us
         r = occurrences_pick(occ, n, now, &span);
         if (r < 0)
                 return r;
-        *ret = (struct window_span) { .start_usec = sec_to_usec(span.start), .end_usec = sec_to_usec(span.end) };
+        *ret = (struct window_span) {
+                .start_usec = sec_to_usec(span.start),
+                .end_usec = sec_to_usec(span.end),
+        };
         return r;
 }
 

@@ -94,42 +94,64 @@ static int probe_parse_number(const char *s, unsigned *ret) {
         return parse_unsigned(s, 0, 1000000, ret);
 }
 
+static const struct option probe_options[] = {
+        { "endpoint", required_argument, NULL, 'e' },
+        { "ca", required_argument, NULL, 'c' },
+        { "region", required_argument, NULL, 'r' },
+        { "action", required_argument, NULL, 'a' },
+        { "param", required_argument, NULL, 'p' },
+        { "count", required_argument, NULL, 'n' },
+        { "max-concurrent", required_argument, NULL, 'j' },
+        { "max-per-second", required_argument, NULL, 's' },
+        { "timeout-ms", required_argument, NULL, 't' },
+        { "retries", required_argument, NULL, 'R' },
+        { "debug", no_argument, NULL, 'd' },
+        {},
+};
+
 static int probe_parse_args(int argc, char **argv, struct probe *p) {
-        static const struct option options[] = {
-                { "endpoint", required_argument, NULL, 'e' },
-                { "ca", required_argument, NULL, 'c' },
-                { "region", required_argument, NULL, 'r' },
-                { "action", required_argument, NULL, 'a' },
-                { "param", required_argument, NULL, 'p' },
-                { "count", required_argument, NULL, 'n' },
-                { "max-concurrent", required_argument, NULL, 'j' },
-                { "max-per-second", required_argument, NULL, 's' },
-                { "timeout-ms", required_argument, NULL, 't' },
-                { "retries", required_argument, NULL, 'R' },
-                { "debug", no_argument, NULL, 'd' },
-                {},
-        };
         unsigned ms = 10000;
         int c, r = 0;
 
-        while (r >= 0 && (c = getopt_long(argc, argv, "", options, NULL)) >= 0)
+        while (r >= 0 && (c = getopt_long(argc, argv, "", probe_options, NULL)) >= 0)
                 switch (c) {
-                case 'e': p->options.endpoint = optarg; break;
-                case 'c': p->options.ca_file = optarg; break;
-                case 'r': p->region = optarg; break;
-                case 'a': p->action = optarg; break;
+                case 'e':
+                        p->options.endpoint = optarg;
+                        break;
+                case 'c':
+                        p->options.ca_file = optarg;
+                        break;
+                case 'r':
+                        p->region = optarg;
+                        break;
+                case 'a':
+                        p->action = optarg;
+                        break;
                 case 'p':
                         if (p->n_params == PROBE_MAX_PARAMS)
                                 return -E2BIG;
                         p->params[p->n_params++] = optarg;
                         break;
-                case 'n': r = probe_parse_number(optarg, &p->count); break;
-                case 'j': r = probe_parse_number(optarg, &p->options.max_concurrent); break;
-                case 's': r = probe_parse_number(optarg, &p->options.max_per_second); break;
-                case 't': r = probe_parse_number(optarg, &ms); break;
-                case 'R': r = probe_parse_number(optarg, &p->options.max_retries); break;
-                case 'd': log_set_max_level(LOG_LEVEL_DEBUG); break;
-                default: return -EINVAL;
+                case 'n':
+                        r = probe_parse_number(optarg, &p->count);
+                        break;
+                case 'j':
+                        r = probe_parse_number(optarg, &p->options.max_concurrent);
+                        break;
+                case 's':
+                        r = probe_parse_number(optarg, &p->options.max_per_second);
+                        break;
+                case 't':
+                        r = probe_parse_number(optarg, &ms);
+                        break;
+                case 'R':
+                        r = probe_parse_number(optarg, &p->options.max_retries);
+                        break;
+                case 'd':
+                        log_set_max_level(LOG_LEVEL_DEBUG);
+                        break;
+                default:
+                        return -EINVAL;
                 }
         p->options.timeout_usec = ms * USEC_PER_MSEC;
         if (r < 0 || optind != argc || !p->options.endpoint || !p->region || !p->action || p->count == 0)

@@ -44,7 +44,8 @@ for line in open(sys.argv[1]):
     if c.get("action") == "DetachKeyPair" and "i-hz-w1" in c["params"].get("InstanceIds", ""):
         sys.exit(1)
 PY
-kr_expect_eq "$(kr_count_events skipped-windows INSTANCE=i-hz-w1)" 1 "skipped-windows event"
+kr_expect_eq "$(kr_count_events skipped-windows INSTANCE=i-hz-w1)" 2 "skipped-windows events (dry run and real run)"
+kr_expect_eq "$(kr_count_events skipped-windows INSTANCE=i-hz-w1 DRY_RUN=1)" 1 "skipped-windows event in the dry run"
 kr_pass "Windows instance skipped and reported, never sent"
 
 kr_expect_eq "$(kr_count_events list-error LINE=7)" 2 "list-error for line 7 (dry run and real run)"

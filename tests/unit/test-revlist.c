@@ -42,8 +42,10 @@ static const struct list_case {
                         { 3, REVLIST_NAME, "web-prod-2019" },
                         { 4, REVLIST_NAME, "ops:deploy_key.v2", NULL, "lost laptop" },
                         { 5, REVLIST_NAME, "ci-runner", "cn-hangzhou,cn-shanghai", "rotated" },
-                        { 6, REVLIST_SHA256, "SHA256:EjljDIXABOZuGKhFEjon6w3z0z/TeEJH/zTp/cBm490", NULL, "alice left" },
-                        { 7, REVLIST_MD5, "MD5:f7:11:4d:d3:30:11:67:79:fc:8a:33:b4:e9:c5:a1:d3", "ap-southeast-1" },
+                        { 6, REVLIST_SHA256, "SHA256:EjljDIXABOZuGKhFEjon6w3z0z/TeEJH/zTp/cBm490", NULL,
+                          "alice left" },
+                        { 7, REVLIST_MD5, "MD5:f7:11:4d:d3:30:11:67:79:fc:8a:33:b4:e9:c5:a1:d3",
+                          "ap-southeast-1" },
                         { 8, REVLIST_PUBLIC_KEY, "ed25519" },
                         { 12, REVLIST_NAME, "legacy-key", "eu-central-1" },
                         { 13, REVLIST_NAME, "web-prod-2019" }, /* duplicates are kept */
@@ -54,8 +56,10 @@ static const struct list_case {
                 "names.list",
                 {
                         { 2, REVLIST_NAME, "ab" },
-                        { 4, REVLIST_NAME, "kxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-                                           "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx" },
+                        { 4, REVLIST_NAME, "kxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"  /* 128 characters */
+                                           "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+                                           "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+                                           "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx" },
                         { 10, REVLIST_NAME, "http:example" },
                         { 11, REVLIST_NAME, "Key.Pair:1_2-3" },
                         { 19, REVLIST_NAME, "x-" },
@@ -88,9 +92,10 @@ static const struct list_case {
                         { 23, REVLIST_NAME, "a22", NULL, "x#y" },
                         { 25, REVLIST_NAME, "a24", "cn-hangzhou", "spaced  out" },
                         { 26, REVLIST_NAME, "a25", "ap-southeast-1", "tabbed" },
-                        { 29, REVLIST_SHA256, "SHA256:03znR5ZFmC/fbrrkE056CRzqKQjlB5SnMkqgoQAB2/Q", "cn-shenzhen",
-                          "ci key" },
-                        { 30, REVLIST_MD5, "MD5:1a:e4:13:20:c9:2d:10:df:96:80:90:fb:27:67:fc:7e", NULL, "upper" },
+                        { 29, REVLIST_SHA256, "SHA256:03znR5ZFmC/fbrrkE056CRzqKQjlB5SnMkqgoQAB2/Q",
+                          "cn-shenzhen", "ci key" },
+                        { 30, REVLIST_MD5, "MD5:1a:e4:13:20:c9:2d:10:df:96:80:90:fb:27:67:fc:7e", NULL,
+                          "upper" },
                 },
                 {
                         { 7, "unterminated quote" },
@@ -151,8 +156,8 @@ static const struct list_case {
         },
 };
 
-/* The SHA256 fingerprint ssh-keygen printed for keys/NAME.pub. */
-static void golden_sha256(const char *key, char *buf, size_t size) {
+/* The SHA256 fingerprint ssh-keygen printed for keys/NAME.pub, as a new string. */
+static char *golden_sha256(const char *key) {
         char name[256], fp[128];
         char *text;
 
@@ -161,12 +166,13 @@ static void golden_sha256(const char *key, char *buf, size_t size) {
         if (sscanf(text, "%*s %127s", fp) != 1)
                 abort();
         free(text);
-        snprintf(buf, size, "%s", fp);
+        return strdup(fp);
 }
 
 static void check_value(const struct revlist_entry *e, const struct expect_entry *x) {
-        char fp[64], expected[64];
         uint8_t md5[SSHKEY_SHA256_LEN] = {};
+        char fp[64];
+        char *golden;
 
         switch (x->kind) {
         case REVLIST_NAME:
@@ -176,11 +182,9 @@ static void check_value(const struct revlist_entry *e, const struct expect_entry
         case REVLIST_SHA256:
                 CHECK(!e->name);
                 sshkey_format_sha256(e->digest, fp, sizeof(fp));
-                if (x->kind == REVLIST_PUBLIC_KEY)
-                        golden_sha256(x->value, expected, sizeof(expected));
-                else
-                        snprintf(expected, sizeof(expected), "%s", x->value);
-                CHECK_STREQ(fp, expected);
+                golden = x->kind == REVLIST_PUBLIC_KEY ? golden_sha256(x->value) : NULL;
+                CHECK_STREQ(fp, golden ? golden : x->value);
+                free(golden);
                 return;
         case REVLIST_MD5:
                 CHECK(!e->name);
@@ -270,8 +274,8 @@ static char *repeat(char c, size_t n) {
 /* Lines at, just past and far past REVLIST_LINE_MAX_BYTES; the parse resumes on the next line. */
 static void test_line_limits(void) {
         const size_t prefix = strlen("ab reason=");
-        char *at = repeat('x', REVLIST_LINE_MAX_BYTES - prefix), *past = repeat('x', REVLIST_LINE_MAX_BYTES + 1),
-             *far = repeat('y', 100 * 1024), *text;
+        char *at = repeat('x', REVLIST_LINE_MAX_BYTES - prefix);
+        char *past = repeat('x', REVLIST_LINE_MAX_BYTES + 1), *far = repeat('y', 100 * 1024), *text;
         struct diags d = {};
         struct revlist *l;
         int n;
@@ -369,7 +373,8 @@ static void test_count_limits(void) {
         CHECK_INTEQ(l->n_entries, 0);
         CHECK_INTEQ(d.n, REVLIST_BAD_LINES_MAX + 1);
         CHECK_INTEQ(d.items[REVLIST_BAD_LINES_MAX].line, REVLIST_BAD_LINES_MAX + 1);
-        CHECK_STREQ(d.items[REVLIST_BAD_LINES_MAX].message, "more than 100 bad lines, not reporting the rest");
+        CHECK_STREQ(d.items[REVLIST_BAD_LINES_MAX].message,
+                    "more than 100 bad lines, not reporting the rest");
         revlist_free(l);
         diags_clear(&d);
         free(text);
@@ -403,7 +408,8 @@ static void test_list_names(void) {
 
 static void test_regions(void) {
         char *regions[] = { "cn-hangzhou", "cn-beijing", NULL };
-        struct revlist_entry any = { .kind = REVLIST_NAME }, some = { .kind = REVLIST_NAME, .regions = regions };
+        struct revlist_entry any = { .kind = REVLIST_NAME };
+        struct revlist_entry some = { .kind = REVLIST_NAME, .regions = regions };
 
         CHECK(revlist_entry_in_region(&any, "cn-hangzhou"));
         CHECK(revlist_entry_in_region(&any, "us-west-1"));

@@ -135,8 +135,8 @@ static void test_crafted_blobs(void) {
                 { "ssh-rsa", { "ssh-rsa", "e" }, 0, 0, "key data is truncated" },
                 { "ecdsa-sha2-nistp384", { "ecdsa-sha2-nistp384", "nistp256", "Q" }, 0, 0,
                   "key data names the wrong curve" },
-                { "sk-ecdsa-sha2-nistp256@openssh.com", { "sk-ecdsa-sha2-nistp256@openssh.com", "nistp256", "Q" },
-                  0, 0, "key data is truncated" },
+                { "sk-ecdsa-sha2-nistp256@openssh.com",
+                  { "sk-ecdsa-sha2-nistp256@openssh.com", "nistp256", "Q" }, 0, 0, "key data is truncated" },
                 { "ssh-ed25519-cert-v01@openssh.com", { "ssh-ed25519-cert-v01@openssh.com", KEY32 }, 0, 0,
                   "unknown key type" },
         };
@@ -284,7 +284,8 @@ static void test_parse_md5(void) {
                 { "MD5:", -EINVAL },
         };
         static const uint8_t expected[SSHKEY_MD5_LEN] = {
-                0xcf, 0x30, 0x4a, 0x8d, 0x07, 0x75, 0x44, 0xd9, 0xa0, 0x5c, 0x98, 0x04, 0x9c, 0xc7, 0x95, 0xcd,
+                0xcf, 0x30, 0x4a, 0x8d, 0x07, 0x75, 0x44, 0xd9,
+                0xa0, 0x5c, 0x98, 0x04, 0x9c, 0xc7, 0x95, 0xcd,
         };
 
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
