@@ -14,7 +14,6 @@ static void help(void) {
                "      --once          enforce every list once, run the reboots due now, exit\n"
                "      --dry-run       make no DetachKeyPair or RebootInstance call\n"
                "      --check-config  validate config, credentials and lists, then exit\n"
-               "  -v, --verbose       log debug messages\n"
                "      --version       print the version and exit\n"
                "  -h, --help          print this help and exit\n\n"
                "Exit status with --once: 0 all enforced, 1 usage or config error, 2 something pending.\n",
@@ -35,14 +34,13 @@ static int parse_argv(int argc, char *argv[], struct agent_options *o, bool *che
                 { "once", no_argument, NULL, ARG_ONCE },
                 { "dry-run", no_argument, NULL, ARG_DRY_RUN },
                 { "check-config", no_argument, NULL, ARG_CHECK_CONFIG },
-                { "verbose", no_argument, NULL, 'v' },
                 { "version", no_argument, NULL, ARG_VERSION },
                 { "help", no_argument, NULL, 'h' },
                 {}
         };
         int c;
 
-        while ((c = getopt_long(argc, argv, "c:vh", options, NULL)) >= 0)
+        while ((c = getopt_long(argc, argv, "c:h", options, NULL)) >= 0)
                 switch (c) {
                 case 'c':
                         o->config_path = optarg;
@@ -55,9 +53,6 @@ static int parse_argv(int argc, char *argv[], struct agent_options *o, bool *che
                         break;
                 case ARG_CHECK_CONFIG:
                         *check_config = true;
-                        break;
-                case 'v':
-                        log_set_max_level(LOG_LEVEL_DEBUG);
                         break;
                 case ARG_VERSION:
                         printf("keyrevoked %s\n", PACKAGE_VERSION);

@@ -8,6 +8,7 @@
 #include "report.h"
 
 #define REPORT_PREFIX "KEYREVOKE_"
+#define JOURNAL_SOCKET "/run/systemd/journal/socket"
 #define REPORT_EXTRA_MAX 16U
 /* The nine KEYREVOKE_* fields of struct event_fields, and the extras. */
 #define REPORT_FIELDS_MAX (9U + REPORT_EXTRA_MAX)
@@ -131,7 +132,8 @@ static int field_text(char **ret, const char *format, ...) {
         return 0;
 }
 
-/* One sd_journal_sendv() call; negative when journald cannot be reached. */
+/* One sd_journal_sendv() call; negative when journald cannot be reached. sd_journal_sendv()
+ * itself drops events silently (and returns 0) when the socket does not exist. */
 static int report_journal(const struct event_info *info, const struct report_field *fields, size_t n_fields,
                           const char *message) {
         char *texts[REPORT_FIXED_FIELDS + REPORT_FIELDS_MAX] = {};
@@ -139,6 +141,8 @@ static int report_journal(const struct event_info *info, const struct report_fie
         size_t n = REPORT_FIXED_FIELDS;
         int r = 0;
 
+        if (access(JOURNAL_SOCKET, F_OK) < 0)
+                return -errno;
         r |= field_text(&texts[0], "MESSAGE=%s", message);
         r |= field_text(&texts[1], "PRIORITY=%d", info->priority);
         r |= field_text(&texts[2], "MESSAGE_ID=%s", info->message_id);

@@ -37,9 +37,13 @@ static char *read_file(const char *path) {
         CHECK(f);
         if (!f)
                 return strdup("");
-        CHECK(getdelim(&buf, &size, '\0', f) >= 0 || feof(f));
+        if (getdelim(&buf, &size, '\0', f) < 0) {
+                CHECK(feof(f));
+                free(buf);
+                buf = strdup("");
+        }
         fclose(f);
-        return buf ? buf : strdup("");
+        return buf;
 }
 
 static char *command_output(const char *command) {
@@ -50,8 +54,10 @@ static char *command_output(const char *command) {
         CHECK(f);
         if (!f)
                 return strdup("");
-        if (getdelim(&buf, &size, '\0', f) < 0 && !buf)
+        if (getdelim(&buf, &size, '\0', f) < 0) {
+                free(buf);
                 buf = strdup("");
+        }
         CHECK(pclose(f) == 0);
         return buf;
 }
