@@ -67,22 +67,22 @@ static void ecs_answer_done(struct ecs_answer *a) {
         free(a->message);
 }
 
-static void erase_and_freep(char **p) {
+static void ecs_erase_freep(char **p) {
         if (!*p)
                 return;
         explicit_bzero(*p, strlen(*p));
         free(*p);
 }
 
-static bool startswith(const char *s, const char *prefix) {
+static bool ecs_has_prefix(const char *s, const char *prefix) {
         return strncmp(s, prefix, strlen(prefix)) == 0;
 }
 
 bool ecs_code_is_retryable(const char *code) {
         if (!code)
                 return false;
-        return startswith(code, "Throttling") || startswith(code, "ServiceUnavailable") ||
-               startswith(code, "InternalError") || streq(code, "UnknownError");
+        return ecs_has_prefix(code, "Throttling") || ecs_has_prefix(code, "ServiceUnavailable") ||
+               ecs_has_prefix(code, "InternalError") || streq(code, "UnknownError");
 }
 
 /* RebootInstance has no client token: after an ambiguous failure it may already have run. */
@@ -114,8 +114,8 @@ static bool ecs_result_is_retryable(const struct ecs_call *c, const struct http_
         if (res->error == 0)
                 return false;
         if (res->code && ecs_code_is_retryable(res->code))
-                return idempotent || startswith(res->code, "Throttling") ||
-                       startswith(res->code, "ServiceUnavailable");
+                return idempotent || ecs_has_prefix(res->code, "Throttling") ||
+                       ecs_has_prefix(res->code, "ServiceUnavailable");
         return res->http_status >= 500 && idempotent;
 }
 
@@ -249,7 +249,8 @@ static uint32_t ecs_random_u32(void) {
 }
 
 /* Turns one HTTP answer into a result; a owns what the result points to. */
-static void ecs_classify(const struct http_response *r, struct ecs_answer *a, struct ecs_result *res) {
+static void ecs_classify(const struct http_response *r, struct ecs_answer *a,
+                         struct ecs_result *res) {
         res->http_status = r->status;
         res->request_id = r->request_id;
         if (r->error < 0) {
@@ -290,14 +291,16 @@ static void ecs_http_done_cb(const struct http_response *r, void *userdata) {
         e->n_in_flight--;
         ecs_classify(r, &a, &res);
         ecs_log_attempt(c, &res);
-        if (res.code && startswith(res.code, "Throttling")) {
+        if (res.code && ecs_has_prefix(res.code, "Throttling")) {
                 e->stats.throttled++;
                 ratelimit_throttled(&e->ratelimit, now);
         } else if (res.error == 0)
                 ratelimit_succeeded(&e->ratelimit, now);
         if (c->attempts <= e->max_retries && ecs_result_is_retryable(c, r, &res)) {
-                c->not_before_usec = now + ratelimit_backoff_usec(c->attempts, ECS_BACKOFF_BASE_USEC,
-                                                                   ECS_BACKOFF_CAP_USEC, ecs_random_u32());
+                uint64_t backoff = ratelimit_backoff_usec(c->attempts, ECS_BACKOFF_BASE_USEC,
+                                                          ECS_BACKOFF_CAP_USEC, ecs_random_u32());
+
+                c->not_before_usec = now + backoff;
                 e->stats.retries++;
                 ecs_schedule(e);
                 return;
@@ -306,7 +309,7 @@ static void ecs_http_done_cb(const struct http_response *r, void *userdata) {
 }
 
 static int ecs_attempt_start(struct ecs *e, struct ecs_call *c) {
-        _cleanup_(erase_and_freep) char *body = NULL;
+        _cleanup_(ecs_erase_freep) char *body = NULL;
         struct http_request req = {
                 .method = "POST",
                 .url = c->url,
@@ -435,8 +438,8 @@ static int ecs_check_call(const char *region, const char *action, const struct p
         return 0;
 }
 
-int ecs_call(struct ecs *e, const char *region, const char *action, struct params *params, ecs_done_cb cb,
-             void *userdata) {
+int ecs_call(struct ecs *e, const char *region, const char *action, struct params *params,
+             ecs_done_cb cb, void *userdata) {
         _cleanup_(ecs_call_freep) struct ecs_call *c = NULL;
         int r;
 

@@ -41,9 +41,11 @@ struct ecs_stats {
         unsigned long errors;        /* calls ending in an error */
 };
 
+/* -EINVAL unless the endpoint is https://host[:port][/] and both limits are at least 1. */
 int ecs_new(sd_event *event, const struct ecs_options *o, struct ecs **ret);
 
-/* Cancels every queued or in-flight call without calling back; wipes credentials. */
+/* Cancels every queued or in-flight call without calling back; wipes credentials. May be called
+ * from inside an ecs_done_cb. */
 struct ecs *ecs_free(struct ecs *e);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct ecs *, ecs_free);
 
@@ -52,7 +54,10 @@ void ecs_set_credentials(struct ecs *e, struct creds *c);
 
 /* Queues a call of action in region (the endpoint's {region}); params hold the action's own
  * parameters (RegionId included where the API wants it) and are taken over: *params is empty
- * afterwards, also on failure. */
+ * afterwards, also on failure. -EINVAL when region is not [A-Za-z0-9-]{1,64}, action not
+ * [A-Za-z0-9]{1,64}, or params hold a common parameter (Action, Signature, ...). The callback
+ * never runs inside ecs_call(); without credentials the call ends with -ENOKEY. RebootInstance
+ * is not retried after an ambiguous failure (timeout, reset, 5xx): it may have taken effect. */
 int ecs_call(struct ecs *e, const char *region, const char *action, struct params *params, ecs_done_cb cb,
              void *userdata);
 

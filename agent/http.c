@@ -1,4 +1,5 @@
-/* Non-blocking HTTP(S) requests: one libcurl multi handle whose sockets and timer live in sd-event. */
+/* Non-blocking HTTP(S): one libcurl multi handle whose sockets and timer live in sd-event. */
+#include <ctype.h>
 #include <curl/curl.h>
 #include <limits.h>
 #include <strings.h>
@@ -172,11 +173,11 @@ static size_t http_write_cb(char *ptr, size_t size, size_t nmemb, void *userdata
 
 /* Keeps the value of an x-acs-request-id header when it is short and printable. */
 static void http_call_set_request_id(struct http_call *c, const char *v, size_t n) {
-        while (n > 0 && (*v == ' ' || *v == '\t')) {
+        while (n > 0 && isspace((unsigned char) *v)) {
                 v++;
                 n--;
         }
-        while (n > 0 && (v[n - 1] == '\r' || v[n - 1] == '\n' || v[n - 1] == ' ' || v[n - 1] == '\t'))
+        while (n > 0 && isspace((unsigned char) v[n - 1]))
                 n--;
         if (n == 0 || n > HTTP_REQUEST_ID_MAX)
                 return;
@@ -218,8 +219,9 @@ static int http_call_build_headers(struct http_call *c, const struct http_reques
         r = http_call_add_header(c, "Expect:");
         if (r < 0)
                 return r;
-        /* Without a content type, drop the one libcurl would add for a body. */
-        if (asprintf(&ct, "Content-Type: %s", strempty(req->content_type)) < 0)
+        /* Without a content type, "Content-Type:" drops the one libcurl would add for a body. */
+        if (asprintf(&ct, "Content-Type:%s%s", req->content_type ? " " : "",
+                     strempty(req->content_type)) < 0)
                 return -ENOMEM;
         r = http_call_add_header(c, ct);
         if (r < 0)
@@ -236,12 +238,13 @@ static int http_call_build_headers(struct http_call *c, const struct http_reques
 
 static int http_call_set_method(struct http_call *c, const struct http_request *req) {
         bool put = streq(req->method, "PUT");
+        CURL *x = c->easy;
         CURLcode e;
 
         if (streq(req->method, "GET")) {
                 if (req->body)
                         return -EINVAL;
-                return http_errno_from_curl(curl_easy_setopt(c->easy, CURLOPT_HTTPGET, 1L), false);
+                return http_errno_from_curl(curl_easy_setopt(x, CURLOPT_HTTPGET, 1L), false);
         }
         if (!put && !streq(req->method, "POST"))
                 return -EINVAL;
@@ -249,9 +252,9 @@ static int http_call_set_method(struct http_call *c, const struct http_request *
         c->body = strdup(strempty(req->body));
         if (!c->body)
                 return -ENOMEM;
-        if ((e = curl_easy_setopt(c->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) c->body_size)) ||
-            (e = curl_easy_setopt(c->easy, CURLOPT_POSTFIELDS, c->body)) ||
-            (put && (e = curl_easy_setopt(c->easy, CURLOPT_CUSTOMREQUEST, "PUT"))))
+        if ((e = curl_easy_setopt(x, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) c->body_size)) ||
+            (e = curl_easy_setopt(x, CURLOPT_POSTFIELDS, c->body)) ||
+            (put && (e = curl_easy_setopt(x, CURLOPT_CUSTOMREQUEST, "PUT"))))
                 return http_errno_from_curl(e, false);
         return 0;
 }
@@ -299,7 +302,9 @@ static int http_call_new(const struct http_request *req, http_done_cb cb, void *
                 return -ENOMEM;
         c->cb = cb;
         c->userdata = userdata;
-        c->max = req->max_response_bytes > 0 ? req->max_response_bytes : HTTP_DEFAULT_MAX_RESPONSE_BYTES;
+        c->max = req->max_response_bytes;
+        if (c->max == 0)
+                c->max = HTTP_DEFAULT_MAX_RESPONSE_BYTES;
         c->easy = curl_easy_init();
         if (!c->easy)
                 return -ENOMEM;
@@ -360,7 +365,7 @@ static void http_socket_free(struct http_socket *s) {
 }
 
 static void http_destroy(struct http *h) {
-        /* Closing cached connections may still call http_socket_cb(), so this goes first. */
+        /* Closing cached connections may still call http_curl_socket_cb(), so this goes first. */
         if (h->multi)
                 (void) curl_multi_cleanup(h->multi);
         while (h->sockets)
@@ -379,12 +384,12 @@ static void http_dispatch(struct http *h, curl_socket_t fd, int flags) {
         h->dispatching = true;
         (void) curl_multi_socket_action(h->multi, fd, flags, &running);
         while (!h->freed && (m = curl_multi_info_read(h->multi, &left))) {
-                struct http_call *c = NULL;
+                char *c = NULL;
 
                 if (m->msg != CURLMSG_DONE)
                         continue;
-                (void) curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **) &c);
-                http_call_complete(c, m->data.result);
+                (void) curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &c);
+                http_call_complete((struct http_call *) c, m->data.result);
         }
         h->dispatching = false;
         if (h->freed)
@@ -433,7 +438,8 @@ static int http_socket_new(struct http *h, curl_socket_t fd, uint32_t events) {
 }
 
 /* CURLMOPT_SOCKETFUNCTION: watch what libcurl asks for on fd. */
-static int http_curl_socket_cb(CURL *easy, curl_socket_t fd, int what, void *userdata, void *socketp) {
+static int http_curl_socket_cb(CURL *easy, curl_socket_t fd, int what, void *userdata,
+                               void *socketp) {
         struct http_socket *s = socketp;
         uint32_t events = 0;
 
@@ -466,17 +472,18 @@ static int http_curl_timer_cb(CURLM *multi, long timeout_ms, void *userdata) {
 }
 
 static int http_setup_multi(struct http *h) {
+        CURLM *x;
         CURLMcode m;
 
-        h->multi = curl_multi_init();
-        if (!h->multi)
+        x = h->multi = curl_multi_init();
+        if (!x)
                 return -ENOMEM;
-        if ((m = curl_multi_setopt(h->multi, CURLMOPT_SOCKETFUNCTION, http_curl_socket_cb)) ||
-            (m = curl_multi_setopt(h->multi, CURLMOPT_SOCKETDATA, h)) ||
-            (m = curl_multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION, http_curl_timer_cb)) ||
-            (m = curl_multi_setopt(h->multi, CURLMOPT_TIMERDATA, h)) ||
-            (m = curl_multi_setopt(h->multi, CURLMOPT_MAX_HOST_CONNECTIONS, HTTP_MAX_HOST_CONNECTIONS)) ||
-            (m = curl_multi_setopt(h->multi, CURLMOPT_MAXCONNECTS, HTTP_MAX_CACHED_CONNECTIONS)))
+        if ((m = curl_multi_setopt(x, CURLMOPT_SOCKETFUNCTION, http_curl_socket_cb)) ||
+            (m = curl_multi_setopt(x, CURLMOPT_SOCKETDATA, h)) ||
+            (m = curl_multi_setopt(x, CURLMOPT_TIMERFUNCTION, http_curl_timer_cb)) ||
+            (m = curl_multi_setopt(x, CURLMOPT_TIMERDATA, h)) ||
+            (m = curl_multi_setopt(x, CURLMOPT_MAX_HOST_CONNECTIONS, HTTP_MAX_HOST_CONNECTIONS)) ||
+            (m = curl_multi_setopt(x, CURLMOPT_MAXCONNECTS, HTTP_MAX_CACHED_CONNECTIONS)))
                 return http_errno_from_curlm(m);
         return 0;
 }

@@ -78,7 +78,10 @@ static void entry_done(struct reboot *r, struct queue_entry *e, const char *outc
 }
 
 static void entry_skipped(struct reboot *r, struct queue_entry *e, const char *why, const char *request_id) {
-        struct event_fields f = entry_fields(r, e, request_id, why);
+        struct event_fields f = entry_fields(r, e, request_id, NULL);
+
+        /* KEYREVOKE_REASON says why it was skipped (SPEC, catalog), instead of the list's reason. */
+        f.reason = why;
 
         entry_done(r, e, why);
         report_event(EVENT_REBOOT_SKIPPED, &f, "Not rebooting %s: %s%s", e->instance_id, why,
@@ -120,6 +123,7 @@ static const struct ecs_instance *find_instance(const struct ecs_instance *a, si
 
 static void reboot_call_done_cb(const struct ecs_result *res, void *userdata);
 static void settle(struct reboot *r);
+static bool may_start_now(struct reboot *r);
 
 static void start_reboot(struct reboot *r, struct queue_entry *e, const struct ecs_instance *i) {
         struct reboot_call *c = calloc(1, sizeof(*c));
@@ -157,7 +161,9 @@ static void start_reboot(struct reboot *r, struct queue_entry *e, const struct e
 static void precheck_one(struct reboot *r, struct queue_entry *e, const struct ecs_instance *i) {
         switch (planner_reboot_precheck(i)) {
         case PLANNER_PRECHECK_REBOOT:
-                start_reboot(r, e, i);
+                /* The window may have closed (or the slots filled) while the precheck ran. */
+                if (may_start_now(r))
+                        start_reboot(r, e, i);
                 break;
         case PLANNER_PRECHECK_STOPPED:
                 entry_skipped(r, e, "stopped", NULL);
@@ -302,14 +308,17 @@ static void looks_send_all(struct reboot *r, struct hashmap *looks) {
 
 /* ---- deciding ------------------------------------------------------------------------------ */
 
-static int compare_detached(const void *a, const void *b) {
+/* Fewest failed reboots first (one failing instance must not hold up the others), then oldest. */
+static int compare_pending(const void *a, const void *b) {
         const struct queue_entry *x = *(struct queue_entry *const *) a, *y = *(struct queue_entry *const *) b;
+        if (x->reboot_failures != y->reboot_failures)
+                return x->reboot_failures < y->reboot_failures ? -1 : 1;
         if (x->detached_usec != y->detached_usec)
                 return x->detached_usec < y->detached_usec ? -1 : 1;
         return strcmp(x->instance_id, y->instance_id);
 }
 
-/* PENDING entries, oldest detach first. */
+/* PENDING entries in the order they are rebooted. */
 static struct queue_entry **pending_entries(const struct reboot *r, size_t *ret_n) {
         size_t n = 0, i = 0, total = state_count(r->o.state, QUEUE_PENDING);
         struct queue_entry **a = calloc(total + 1, sizeof(*a)), *e;
@@ -319,7 +328,7 @@ static struct queue_entry **pending_entries(const struct reboot *r, size_t *ret_
         while (state_iterate(r->o.state, &i, &e))
                 if (e->state == QUEUE_PENDING && n < total)
                         a[n++] = e;
-        qsort(a, n, sizeof(*a), compare_detached);
+        qsort(a, n, sizeof(*a), compare_pending);
         *ret_n = n;
         return a;
 }
@@ -341,7 +350,8 @@ static enum planner_gate evaluate_gate(struct reboot *r, unsigned in_flight, str
         int w = window_set_find(&r->o.conf->windows, r->o.conf->time_zone, now, &span);
         struct planner_gate_input in;
 
-        if (w == 1 && span.start_usec != r->window_start_usec) {
+        /* "always" is one window without end: its span starts anew at every call. */
+        if (w == 1 && span.end_usec != UINT64_MAX && span.start_usec != r->window_start_usec) {
                 r->window_start_usec = span.start_usec;
                 r->failures_in_window = 0;
         }
@@ -359,6 +369,13 @@ static enum planner_gate evaluate_gate(struct reboot *r, unsigned in_flight, str
         *ret_span = span;
         *ret_window = w;
         return planner_reboot_gate(&in);
+}
+
+static bool may_start_now(struct reboot *r) {
+        struct window_span span;
+        int window;
+
+        return evaluate_gate(r, count_in_flight(r), &span, &window) == PLANNER_GATE_OPEN;
 }
 
 static void announce_would_reboot(struct reboot *r, struct queue_entry *e) {
@@ -458,6 +475,8 @@ static void reboot_answer(struct reboot *r, struct queue_entry *e, const struct 
 
         if (res->error == 0) {
                 e->reboot_accepted = true;
+                /* Persisted: after a restart an unseen reboot still counts as done, never repeated. */
+                state_set(r->o.state, e, QUEUE_REBOOTING);
                 report_event(EVENT_REBOOT_STARTED, &f, "Rebooting %s so that the detach takes effect", e->instance_id);
         } else if (streq_ptr(res->code, "IncorrectInstanceStatus")) {
                 log_info("%s is not Running; its reboot is tried again later in the window", e->instance_id);
@@ -478,10 +497,10 @@ static void reboot_call_done_cb(const struct ecs_result *res, void *userdata) {
         struct reboot *r = c->r;
         struct queue_entry *e = state_find(r->o.state, c->instance_id);
 
-        if (e && e->state == QUEUE_REBOOTING) {
+        if (e)
                 e->busy = false;
+        if (e && e->state == QUEUE_REBOOTING)
                 reboot_answer(r, e, res);
-        }
         free(c->instance_id);
         free(c);
         r->calls--;

@@ -23,6 +23,7 @@ enum field_type {
         FIELD_STATE,            /* enum queue_state, written as its name */
         FIELD_USEC,             /* uint64_t */
         FIELD_UNSIGNED,         /* unsigned */
+        FIELD_BOOL,             /* bool; missing reads as false (files written before it existed) */
 };
 
 /* Every member of struct queue_entry and its JSON name: the one description both directions use. */
@@ -42,6 +43,7 @@ static const struct entry_field {
         { "outcome", FIELD_OPTIONAL_STRING, offsetof(struct queue_entry, outcome) },
         { "done_usec", FIELD_USEC, offsetof(struct queue_entry, done_usec) },
         { "reboot_failures", FIELD_UNSIGNED, offsetof(struct queue_entry, reboot_failures) },
+        { "reboot_accepted", FIELD_BOOL, offsetof(struct queue_entry, reboot_accepted) },
 };
 
 #define FIELD_PTR(e, f, type) ((type *) ((uint8_t *) (e) + (f)->offset))
@@ -128,6 +130,11 @@ static bool field_from_json(struct queue_entry *e, const struct entry_field *f, 
                 if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > UINT_MAX)
                         return false;
                 *FIELD_PTR(e, f, unsigned) = (unsigned) json_integer_value(v);
+                return true;
+        case FIELD_BOOL:
+                if (v && !json_is_boolean(v))
+                        return false;
+                *FIELD_PTR(e, f, bool) = v && json_is_true(v);
                 return true;
         }
         return false;
@@ -391,6 +398,9 @@ static void out_field(struct out *o, const struct queue_entry *e, const struct e
                 return;
         case FIELD_UNSIGNED:
                 out_number(o, *FIELD_PTR(e, f, const unsigned));
+                return;
+        case FIELD_BOOL:
+                out_puts(o, *FIELD_PTR(e, f, const bool) ? "true" : "false");
                 return;
         }
 }

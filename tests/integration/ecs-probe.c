@@ -154,7 +154,9 @@ static int probe_parse_args(int argc, char **argv, struct probe *p) {
                         return -EINVAL;
                 }
         p->options.timeout_usec = ms * USEC_PER_MSEC;
-        if (r < 0 || optind != argc || !p->options.endpoint || !p->region || !p->action || p->count == 0)
+        if (r < 0 || optind != argc || !p->options.endpoint || !p->region || !p->action)
+                return -EINVAL;
+        if (p->count == 0)
                 return -EINVAL;
         return 0;
 }
@@ -221,9 +223,11 @@ int main(int argc, char **argv) {
 
         if (probe_parse_args(argc, argv, &p) < 0) {
                 fprintf(stderr,
-                        "usage: %s --endpoint URL [--ca FILE] --region R --action A [--param K=V]...\n"
-                        "       [--count N] [--max-concurrent N] [--max-per-second N] [--timeout-ms N]\n"
-                        "       [--retries N] [--debug]   (credentials from ALIBABA_CLOUD_ACCESS_KEY_*)\n",
+                        "usage: %s --endpoint URL [--ca FILE] --region R --action A\n"
+                        "       [--param K=V]... [--count N] [--max-concurrent N]\n"
+                        "       [--max-per-second N] [--timeout-ms N] [--retries N] [--debug]\n"
+                        "Credentials come from ALIBABA_CLOUD_ACCESS_KEY_ID/_SECRET\n"
+                        "(and ALIBABA_CLOUD_SECURITY_TOKEN).\n",
                         argv[0]);
                 return 2;
         }

@@ -1,0 +1,244 @@
+#!/bin/bash
+# Runs inside the test container booted by test-nspawn.sh (PID 1 is systemd): installs keyrevoked
+# as a package would, starts the ECS emulator on the container's private loopback, then drives the
+# service with systemctl and checks what systemd and the journal see. Stops at the first failure.
+#
+# /kr/tests and /kr/systemd are the source tree's, read-only; /kr/run is the host's scratch
+# directory (the generated unit, the test CA); results go to /kr/run/out.
+set -u
+
+OUT=/kr/run/out
+UNIT=keyrevoked.service
+CONF=/etc/keyrevoke
+QUERY=(/usr/bin/python3 /kr/tests/integration/query.py)
+
+log() {
+        echo "$*" | tee -a "$OUT/driver.log"
+}
+
+fail() {
+        log "FAIL: $*"
+        exit 1
+}
+
+pass() {
+        log "PASS: $*"
+}
+
+finish() {
+        local rc=$?
+        journalctl --no-pager -o short-monotonic >"$OUT/journal.txt" 2>&1
+        echo "$rc" >"$OUT/rc"
+}
+trap finish EXIT
+
+# Waits up to $2 seconds (default 20) for the shell condition $1 to hold.
+wait_for() {
+        local cond="$1" limit="${2:-20}" i=0
+        while ! eval "$cond"; do
+                i=$((i + 1))
+                [ "$i" -le $((limit * 10)) ] || return 1
+                sleep 0.1
+        done
+}
+
+prop() {
+        systemctl show --value -p "$1" "$UNIT"
+}
+
+expect_prop() {
+        local got
+        got=$(prop "$1")
+        [ "$got" = "$2" ] || fail "$3: $1=$got, expected $2"
+}
+
+# events EVENT [FIELD=VALUE...]: number of keyrevoked journal events matching.
+events() {
+        journalctl --no-pager -o json SYSLOG_IDENTIFIER=keyrevoked | "${QUERY[@]}" events "$@"
+}
+
+# logged TEXT: number of keyrevoked journal messages containing TEXT.
+logged() {
+        journalctl --no-pager -o cat SYSLOG_IDENTIFIER=keyrevoked | grep -cF -- "$1"
+}
+
+# calls ACTION [applied|failed]: number of API calls in the emulator's log.
+calls() {
+        "${QUERY[@]}" calls "$OUT/emu.log" "$@"
+}
+
+detached_instances() {
+        "${QUERY[@]}" instances "$OUT/emu.log" DetachKeyPair | sort | tr '\n' ' '
+}
+
+# drop_list NAME TEXT: installs a root-owned 0644 list atomically, as config management would.
+drop_list() {
+        printf '%s\n' "$2" >"$CONF/.$1.tmp"
+        chmod 0644 "$CONF/.$1.tmp"
+        mv "$CONF/.$1.tmp" "$CONF/revoked.d/$1"
+}
+
+# reload_and_wait N: systemctl reload, then wait for the daemon's N-th reload outcome message.
+reload_and_wait() {
+        systemctl reload "$UNIT" || fail "systemctl reload failed"
+        wait_for "[ \$((\$(logged 'Configuration reloaded') + \$(logged 'keeping the running one'))) -ge $1 ]" 20 ||
+                fail "the daemon did not act on reload $1"
+}
+
+install_package() {
+        install -m 0644 /kr/run/keyrevoked.service /etc/systemd/system/$UNIT
+        install -D -m 0644 /kr/systemd/keyrevoke.sysusers /etc/sysusers.d/keyrevoke.conf
+        install -D -m 0644 /kr/systemd/keyrevoke.tmpfiles /etc/tmpfiles.d/keyrevoke.conf
+        systemd-sysusers keyrevoke.conf || fail "systemd-sysusers keyrevoke.conf"
+        systemd-tmpfiles --create keyrevoke.conf || fail "systemd-tmpfiles --create keyrevoke.conf"
+        systemctl daemon-reload
+        getent passwd keyrevoke >/dev/null || fail "no keyrevoke user after systemd-sysusers"
+        [ "$(stat -c '%U %a' $CONF/revoked.d)" = "root 755" ] || fail "$CONF/revoked.d not root-owned 0755"
+}
+
+start_emulator() {
+        mkdir -p /run/kr
+        systemd-run --quiet --unit=kr-emulator /usr/bin/python3 /kr/tests/emulator/ecs-emulator.py \
+                --fleet /kr/tests/data/fleet/small.json --cert /kr/run/ca/server.pem --key /kr/run/ca/server.key \
+                --listen 127.0.0.1 --port-file /run/kr/port --control-port-file /run/kr/control-port \
+                --metadata-port-file /run/kr/metadata-port --log "$OUT/emu.log" ||
+                fail "cannot start the emulator"
+        wait_for '[ -s /run/kr/port ]' 20 || fail "the emulator did not start"
+}
+
+write_config() {
+        install -m 0644 /kr/run/ca/ca.pem $CONF/ca.pem
+        (umask 077 && printf '[default]\ntype = access_key\naccess_key_id = testid\naccess_key_secret = testsecret\n' \
+                >$CONF/credentials)
+        cat >$CONF/keyrevoke.conf <<EOF
+[Agent]
+RescanIntervalSec=0
+[Cloud]
+Endpoint=https://127.0.0.1:$(cat /run/kr/port)
+CAFile=$CONF/ca.pem
+Regions=cn-hangzhou cn-shanghai
+RequestTimeoutSec=5
+EOF
+}
+
+check_start_waits_for_daemon() {
+        printf '[Agent]\nNoSuchKey=1\n' >$CONF/keyrevoke.conf.d/99-broken.conf
+        if systemctl start "$UNIT"; then
+                fail "systemctl start succeeded with a broken config"
+        fi
+        expect_prop ActiveEnterTimestampMonotonic 0 "a daemon that fails before READY=1"
+        systemctl stop "$UNIT"
+        systemctl reset-failed "$UNIT"
+        rm $CONF/keyrevoke.conf.d/99-broken.conf
+        pass "a daemon failing before READY=1 fails 'systemctl start' and never becomes active"
+
+        systemctl start "$UNIT" || fail "systemctl start"
+        expect_prop ActiveState active "after systemctl start"
+        expect_prop SubState running "after systemctl start"
+        [ -n "$(prop StatusText)" ] || fail "no STATUS= text from the daemon"
+        [ "$(logged 'Using credentials from systemd credential aliyun')" -eq 1 ] ||
+                fail "the credentials did not come from LoadCredential=aliyun"
+        pass "systemctl start returns once the daemon is ready: active, status '$(prop StatusText)'"
+}
+
+check_sandbox() {
+        local pid status
+        pid=$(prop MainPID)
+        status=$(cat /proc/"$pid"/status)
+        grep -q "^Uid:[[:space:]]*$(id -u keyrevoke)[[:space:]]" <<<"$status" || fail "not running as keyrevoke"
+        grep -q '^CapEff:[[:space:]]*0000000000000000$' <<<"$status" || fail "effective capabilities left"
+        grep -q '^CapBnd:[[:space:]]*0000000000000000$' <<<"$status" || fail "bounding set not empty"
+        grep -q '^NoNewPrivs:[[:space:]]*1$' <<<"$status" || fail "NoNewPrivs not set"
+        grep -q '^Seccomp:[[:space:]]*2$' <<<"$status" || fail "no seccomp filter"
+        [ "$(stat -c '%U %a' /var/lib/keyrevoke)" = "keyrevoke 700" ] || fail "state directory not keyrevoke 0700"
+        pass "runs as keyrevoke without capabilities, with NoNewPrivs and a seccomp filter"
+}
+
+check_enforcement() {
+        wait_for '[ "$(events enforcement-complete)" -ge 1 ]' 20 || fail "no first pass"
+        drop_list incident.list 'kp-alice reason=incident-42'
+        wait_for '[ "$(events detached KEYPAIR=kp-alice REASON=incident-42)" -eq 3 ]' 20 ||
+                fail "the dropped list was not enforced"
+        [ "$(detached_instances)" = "i-hz-l1 i-hz-l2 i-sh-a1 " ] || fail "DetachKeyPair got $(detached_instances)"
+        [ "$(events skipped-windows INSTANCE=i-hz-w1)" -ge 1 ] || fail "no skipped-windows event"
+        journalctl --no-pager -o json KEYREVOKE_EVENT=detached KEYREVOKE_INSTANCE=i-hz-l1 | grep -q '"MESSAGE_ID"' ||
+                fail "the detached event has no MESSAGE_ID"
+        pass "a list dropped into $CONF/revoked.d is enforced: DetachKeyPair in the emulator, detached events in the journal"
+}
+
+check_reload() {
+        local pid
+        pid=$(prop MainPID)
+        printf '[Agent]\nDryRun=yes\n' >$CONF/keyrevoke.conf.d/50-dry-run.conf
+        reload_and_wait 1
+        [ "$(logged 'Configuration reloaded')" -eq 1 ] || fail "the new config was not applied"
+        expect_prop ActiveState active "after reload"
+        expect_prop MainPID "$pid" "after reload"
+        drop_list bob.list 'kp-bob'
+        wait_for '[ "$(events would-detach KEYPAIR=kp-bob DRY_RUN=1)" -eq 1 ]' 20 || fail "DryRun=yes not in effect"
+        [ "$(detached_instances)" = "i-hz-l1 i-hz-l2 i-sh-a1 " ] || fail "a dry run detached $(detached_instances)"
+        pass "systemctl reload applies a changed config (DryRun=yes) in the running process"
+
+        printf '[Agent]\nNoSuchKey=1\n' >$CONF/keyrevoke.conf.d/60-broken.conf
+        reload_and_wait 2
+        [ "$(logged '60-broken.conf:2:')" -ge 1 ] || fail "the bad config is not reported as FILE:LINE"
+        expect_prop ActiveState active "after a bad reload"
+        expect_prop MainPID "$pid" "after a bad reload"
+        drop_list dave.list 'kp-dave'
+        wait_for '[ "$(events would-detach KEYPAIR=kp-dave DRY_RUN=1)" -eq 1 ]' 20 ||
+                fail "the old config is not running after a bad reload"
+        pass "a bad config on reload is reported with FILE:LINE and the old one keeps running"
+
+        rm $CONF/keyrevoke.conf.d/50-dry-run.conf $CONF/keyrevoke.conf.d/60-broken.conf
+        reload_and_wait 3
+        wait_for '[ "$(events detached KEYPAIR=kp-dave)" -eq 1 ] && [ "$(events detached KEYPAIR=kp-bob)" -eq 1 ]' 20 ||
+                fail "lists not enforced after reloading without DryRun="
+        pass "reloading the fixed config resumes enforcement"
+}
+
+check_watchdog() {
+        local pid restarts
+        mkdir -p /etc/systemd/system/$UNIT.d
+        printf '[Service]\nWatchdogSec=3s\nRestartSec=1s\n' >/etc/systemd/system/$UNIT.d/50-watchdog.conf
+        systemctl daemon-reload
+        systemctl restart "$UNIT" || fail "systemctl restart"
+        pid=$(prop MainPID)
+        restarts=$(prop NRestarts)
+        sleep 7
+        expect_prop MainPID "$pid" "a daemon answering the 3 s watchdog"
+        expect_prop NRestarts "$restarts" "a daemon answering the 3 s watchdog"
+        [ "$(prop WatchdogTimestampMonotonic)" -gt 0 ] || fail "no watchdog ping seen"
+        pass "the daemon pings the watchdog (WatchdogSec=3s, alive after 7 s)"
+
+        kill -STOP "$pid"
+        wait_for "[ \"\$(prop NRestarts)\" -gt $restarts ] && [ \"\$(prop ActiveState)\" = active ]" 20 ||
+                fail "the hung daemon was not restarted"
+        [ "$(prop MainPID)" != "$pid" ] || fail "same main PID after the watchdog restart"
+        journalctl --no-pager -o cat _PID=1 | grep -q "$UNIT: Watchdog timeout" || fail "no watchdog timeout logged"
+        pass "a hung (SIGSTOPped) daemon is killed by the watchdog and restarted (NRestarts=$(prop NRestarts))"
+        rm /etc/systemd/system/$UNIT.d/50-watchdog.conf
+        systemctl daemon-reload
+}
+
+check_stop() {
+        systemctl stop "$UNIT" || fail "systemctl stop"
+        expect_prop ActiveState inactive "after systemctl stop"
+        expect_prop Result success "after systemctl stop"
+        expect_prop ExecMainStatus 0 "after systemctl stop"
+        [ "$(logged 'Received SIGTERM, stopping')" -ge 1 ] || fail "SIGTERM not logged"
+        [ "$(stat -c '%U %a' /var/lib/keyrevoke/queue.json)" = "keyrevoke 600" ] || fail "queue.json not keyrevoke 0600"
+        /usr/bin/python3 -c 'import json, sys; q = json.load(open(sys.argv[1])); assert len(q["entries"]) == 5, q' \
+                /var/lib/keyrevoke/queue.json || fail "reboot queue not saved"
+        pass "systemctl stop is clean (exit status 0, inactive) and the reboot queue is saved"
+}
+
+install_package
+start_emulator
+write_config
+check_start_waits_for_daemon
+check_sandbox
+check_enforcement
+check_reload
+check_watchdog
+check_stop
+log "all checks passed"
