@@ -124,6 +124,9 @@ static struct http_call *http_call_free(struct http_call *c) {
                 return NULL;
         if (c->easy)
                 curl_easy_cleanup(c->easy);
+        /* Header lines may carry a token (metadata service). */
+        for (struct curl_slist *l = c->headers; l; l = l->next)
+                explicit_bzero(l->data, strlen(l->data));
         curl_slist_free_all(c->headers);
         http_wipe_free(c->body, c->body_size);
         http_wipe_free(c->buf, c->allocated);
