@@ -68,7 +68,7 @@ static const char *token_problem(const char *s, size_t max) {
         size_t n = 0;
 
         for (; s[n]; n++)
-                if (s[n] <= ' ' || s[n] >= 0x7f)
+                if ((unsigned char) s[n] <= ' ' || (unsigned char) s[n] >= 0x7f)
                         return "contains whitespace or characters outside printable ASCII";
         if (n == 0)
                 return "is empty";
@@ -100,8 +100,9 @@ static char *parser_read_line(char *str, int num, void *stream) {
         nl = strchrnul(p->pos, '\n');
         len = (size_t) (nl - p->pos);
         p->line++;
-        if (num < 1 || len > (size_t) num - 1) {
-                parser_error(p, p->line, "line is longer than %d characters", num > 1 ? num - 1 : 0);
+        /* inih passes its buffer size, ini_max_line (200 unless changed), as num. */
+        if (len + 1 > (size_t) num) {
+                parser_error(p, p->line, "line is longer than %d characters", num - 1);
                 len = 0;
         }
         memcpy(str, p->pos, len);
@@ -137,7 +138,8 @@ static void parser_set(struct creds_parser *p, enum creds_key k, const char *raw
                 return;
         }
         if (p->key_line[k] > 0) {
-                parser_error(p, p->line, "%s is set twice (first on line %u)", creds_key_names[k], p->key_line[k]);
+                parser_error(p, p->line, "%s is set twice (first on line %u)", creds_key_names[k],
+                             p->key_line[k]);
                 return;
         }
         p->key_line[k] = p->line;
@@ -193,7 +195,8 @@ static int parser_finish(struct creds_parser *p) {
         return p->n_errors > 0 ? -EINVAL : 0;
 }
 
-int creds_parse(const char *path, const char *text, const char *profile, struct creds **ret, struct diags *d) {
+int creds_parse(const char *path, const char *text, const char *profile, struct creds **ret,
+                struct diags *d) {
         struct creds_parser p = {
                 .path = path,
                 .profile = isempty(profile) ? "default" : profile,
@@ -236,7 +239,9 @@ static int check_file(const char *path, int fd, uid_t allowed_uid, struct diags 
                 return -EINVAL;
         }
         if (st.st_mode & (S_IRWXG | S_IRWXO)) {
-                diags_add(d, path, 0, "refusing credentials file: mode %04o gives group or others access, use 0600 or 0400",
+                diags_add(d, path, 0,
+                          "refusing credentials file: mode %04o gives group or others access, use 0600 or "
+                          "0400",
                           (unsigned) (st.st_mode & 07777));
                 return -EACCES;
         }
@@ -246,7 +251,8 @@ static int check_file(const char *path, int fd, uid_t allowed_uid, struct diags 
                 return -EACCES;
         }
         if (st.st_size > (off_t) CREDS_FILE_MAX_BYTES) {
-                diags_add(d, path, 0, "refusing credentials file: larger than %u bytes", CREDS_FILE_MAX_BYTES);
+                diags_add(d, path, 0, "refusing credentials file: larger than %u bytes",
+                          CREDS_FILE_MAX_BYTES);
                 return -EFBIG;
         }
         return 0;
@@ -274,7 +280,8 @@ static int read_text(const char *path, int fd, char **ret, struct diags *d) {
                 n += (size_t) k;
         }
         if (r == 0 && n == size) {
-                diags_add(d, path, 0, "refusing credentials file: larger than %u bytes", CREDS_FILE_MAX_BYTES);
+                diags_add(d, path, 0, "refusing credentials file: larger than %u bytes",
+                          CREDS_FILE_MAX_BYTES);
                 r = -EFBIG;
         }
         if (r == 0 && memchr(buf, '\0', n)) {
@@ -324,7 +331,8 @@ static int load_checked(const char *path, const char *profile, uid_t allowed_uid
         return r < 0 ? r : 1;
 }
 
-int creds_load_file(const char *path, const char *profile, uid_t allowed_uid, struct creds **ret, struct diags *d) {
+int creds_load_file(const char *path, const char *profile, uid_t allowed_uid, struct creds **ret,
+                    struct diags *d) {
         int r = load_checked(path, profile, allowed_uid, false, ret, d);
         return r < 0 ? r : 0;
 }
@@ -354,7 +362,8 @@ static int creds_from_env(struct creds **ret, struct diags *d) {
                 return -EINVAL;
         }
         if (!have_id || !have_secret) {
-                diags_add(d, have_id ? ENV_ID : ENV_SECRET, 0, "set without %s", have_id ? ENV_SECRET : ENV_ID);
+                diags_add(d, have_id ? ENV_ID : ENV_SECRET, 0, "set without %s",
+                          have_id ? ENV_SECRET : ENV_ID);
                 return -EINVAL;
         }
         c = calloc(1, sizeof(*c));

@@ -52,6 +52,8 @@ struct ecs {
         struct ecs_call *head, *tail;   /* every call, oldest first */
         unsigned n_calls, n_in_flight;
         struct ecs_stats stats;
+        ecs_observe_cb observe_cb;      /* ecs_set_observer() */
+        void *observe_userdata;
 };
 
 /* What a finished attempt left us that the result borrows from. */
@@ -291,6 +293,8 @@ static void ecs_http_done_cb(const struct http_response *r, void *userdata) {
         e->n_in_flight--;
         ecs_classify(r, &a, &res);
         ecs_log_attempt(c, &res);
+        if (e->observe_cb)
+                e->observe_cb(c->action, &res, e->observe_userdata);
         if (res.code && ecs_has_prefix(res.code, "Throttling")) {
                 e->stats.throttled++;
                 ratelimit_throttled(&e->ratelimit, now);
@@ -553,4 +557,9 @@ unsigned ecs_pending(const struct ecs *e) {
 
 const struct ecs_stats *ecs_get_stats(const struct ecs *e) {
         return &e->stats;
+}
+
+void ecs_set_observer(struct ecs *e, ecs_observe_cb cb, void *userdata) {
+        e->observe_cb = cb;
+        e->observe_userdata = userdata;
 }

@@ -68,3 +68,12 @@ const struct ecs_stats *ecs_get_stats(const struct ecs *e);
 
 /* True for codes that are retried: Throttling*, ServiceUnavailable*, InternalError*, UnknownError. */
 bool ecs_code_is_retryable(const char *code);
+
+/* ---- observer (metrics) ---- */
+
+/* Called after every attempt, retries included, with the call's action and the attempt's result
+ * (borrowed for the call), before a retry is scheduled or the call's callback runs. */
+typedef void (*ecs_observe_cb)(const char *action, const struct ecs_result *r, void *userdata);
+
+/* Sets the observer of e (NULL clears it). */
+void ecs_set_observer(struct ecs *e, ecs_observe_cb cb, void *userdata);

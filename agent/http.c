@@ -27,7 +27,7 @@ struct http_call {
         CURL *easy;
         struct curl_slist *headers;
         char *body;                     /* our copy of the request body: may hold secrets */
-        size_t body_size;
+        size_t body_size, body_sent;
         char *buf;                      /* the response body, NUL-terminated */
         size_t len, allocated, max;
         bool too_big;
@@ -59,6 +59,7 @@ static int http_errno_from_curl(CURLcode code, bool too_big) {
         case CURLE_COULDNT_CONNECT:
                 return -ECONNREFUSED;
         case CURLE_SEND_ERROR:
+        case CURLE_SEND_FAIL_REWIND:    /* a reused connection died; see http_read_cb() */
         case CURLE_RECV_ERROR:
         case CURLE_GOT_NOTHING:
         case CURLE_PARTIAL_FILE:
@@ -239,6 +240,20 @@ static int http_call_build_headers(struct http_call *c, const struct http_reques
         return 0;
 }
 
+/* Feeds the body. There is deliberately no seek callback: when a reused connection dies after
+ * the body went out, libcurl would silently send it again on a new one (a duplicate nonce for
+ * ECS, or a second RebootInstance); failing to rewind makes the call fail instead. */
+static size_t http_read_cb(char *buf, size_t size, size_t nitems, void *userdata) {
+        struct http_call *c = userdata;
+        size_t n = size * nitems;
+
+        if (n > c->body_size - c->body_sent)
+                n = c->body_size - c->body_sent;
+        memcpy(buf, c->body + c->body_sent, n);
+        c->body_sent += n;
+        return n;
+}
+
 static int http_call_set_method(struct http_call *c, const struct http_request *req) {
         bool put = streq(req->method, "PUT");
         CURL *x = c->easy;
@@ -255,8 +270,10 @@ static int http_call_set_method(struct http_call *c, const struct http_request *
         c->body = strdup(strempty(req->body));
         if (!c->body)
                 return -ENOMEM;
-        if ((e = curl_easy_setopt(x, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) c->body_size)) ||
-            (e = curl_easy_setopt(x, CURLOPT_POSTFIELDS, c->body)) ||
+        if ((e = curl_easy_setopt(x, CURLOPT_POST, 1L)) ||
+            (e = curl_easy_setopt(x, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) c->body_size)) ||
+            (e = curl_easy_setopt(x, CURLOPT_READFUNCTION, http_read_cb)) ||
+            (e = curl_easy_setopt(x, CURLOPT_READDATA, c)) ||
             (put && (e = curl_easy_setopt(x, CURLOPT_CUSTOMREQUEST, "PUT"))))
                 return http_errno_from_curl(e, false);
         return 0;

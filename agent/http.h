@@ -42,7 +42,9 @@ int http_new(sd_event *event, struct http **ret);
 struct http *http_free(struct http *h);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct http *, http_free);
 
-/* Starts a call; all strings in req are copied. ret_call may be NULL. */
+/* Starts a call; all strings in req are copied. ret_call may be NULL. A body is never sent twice:
+ * when a reused connection dies after it went out, the call fails with -ECONNRESET instead of
+ * libcurl silently resending it. */
 int http_submit(struct http *h, const struct http_request *req, http_done_cb cb, void *userdata,
                 struct http_call **ret_call);
 

@@ -19,6 +19,8 @@ struct metadata {
         struct http *http;              /* borrowed */
         char *endpoint;                 /* without trailing '/' */
         char *role;
+        char *token_url;
+        char *creds_url;
         unsigned token_ttl_sec;
         char *token;                    /* secret; NULL until fetched and after a 401 */
         bool token_fresh;               /* the token was fetched by the current attempt */
@@ -104,8 +106,8 @@ int metadata_parse_timestamp(const char *s, uint64_t *ret) {
         if (year < 1970 || month < 1 || month > 12 || day < 1 || day > metadata_days_in_month(year, month) ||
             hour > 23 || minute > 59 || second > 59)
                 return -EINVAL;
-        *ret = ((metadata_days_since_epoch(year, month, day) * 24 + hour) * 60 + minute) * 60 * USEC_PER_SEC +
-               (uint64_t) second * USEC_PER_SEC;
+        *ret = (((metadata_days_since_epoch(year, month, day) * 24 + hour) * 60 + minute) * 60 + second) *
+               USEC_PER_SEC;
         return 0;
 }
 
@@ -183,16 +185,25 @@ uint64_t metadata_refresh_at(uint64_t now, uint64_t expiration) {
 
 /* ---- the fetcher -------------------------------------------------------------------------- */
 
+/* Checks an http:// or https:// URL naming a host and drops its trailing slashes. */
 static int metadata_endpoint_normalize(const char *endpoint, char **ret) {
-        size_t n;
+        size_t scheme, n;
 
-        if (!endpoint || (!strneq(endpoint, "http://", 7) && !strneq(endpoint, "https://", 8)))
+        if (!endpoint)
+                return -EINVAL;
+        if (strneq(endpoint, "http://", 7))
+                scheme = 7;
+        else if (strneq(endpoint, "https://", 8))
+                scheme = 8;
+        else
                 return -EINVAL;
         n = strlen(endpoint);
-        if (n > METADATA_ENDPOINT_MAX || !metadata_is_printable_word(endpoint, n, METADATA_ENDPOINT_MAX))
+        if (!metadata_is_printable_word(endpoint, n, METADATA_ENDPOINT_MAX))
                 return -EINVAL;
-        while (endpoint[n - 1] == '/')
+        while (n > scheme && endpoint[n - 1] == '/')
                 n--;
+        if (n == scheme)
+                return -EINVAL;
         *ret = strndup(endpoint, n);
         return *ret ? 0 : -ENOMEM;
 }
@@ -219,6 +230,9 @@ int metadata_new(sd_event *event, struct http *http, const char *endpoint, const
         m->role = strdup(role);
         if (!m->role)
                 return -ENOMEM;
+        if (asprintf(&m->token_url, "%s" METADATA_TOKEN_PATH, m->endpoint) < 0 ||
+            asprintf(&m->creds_url, "%s" METADATA_CREDS_PATH "%s", m->endpoint, role) < 0)
+                return -ENOMEM;
         *ret = TAKE_PTR(m);
         return 0;
 }
@@ -231,6 +245,8 @@ struct metadata *metadata_free(struct metadata *m) {
         metadata_erase_free(m->token);
         free(m->endpoint);
         free(m->role);
+        free(m->token_url);
+        free(m->creds_url);
         sd_event_unref(m->event);
         free(m);
         return NULL;
@@ -263,6 +279,7 @@ static uint64_t metadata_now(struct metadata *m, clockid_t clock) {
  * reports it. */
 static void metadata_fail(struct metadata *m, int error, const char *step, long status) {
         uint64_t delay = m->retry_usec;
+        char http[32] = "";
         int r;
 
         m->retry_usec = delay >= METADATA_RETRY_MAX_USEC / 2 ? METADATA_RETRY_MAX_USEC : delay * 2;
@@ -271,11 +288,10 @@ static void metadata_fail(struct metadata *m, int error, const char *step, long 
                 log_error_errno(r, "Failed to schedule the next credentials fetch for RAM role '%s': %m",
                                 m->role);
         if (status > 0)
-                log_warning_errno(error, "RAM role '%s': %s to %s failed (HTTP %ld): %m; retrying in %" PRIu64 " s",
-                                  m->role, step, m->endpoint, status, delay / USEC_PER_SEC);
-        else
-                log_warning_errno(error, "RAM role '%s': %s to %s failed: %m; retrying in %" PRIu64 " s",
-                                  m->role, step, m->endpoint, delay / USEC_PER_SEC);
+                (void) snprintf(http, sizeof(http), " (HTTP %ld)", status);
+        log_warning_errno(error, "Fetching credentials of RAM role '%s' from %s failed at the %s%s: %m; "
+                          "retrying in %" PRIu64 " s",
+                          m->role, m->endpoint, step, http, delay / USEC_PER_SEC);
         m->cb(NULL, error, m->userdata);
 }
 
@@ -288,7 +304,8 @@ static void metadata_succeed(struct metadata *m, struct creds *c) {
         m->retry_usec = METADATA_RETRY_MIN_USEC;
         r = metadata_schedule(m, CLOCK_REALTIME, at);
         if (r < 0)
-                log_error_errno(r, "Failed to schedule the credentials refresh for RAM role '%s': %m", m->role);
+                log_error_errno(r, "Failed to schedule the credentials refresh for RAM role '%s': %m",
+                                m->role);
         (void) sign_format_timestamp(c->expiration_usec, expires, sizeof(expires));
         log_info("Got credentials of RAM role '%s', valid until %s; refreshing in %" PRIu64 " s", m->role,
                  expires, (at - now) / USEC_PER_SEC);
@@ -305,20 +322,17 @@ static int metadata_errno_from_status(long status) {
         return -EREMOTEIO;
 }
 
-static int metadata_submit(struct metadata *m, const char *method, const char *path, const char *header,
+static int metadata_submit(struct metadata *m, const char *method, const char *url, const char *header,
                            size_t max_bytes, http_done_cb cb) {
-        _cleanup_free_ char *url = NULL;
         const char *headers[] = { header, NULL };
         struct http_request req = {
                 .method = method,
+                .url = url,
                 .headers = headers,
                 .timeout_usec = METADATA_REQUEST_TIMEOUT_USEC,
                 .max_response_bytes = max_bytes,
         };
 
-        if (asprintf(&url, "%s%s", m->endpoint, path) < 0)
-                return -ENOMEM;
-        req.url = url;
         return http_submit(m->http, &req, cb, m, &m->call);
 }
 
@@ -332,7 +346,7 @@ static void metadata_request_token(struct metadata *m) {
         if (asprintf(&header, "X-aliyun-ecs-metadata-token-ttl-seconds: %u", m->token_ttl_sec) < 0)
                 r = -ENOMEM;
         else
-                r = metadata_submit(m, "PUT", METADATA_TOKEN_PATH, header, METADATA_TOKEN_MAX_BYTES,
+                r = metadata_submit(m, "PUT", m->token_url, header, METADATA_TOKEN_MAX_BYTES,
                                     metadata_token_done_cb);
         if (r < 0)
                 metadata_fail(m, r, "token request", 0);
@@ -340,14 +354,13 @@ static void metadata_request_token(struct metadata *m) {
 
 static void metadata_request_creds(struct metadata *m) {
         _cleanup_(metadata_erase_freep) char *header = NULL;
-        _cleanup_free_ char *path = NULL;
         int r;
 
-        if (asprintf(&header, "X-aliyun-ecs-metadata-token: %s", m->token) < 0 ||
-            asprintf(&path, METADATA_CREDS_PATH "%s", m->role) < 0)
+        if (asprintf(&header, "X-aliyun-ecs-metadata-token: %s", m->token) < 0)
                 r = -ENOMEM;
         else
-                r = metadata_submit(m, "GET", path, header, METADATA_CREDS_MAX_BYTES, metadata_creds_done_cb);
+                r = metadata_submit(m, "GET", m->creds_url, header, METADATA_CREDS_MAX_BYTES,
+                                    metadata_creds_done_cb);
         if (r < 0)
                 metadata_fail(m, r, "credentials request", 0);
 }

@@ -124,6 +124,7 @@ static const struct ecs_instance *find_instance(const struct ecs_instance *a, si
 static void reboot_call_done_cb(const struct ecs_result *res, void *userdata);
 static void settle(struct reboot *r);
 static bool may_start_now(struct reboot *r);
+static void start_due_if_open(struct reboot *r);
 
 static void start_reboot(struct reboot *r, struct queue_entry *e, const struct ecs_instance *i) {
         struct reboot_call *c = calloc(1, sizeof(*c));
@@ -242,9 +243,13 @@ static void look_done_cb(const struct ecs_result *res, void *userdata) {
         }
         ecs_instances_free(a, n);
         free(next);
-        look_free(l);
         r->calls--;
         save_state(r);
+        /* Slots freed by completed reboots are filled at once, not at the next poll. A precheck
+         * never triggers this: an instance that must wait would be looked at again and again. */
+        if (ok && l->follow)
+                start_due_if_open(r);
+        look_free(l);
         settle(r);
 }
 
@@ -458,13 +463,14 @@ static void settle(struct reboot *r) {
                 r->o.idle_cb(r, r->o.userdata);
 }
 
-void reboot_kick(struct reboot *r) {
-        struct window_span span;
-        int window;
-
-        follow_all(r);
-        if (evaluate_gate(r, count_in_flight(r), &span, &window) == PLANNER_GATE_OPEN)
+static void start_due_if_open(struct reboot *r) {
+        if (may_start_now(r))
                 start_due(r, count_in_flight(r));
+}
+
+void reboot_kick(struct reboot *r) {
+        follow_all(r);
+        start_due_if_open(r);
         settle(r);
 }
 

@@ -3,6 +3,8 @@
 #include <stdarg.h>
 #include <syslog.h>
 #include <sys/uio.h>
+/* CODE_FILE= etc. would always name this file, not the caller: leave them out. */
+#define SD_JOURNAL_SUPPRESS_LOCATION 1
 #include <systemd/sd-journal.h>
 
 #include "report.h"
@@ -29,6 +31,8 @@ struct report_field {
 };
 
 static bool force_stderr;
+static report_sink_cb sink_cb;
+static void *sink_userdata;
 
 static struct event_info event_info(enum event_kind k) {
         switch (k) {
@@ -38,31 +42,39 @@ static struct event_info event_info(enum event_kind k) {
                 /* A rejected line is a revocation that is not enforced. */
                 return (struct event_info) { "list-error", "bb7d5b0312e84dcdabbf5afd6d3fbb0b", LOG_ERR };
         case EVENT_KEYPAIR_NOT_FOUND:
-                return (struct event_info) { "keypair-not-found", "7712097aa9e544a980a49cb1f9912bdc", LOG_NOTICE };
+                return (struct event_info) { "keypair-not-found", "7712097aa9e544a980a49cb1f9912bdc",
+                                            LOG_NOTICE };
         case EVENT_DETACHED:
                 return (struct event_info) { "detached", "ebefabd2f1c54f4e9e6a3e2254ce0b99", LOG_NOTICE };
         case EVENT_WOULD_DETACH:
                 return (struct event_info) { "would-detach", "96718aab62d2452f9698e891460d0745", LOG_NOTICE };
         case EVENT_SKIPPED_WINDOWS:
                 /* The revoked key stays usable there: the operator has to act. */
-                return (struct event_info) { "skipped-windows", "946516fab4014eaaab18aeddc0f395e5", LOG_WARNING };
+                return (struct event_info) { "skipped-windows", "946516fab4014eaaab18aeddc0f395e5",
+                                            LOG_WARNING };
         case EVENT_DETACH_FAILED:
                 return (struct event_info) { "detach-failed", "102c6f0ceedc4517a2342baed6b994ba", LOG_ERR };
         case EVENT_REBOOT_QUEUED:
-                return (struct event_info) { "reboot-queued", "acd3316952a64a209513937b8385788b", LOG_NOTICE };
+                return (struct event_info) { "reboot-queued", "acd3316952a64a209513937b8385788b",
+                                            LOG_NOTICE };
         case EVENT_REBOOT_STARTED:
-                return (struct event_info) { "reboot-started", "0f504a1c7c7b46ecbb131e3728d6e1a7", LOG_NOTICE };
+                return (struct event_info) { "reboot-started", "0f504a1c7c7b46ecbb131e3728d6e1a7",
+                                            LOG_NOTICE };
         case EVENT_WOULD_REBOOT:
                 return (struct event_info) { "would-reboot", "8bc2ba4109dc4bb3a942069da0d0e7a8", LOG_NOTICE };
         case EVENT_REBOOT_COMPLETED:
-                return (struct event_info) { "reboot-completed", "067567142afa4d10b990d685d57e84c6", LOG_NOTICE };
+                return (struct event_info) { "reboot-completed", "067567142afa4d10b990d685d57e84c6",
+                                            LOG_NOTICE };
         case EVENT_REBOOT_SKIPPED:
-                return (struct event_info) { "reboot-skipped", "c678efd2dad44662b4589ae1940ff508", LOG_NOTICE };
+                return (struct event_info) { "reboot-skipped", "c678efd2dad44662b4589ae1940ff508",
+                                            LOG_NOTICE };
         case EVENT_REBOOT_FAILED:
                 /* The key pair is detached already; the reboot is retried in a later window. */
-                return (struct event_info) { "reboot-failed", "375952471e7e4b1ca9680fbf0f1d65f3", LOG_WARNING };
+                return (struct event_info) { "reboot-failed", "375952471e7e4b1ca9680fbf0f1d65f3",
+                                            LOG_WARNING };
         case EVENT_ENFORCEMENT_COMPLETE:
-                return (struct event_info) { "enforcement-complete", "144cf36bcaed46a38106530b32986a77", LOG_INFO };
+                return (struct event_info) { "enforcement-complete", "144cf36bcaed46a38106530b32986a77",
+                                            LOG_INFO };
         case _EVENT_KIND_MAX:
                 break;
         }
@@ -79,6 +91,11 @@ const char *event_kind_message_id(enum event_kind k) {
 
 void report_set_stderr(bool on) {
         force_stderr = on;
+}
+
+void report_set_sink(report_sink_cb sink, void *userdata) {
+        sink_cb = sink;
+        sink_userdata = userdata;
 }
 
 /* "NAME=value" with NAME of A-Z, 0-9, _ (not first), as journald accepts it. */
@@ -112,7 +129,8 @@ static size_t collect_fields(const struct event_fields *f, const char *line, str
         for (size_t i = 0, limit = n + REPORT_EXTRA_MAX; f->extra && f->extra[i] && n < limit; i++) {
                 size_t key_len;
                 if (extra_valid(f->extra[i], &key_len))
-                        fields[n++] = (struct report_field) { f->extra[i], key_len, f->extra[i] + key_len + 1 };
+                        fields[n++] =
+                                (struct report_field) { f->extra[i], key_len, f->extra[i] + key_len + 1 };
         }
         return n;
 }
@@ -142,14 +160,15 @@ static int report_journal(const struct event_info *info, const struct report_fie
         int r = 0;
 
         if (access(JOURNAL_SOCKET, F_OK) < 0)
-                return -errno;
+                return negative_errno();
         r |= field_text(&texts[0], "MESSAGE=%s", message);
         r |= field_text(&texts[1], "PRIORITY=%d", info->priority);
         r |= field_text(&texts[2], "MESSAGE_ID=%s", info->message_id);
         r |= field_text(&texts[3], "SYSLOG_IDENTIFIER=keyrevoked");
         r |= field_text(&texts[4], REPORT_PREFIX "EVENT=%s", info->name);
         for (size_t i = 0; i < n_fields; i++)
-                r |= field_text(&texts[n++], "%.*s=%s", (int) fields[i].key_len, fields[i].key, fields[i].value);
+                r |= field_text(&texts[n++], "%.*s=%s", (int) fields[i].key_len, fields[i].key,
+                                fields[i].value);
         if (r >= 0) {
                 for (size_t i = 0; i < n; i++)
                         iov[i] = (struct iovec) { texts[i], strlen(texts[i]) };
@@ -237,6 +256,10 @@ void report_event(enum event_kind kind, const struct event_fields *f, const char
         if (vasprintf(&message, format, ap) < 0)
                 message = NULL;
         va_end(ap);
+        if (sink_cb) {
+                sink_cb(kind, f, message ? message : info.name, sink_userdata);
+                return;
+        }
         snprintf(line, sizeof(line), "%u", f->line);
         n = collect_fields(f, line, fields);
         if (!force_stderr && report_journal(&info, fields, n, message ? message : info.name) >= 0)

@@ -43,6 +43,14 @@ const char *event_kind_message_id(enum event_kind k);
 /* Forces the stderr logfmt output (tests, --check-config). */
 void report_set_stderr(bool on);
 
+/* Receives each event instead of journald and stderr; message is the formatted MESSAGE=. */
+typedef void (*report_sink_cb)(enum event_kind kind, const struct event_fields *f, const char *message,
+                               void *userdata);
+
+/* Sends every event to sink from now on (keyrevokectl plan collects them); NULL restores the
+ * journald/stderr output. f is never NULL in a sink call; it and message are borrowed. */
+void report_set_sink(report_sink_cb sink, void *userdata);
+
 /* Sends one event with MESSAGE= formatted from format; falls back to one logfmt line on stderr
  * when journald cannot be reached. Never fails. f may be NULL (no KEYREVOKE_* fields); extras
  * that are not "NAME=value" with NAME of A-Z, 0-9 and _ are dropped, and at most 16 are sent. */

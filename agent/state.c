@@ -18,12 +18,12 @@
 #define STRINGIFY(x) STRINGIFY_(x)
 
 enum field_type {
-        FIELD_STRING,           /* char *, never NULL or empty */
-        FIELD_OPTIONAL_STRING,  /* char *, NULL written as null */
-        FIELD_STATE,            /* enum queue_state, written as its name */
-        FIELD_USEC,             /* uint64_t */
-        FIELD_UNSIGNED,         /* unsigned */
-        FIELD_BOOL,             /* bool; missing reads as false (files written before it existed) */
+        FIELD_STRING,          /* char *, never NULL or empty */
+        FIELD_OPTIONAL_STRING, /* char *, NULL written as null */
+        FIELD_STATE,           /* enum queue_state, written as its name */
+        FIELD_USEC,            /* uint64_t */
+        FIELD_UNSIGNED,        /* unsigned */
+        FIELD_BOOL,            /* bool; missing reads as false (files written before it existed) */
 };
 
 /* Every member of struct queue_entry and its JSON name: the one description both directions use. */
@@ -153,7 +153,8 @@ static int entry_from_json(const char *path, size_t index, const json_t *o, stru
         for (size_t i = 0; i < ELEMENTSOF(entry_fields); i++)
                 if (!field_from_json(e, &entry_fields[i], json_object_get(o, entry_fields[i].name))) {
                         /* An allocation failure looks the same here; both stop the daemon. */
-                        log_error("%s: entry %zu: \"%s\" is missing or invalid", path, index, entry_fields[i].name);
+                        log_error("%s: entry %zu: \"%s\" is missing or invalid", path, index,
+                                  entry_fields[i].name);
                         return -EBADMSG;
                 }
         *ret = TAKE_PTR(e);
@@ -255,7 +256,7 @@ static int ensure_directory(const char *directory) {
         return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
 }
 
-static int state_new(const char *directory, struct state **ret) {
+int state_new(const char *directory, struct state **ret) {
         _cleanup_(state_freep) struct state *s = calloc(1, sizeof(*s));
         int r;
 
@@ -544,8 +545,8 @@ int state_add(struct state *s, const char *instance_id, const char *region, cons
                 *ret = existing;
                 return 0;
         }
-        if (!valid_string(instance_id, false) || !valid_string(region, false) || !valid_string(keypair, false) ||
-            !valid_string(reason, true))
+        if (!valid_string(instance_id, false) || !valid_string(region, false) ||
+            !valid_string(keypair, false) || !valid_string(reason, true))
                 return -EINVAL;
         e = calloc(1, sizeof(*e));
         if (!e)

@@ -40,8 +40,11 @@ const char *queue_state_to_string(enum queue_state s);
 /* The state named s, or -EINVAL. */
 int queue_state_from_string(const char *s);
 
-/* Reads directory/queue.json (missing = empty queue). A corrupt file is an error (-EBADMSG),
- * never silently dropped. */
+/* An empty queue for directory, without touching the disk (keyrevokectl, before a first run). */
+int state_new(const char *directory, struct state **ret);
+
+/* Reads directory/queue.json (missing = empty queue), creating directory (0700) if needed.
+ * A corrupt file is an error (-EBADMSG, details logged), never silently dropped. */
 int state_load(const char *directory, struct state **ret);
 
 /* Writes the queue if dirty: temp file (0600), fsync, rename, fsync of the directory. */

@@ -122,8 +122,17 @@ def detached_instances(calls):
 
 
 def detach_batch_sizes(calls):
-    """Histogram of the InstanceIds count of DetachKeyPair calls."""
-    return Counter(len(c.get("instances") or []) for c in calls if c["action"] == "DetachKeyPair")
+    """Histogram of the InstanceIds count of the DetachKeyPair calls that were answered 200."""
+    return Counter(len(c.get("instances") or []) for c in calls
+                   if c["action"] == "DetachKeyPair" and c.get("status") == 200)
+
+
+def calls_per_second(calls, t0):
+    """Calls answered in each whole second after t0 (the pacing, second by second)."""
+    if not calls:
+        return []
+    per = Counter(int(c["t"] - t0) for c in calls)
+    return [per[i] for i in range(max(per) + 1)]
 
 
 def busy_span(calls):

@@ -27,8 +27,13 @@ for arg in "$@"; do
         esac
 done
 
-[ -x "$KEYREVOKED" ] || { echo "bench: $KEYREVOKED not found: run ./configure && make" >&2; exit 1; }
-[ -x "$TIME" ] || { echo "bench: $TIME not found: install the 'time' package" >&2; exit 1; }
+die() {
+        echo "bench: $*" >&2
+        exit 1
+}
+
+[ -x "$KEYREVOKED" ] || die "$KEYREVOKED not found: run ./configure && make"
+[ -x "$TIME" ] || die "$TIME not found: install the 'time' package"
 
 # Re-run in a private mount namespace (a user namespace too when not root) whose /run/systemd is
 # an empty tmpfs: journald is unreachable, so the daemon's events come as logfmt on stderr.
@@ -51,8 +56,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-sh "$top_srcdir/tests/emulator/make-ca.sh" "$T/ca" >/dev/null 2>&1 || { echo "bench: make-ca.sh failed" >&2; exit 1; }
+sh "$top_srcdir/tests/emulator/make-ca.sh" "$T/ca" >/dev/null 2>&1 || die "make-ca.sh failed"
 
-"$PYTHON3" "$top_srcdir/tests/bench/bench.py" "$mode" --workdir "$T" --ca "$T/ca" \
+"$PYTHON3" -B "$top_srcdir/tests/bench/bench.py" "$mode" --workdir "$T" --ca "$T/ca" \
         --emulator "$top_srcdir/tests/emulator" --keyrevoked "$KEYREVOKED" --time "$TIME" \
         --python "$PYTHON3"

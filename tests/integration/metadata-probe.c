@@ -39,7 +39,8 @@ static void probe_api_done_cb(const struct ecs_result *r, void *userdata) {
         json_t *regions = json_object_get(json_object_get(r->body, "Regions"), "Region");
 
         if (r->error == 0)
-                printf("api ok regions=%zu request_id=%s\n", json_array_size(regions), strempty(r->request_id));
+                printf("api ok regions=%zu request_id=%s\n", json_array_size(regions),
+                       strempty(r->request_id));
         else {
                 printf("api error errno=%d code=%s message=%s\n", -r->error, strempty(r->code),
                        strempty(r->message));
@@ -51,15 +52,15 @@ static void probe_api_done_cb(const struct ecs_result *r, void *userdata) {
 
 /* Says how long before the previous credentials' expiry the new ones came. */
 static void probe_check_refresh(struct probe *p) {
-        uint64_t now = 0;
+        uint64_t now = 0, before = p->previous_expiration_usec;
 
         (void) sd_event_now(p->event, CLOCK_REALTIME, &now);
-        if (p->previous_expiration_usec == 0)
+        if (before == 0)
                 return;
-        if (now < p->previous_expiration_usec)
-                printf("refreshed %" PRIu64 " s before expiry\n", (p->previous_expiration_usec - now) / USEC_PER_SEC);
+        if (now < before)
+                printf("refreshed %" PRIu64 " s before expiry\n", (before - now) / USEC_PER_SEC);
         else {
-                printf("refreshed %" PRIu64 " s after expiry\n", (now - p->previous_expiration_usec) / USEC_PER_SEC);
+                printf("refreshed %" PRIu64 " s after expiry\n", (now - before) / USEC_PER_SEC);
                 p->failed++;
         }
 }
@@ -123,7 +124,7 @@ static int probe_parse_args(int argc, char **argv, struct probe *p) {
                 switch (c) {
                 case 'm': p->metadata_endpoint = optarg; break;
                 case 'r': p->role = optarg; break;
-                case 'T': r = parse_unsigned(optarg, 1, METADATA_TOKEN_TTL_SEC_DEFAULT, &p->token_ttl_sec); break;
+                case 'T': r = parse_unsigned(optarg, 1, 21600, &p->token_ttl_sec); break;
                 case 'n': r = parse_unsigned(optarg, 1, 1000, &p->rounds); break;
                 case 't': r = parse_unsigned(optarg, 1, 86400, &p->timeout_sec); break;
                 case 'e': p->options.endpoint = optarg; break;
@@ -132,7 +133,10 @@ static int probe_parse_args(int argc, char **argv, struct probe *p) {
                 case 'd': log_set_max_level(LOG_LEVEL_DEBUG); break;
                 default: return -EINVAL;
                 }
-        if (r < 0 || optind != argc || !p->metadata_endpoint || !p->role || (!p->options.endpoint != !p->region))
+        if (r < 0 || optind != argc || !p->metadata_endpoint || !p->role)
+                return -EINVAL;
+        /* --endpoint and --region go together. */
+        if (!p->options.endpoint != !p->region)
                 return -EINVAL;
         return 0;
 }
@@ -140,11 +144,12 @@ static int probe_parse_args(int argc, char **argv, struct probe *p) {
 static int probe_run(struct probe *p) {
         _cleanup_(http_freep) struct http *http = NULL;
         _cleanup_(metadata_freep) struct metadata *m = NULL;
+        uint64_t timeout = (uint64_t) p->timeout_sec * USEC_PER_SEC;
         int r;
 
         if ((r = sd_event_default(&p->event)) < 0 ||
-            (r = sd_event_add_time_relative(p->event, NULL, CLOCK_MONOTONIC, p->timeout_sec * USEC_PER_SEC, 0,
-                                            probe_timeout_cb, p)) < 0 ||
+            (r = sd_event_add_time_relative(p->event, NULL, CLOCK_MONOTONIC, timeout, 0, probe_timeout_cb,
+                                            p)) < 0 ||
             (r = http_new(p->event, &http)) < 0)
                 return log_error_errno(r, "Failed to set up the event loop: %m");
         if (p->options.endpoint && (r = ecs_new(p->event, &p->options, &p->ecs)) < 0)

@@ -35,10 +35,12 @@ if ! "${NSPAWN[@]}" /bin/true </dev/null >"$T/probe.log" 2>&1; then
         skip "systemd-nspawn cannot start a container here"
 fi
 
-mkdir "$T/out" "$T/ca"
+mkdir "$T/out" "$T/ca" "$T/journal"
 sh "$top_srcdir/tests/emulator/make-ca.sh" "$T/ca" >/dev/null 2>&1 || { echo "FAIL: make-ca.sh"; exit 1; }
 # A copy, so that a rebuild while the test runs cannot change the binary under test.
 install -m 0755 "$top_builddir/keyrevoked" "$T/keyrevoked"
+"$T/keyrevoked" --help | sed -n 's/.*configuration file (default \(.*\))$/\1/p' >"$T/default-config"
+[ -s "$T/default-config" ] || { echo "FAIL: keyrevoked --help shows no default config path"; exit 1; }
 sed -e 's|@sbindir@|/opt/keyrevoke/sbin|g' -e 's|@sysconfdir@|/etc|g' \
         "$top_srcdir/systemd/keyrevoked.service.in" >"$T/keyrevoked.service"
 
@@ -47,21 +49,19 @@ timeout --kill-after=10 "$TIMEOUT_SEC" "${NSPAWN[@]}" \
         --bind-ro="$top_srcdir/tests:/kr/tests" \
         --bind-ro="$top_srcdir/systemd:/kr/systemd" \
         --bind="$T:/kr/run" \
+        --bind="$T/journal:/var/log/journal" \
         --bind-ro="$T/keyrevoked:/opt/keyrevoke/sbin/keyrevoked" \
         --bind-ro="$top_srcdir/tests/integration/nspawn/kr-test.target:/etc/systemd/system/kr-test.target" \
         --bind-ro="$top_srcdir/tests/integration/nspawn/kr-driver.service:/etc/systemd/system/kr-driver.service" \
-        --boot systemd.unit=kr-test.target </dev/null >"$T/console.log" 2>&1 || rc=$?
+        --boot systemd.unit=kr-test.target systemd.firstboot=off \
+        systemd.mask=systemd-networkd-wait-online.service </dev/null >"$T/console.log" 2>&1 || rc=$?
 
 [ -f "$T/out/driver.log" ] && cat "$T/out/driver.log"
 driver_rc=$(cat "$T/out/rc" 2>/dev/null || echo none)
 if [ "$rc" != 0 ] || [ "$driver_rc" != 0 ]; then
         echo "FAIL: container exit status $rc, driver exit status $driver_rc"
-        if [ -f "$T/out/journal.txt" ]; then
-                echo "--- container journal (tail)"
-                tail -n 60 "$T/out/journal.txt"
-        else
-                echo "--- container console (tail)"
-                tail -n 60 "$T/console.log"
-        fi
+        echo "--- container journal of the units under test (tail; KR_KEEP=1 keeps all of it)"
+        journalctl --no-pager -o short-monotonic -D "$T/journal" -u keyrevoked.service -u kr-driver.service \
+                -u kr-emulator.service | tail -n 60
         exit 1
 fi

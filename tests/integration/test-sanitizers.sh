@@ -12,6 +12,8 @@ trap '[ -n "${KEEP:-}" ] || rm -rf "$build"' EXIT
 # A copy of the sources: the tree itself is configured in place, which rules out a VPATH build.
 (cd "$top_srcdir" && git ls-files -z -co --exclude-standard | xargs -0 cp --parents -t "$build")
 cd "$build"
+# Variables of the make running this test (TEST_LOGS among them) must not leak into ours.
+unset MAKEFLAGS MFLAGS MAKELEVEL
 autoreconf -fi >/dev/null 2>&1
 ./configure -q --enable-sanitizers CC="${CC:-gcc}" >/dev/null
 make -s -j"$(nproc)" >/dev/null

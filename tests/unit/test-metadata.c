@@ -206,6 +206,8 @@ static const struct {
         { "ftp://127.0.0.1", "KeyrevokeRole", -EINVAL },
         { "127.0.0.1", "KeyrevokeRole", -EINVAL },
         { "http://127.0.0.1 x", "KeyrevokeRole", -EINVAL },
+        { "http://", "KeyrevokeRole", -EINVAL },
+        { "https:///", "KeyrevokeRole", -EINVAL },
         { "", "KeyrevokeRole", -EINVAL },
         { NULL, "KeyrevokeRole", -EINVAL },
         { "http://127.0.0.1", "bad/role", -EINVAL },

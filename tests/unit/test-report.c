@@ -1,4 +1,4 @@
-/* Unit tests for report.c: kind names and ids, the shipped catalog, the logfmt fallback. */
+/* Unit tests for report.c: kind names and ids, the shipped catalog, the logfmt fallback, sinks. */
 #include <fcntl.h>
 #include <sys/stat.h>
 
@@ -210,11 +210,54 @@ static void test_fallback(void) {
         CHECK_STREQ(out, "event=detached priority=5 instance=i-1 msg=detached\n");
 }
 
+struct sink_seen {
+        unsigned n;
+        enum event_kind kind;
+        char *instance;
+        char *message;
+};
+
+static void sink_cb(enum event_kind kind, const struct event_fields *f, const char *message, void *userdata) {
+        struct sink_seen *seen = userdata;
+
+        seen->n++;
+        seen->kind = kind;
+        free(seen->instance);
+        free(seen->message);
+        seen->instance = f->instance ? strdup(f->instance) : NULL;
+        seen->message = strdup(message);
+}
+
+static void send_to_sink(void) {
+        report_event(EVENT_WOULD_REBOOT, &(struct event_fields) { .instance = "i-9" }, "would reboot %d", 9);
+        report_event(EVENT_REBOOT_QUEUED, NULL, "queued");
+}
+
+/* A sink receives the events instead of journald and stderr. */
+static void test_sink(void) {
+        struct sink_seen seen = {};
+        _cleanup_free_ char *out = NULL;
+
+        report_set_stderr(true);
+        report_set_sink(sink_cb, &seen);
+        out = capture_stderr(send_to_sink);
+        report_set_sink(NULL, NULL);
+        report_set_stderr(false);
+        CHECK_STREQ(out, "");
+        CHECK_INTEQ(seen.n, 2);
+        CHECK_INTEQ(seen.kind, EVENT_REBOOT_QUEUED);
+        CHECK(!seen.instance);
+        CHECK_STREQ(seen.message, "queued");
+        free(seen.instance);
+        free(seen.message);
+}
+
 int main(void) {
         test_kinds();
         test_catalog();
         test_logfmt();
         test_fallback();
+        test_sink();
 
         TESTS_DONE();
 }

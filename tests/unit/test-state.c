@@ -104,7 +104,12 @@ static void test_round_trip(void) {
         struct queue_entry *e = NULL;
         struct stat st;
 
-        /* The directory is created, 0700; a missing queue.json is an empty queue. */
+        /* state_new() touches nothing; state_load() creates the directory, 0700; a missing
+         * queue.json is an empty queue. */
+        CHECK_INTEQ(state_new(dir, &s), 0);
+        CHECK(s && hashmap_size(s->by_instance) == 0 && !s->dirty && streq(s->directory, dir));
+        CHECK(access(dir, F_OK) < 0 && errno == ENOENT);
+        s = state_free(s);
         CHECK_INTEQ(state_load(dir, &s), 0);
         CHECK(stat(dir, &st) == 0 && S_ISDIR(st.st_mode) && (st.st_mode & 07777) == 0700);
         CHECK_INTEQ(hashmap_size(s->by_instance), 0);

@@ -1,0 +1,69 @@
+/* keyrevokectl: what its subcommands share (options, config, queue, times, JSON output). */
+#pragma once
+
+#include <jansson.h>
+
+#include "conf.h"
+#include "state.h"
+#include "window.h"
+
+/* Exit statuses of keyrevokectl. */
+enum {
+        CTL_EXIT_OK = 0,
+        CTL_EXIT_FAILURE = 1,   /* usage or configuration error, bad list (check) */
+        CTL_EXIT_INCOMPLETE = 2, /* plan: some API call failed, the plan is incomplete */
+};
+
+struct ctl {
+        const char *config_path;
+        bool json;              /* --json */
+        bool color;             /* stdout is a terminal that takes colours */
+};
+
+/* The subcommands; args are the words after the subcommand's name (NULL-terminated). Each returns
+ * a CTL_EXIT_* status. */
+int ctl_status(const struct ctl *c, char **args);
+int ctl_plan(const struct ctl *c, char **args);
+int ctl_windows(const struct ctl *c, char **args);
+int ctl_check(const struct ctl *c, char **args);
+
+/* Loads the configuration (problems are logged as FILE:LINE) and makes its TimeZone= the zone
+ * every time is shown in. */
+int ctl_load_conf(const struct ctl *c, struct conf **ret);
+
+/* Reads the reboot queue of conf without creating anything: a missing StateDirectory is an empty
+ * queue. -errno (logged) when it cannot be read. */
+int ctl_load_state(const struct conf *conf, struct state **ret);
+
+/* The current time (CLOCK_REALTIME, usec). */
+uint64_t ctl_now(void);
+
+/* Formats usec in the configured zone: "Sat 2026-11-28 02:00 CST" for people, RFC 3339 with the
+ * zone's offset ("2026-11-28T02:00:00+08:00") for JSON. buf holds at least CTL_TIME_MAX bytes. */
+#define CTL_TIME_MAX 64
+const char *ctl_format_time(uint64_t usec, bool json, char *buf);
+
+/* Formats a duration as "3d 4h", "2h 5min", "40s"; buf holds at least CTL_DURATION_MAX bytes. */
+#define CTL_DURATION_MAX 32
+const char *ctl_format_duration(uint64_t usec, char *buf);
+
+/* The zone times are shown in: TimeZone= or "local". */
+const char *ctl_zone_name(const struct conf *conf);
+
+/* The maintenance window for reboots at now: 1 open (span set), 0 next one (span set), -ENOENT
+ * none configured, -ECANCELED reboots disabled, other -errno. */
+int ctl_next_window(const struct conf *conf, uint64_t now, struct window_span *ret);
+
+/* One line about the window ctl_next_window() found, e.g. "Sat 2026-11-28 02:00 CST - 04:00 CST
+ * (Asia/Shanghai)", "open now, until ..." or "never: no Window= configured". */
+void ctl_print_window(const struct conf *conf, int w, const struct window_span *span, FILE *f);
+
+/* The same as a JSON object: {"state": "open"|"next"|"none"|"disabled", "start", "end",
+ * "time_zone"}; NULL on ENOMEM. */
+json_t *ctl_window_json(const struct conf *conf, int w, const struct window_span *span);
+
+/* Prints j (stolen) on stdout, indented, with a newline; CTL_EXIT_FAILURE on ENOMEM. */
+int ctl_print_json(json_t *j);
+
+/* A JSON string, or null for NULL. */
+json_t *ctl_json_string(const char *s);

@@ -1,0 +1,66 @@
+/* Whole-file writes that a crash can never leave half done. */
+#include <fcntl.h>
+#include <libgen.h>
+#include <sys/stat.h>
+
+#include "fileio.h"
+
+static int write_all(int fd, const char *buf, size_t n) {
+        while (n > 0) {
+                ssize_t k = write(fd, buf, n);
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k < 0)
+                        return negative_errno();
+                buf += k;
+                n -= (size_t) k;
+        }
+        return 0;
+}
+
+static int fsync_directory(const char *directory) {
+        _cleanup_close_ int fd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+        if (fd < 0 || fsync(fd) < 0)
+                return negative_errno();
+        return 0;
+}
+
+/* Fills the file behind fd (mode, data, fsync) and closes it. */
+static int write_temp(int fd, const char *data, size_t size, mode_t mode) {
+        int r = 0;
+
+        if (fchmod(fd, mode) < 0)
+                r = negative_errno();
+        if (r >= 0)
+                r = write_all(fd, data, size);
+        if (r >= 0 && fsync(fd) < 0)
+                r = negative_errno();
+        if (close(fd) < 0 && r >= 0)
+                r = negative_errno();
+        return r;
+}
+
+int fileio_write_atomic(const char *path, const char *data, size_t size, mode_t mode) {
+        _cleanup_free_ char *dir_copy = strdup(path), *base_copy = strdup(path), *temp = NULL;
+        const char *directory, *base;
+        int fd, r;
+
+        if (!dir_copy || !base_copy)
+                return -ENOMEM;
+        directory = dirname(dir_copy);
+        base = basename(base_copy);
+        if (asprintf(&temp, "%s/.%s.XXXXXX", directory, base) < 0)
+                return -ENOMEM;
+        fd = mkostemp(temp, O_CLOEXEC);
+        if (fd < 0)
+                return negative_errno();
+        r = write_temp(fd, data, size, mode);
+        if (r >= 0 && rename(temp, path) < 0)
+                r = negative_errno();
+        if (r < 0) {
+                (void) unlink(temp);
+                return r;
+        }
+        return fsync_directory(directory);
+}

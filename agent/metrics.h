@@ -1,0 +1,44 @@
+/* Prometheus textfile-collector output: API counters, the last pass and the reboot queue. */
+#pragma once
+
+#include "ecs.h"
+#include "enforce.h"
+#include "state.h"
+
+/* Distinct (action, error code) series kept; later codes are counted as code="other". */
+#define METRICS_SERIES_MAX 256U
+/* Longest label value written; codes are cut there. */
+#define METRICS_LABEL_MAX 128U
+
+/* API counters, kept across passes and client swaps (ECS client replaced on reload). */
+struct metrics;
+
+/* What the agent knows at the end of a pass. */
+struct metrics_input {
+        size_t lists;                           /* revocation list files loaded */
+        size_t entries;                         /* entries in them */
+        const struct enforce_counts *pass;      /* the pass that just ended */
+        uint64_t pass_start_usec;               /* CLOCK_REALTIME */
+        uint64_t pass_end_usec;                 /* CLOCK_REALTIME */
+        bool dry_run;
+        const struct state *state;              /* the reboot queue */
+        unsigned reboot_failures;               /* reboot-failed events since start */
+        uint64_t now_usec;                      /* CLOCK_REALTIME */
+};
+
+int metrics_new(struct metrics **ret);
+struct metrics *metrics_free(struct metrics *m);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct metrics *, metrics_free);
+
+/* An ecs_observe_cb (userdata is the struct metrics): counts one API attempt and its error. */
+void metrics_observe_cb(const char *action, const struct ecs_result *r, void *userdata);
+
+/* The PENDING or REBOOTING entry detached first: its revoked key has been detached the longest
+ * without the detach having taken effect (the oldest exposure). NULL when there is none. */
+const struct queue_entry *metrics_oldest_exposed(const struct state *s);
+
+/* Formats the Prometheus text exposition of m and in (no clock, no I/O); -ENOMEM. */
+int metrics_format(const struct metrics *m, const struct metrics_input *in, char **ret);
+
+/* Formats and replaces path atomically (mode 0644, temp file in the same directory); -errno. */
+int metrics_write(const char *path, const struct metrics *m, const struct metrics_input *in);

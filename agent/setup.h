@@ -1,0 +1,15 @@
+/* Start-up steps shared by keyrevoked and keyrevokectl: loading the config, making the ECS client. */
+#pragma once
+
+#include <systemd/sd-event.h>
+
+#include "conf.h"
+#include "ecs.h"
+
+/* Loads the configuration (and its drop-ins) with $STATE_DIRECTORY as the state default; each
+ * problem is logged as FILE:LINE: message. Returns conf_load()'s result. */
+int setup_load_conf(const char *path, struct conf **ret);
+
+/* Loads the credentials (systemd credential, CredentialsFile=, environment) and creates the ECS
+ * client of c on event with them. Every failure is logged; -ENOENT when no source is set up. */
+int setup_make_ecs(sd_event *event, const struct conf *c, struct ecs **ret);
