@@ -6,7 +6,7 @@
 
 #include "agent.h"
 #include "conf.h"
-#include "creds.h"
+#include "credsource.h"
 #include "ecs.h"
 #include "enforce.h"
 #include "lists.h"
@@ -27,6 +27,8 @@ struct agent {
         struct conf *conf;
         struct conf *pending_conf;      /* valid new config, applied once the running pass ends */
         struct ecs *ecs;
+        struct credsource *credsource;
+        bool have_creds;                /* the client got its first credentials */
         struct state *state;
         struct lists lists;
         struct enforce *pass;
@@ -66,25 +68,6 @@ static int load_conf(const char *path, struct conf **ret) {
         return r;
 }
 
-static int load_creds(const struct conf *c, struct creds **ret) {
-        struct diags d = {};
-        const char *source = NULL;
-        int r = creds_load(c->credentials_file, c->profile, getuid(), ret, &source, &d);
-
-        for (size_t i = 0; i < d.n; i++) {
-                _cleanup_free_ char *s = diag_format(&d.items[i]);
-                log_error("%s", strempty(s));
-        }
-        diags_clear(&d);
-        if (r == -ENOENT)
-                return log_error_errno(r, "No credentials: set LoadCredential=aliyun:..., CredentialsFile= "
-                                          "or ALIBABA_CLOUD_ACCESS_KEY_ID/ALIBABA_CLOUD_ACCESS_KEY_SECRET");
-        if (r < 0)
-                return log_error_errno(r, "Failed to load credentials: %m");
-        log_info("Using credentials from %s", source);
-        return 0;
-}
-
 static int make_ecs(sd_event *event, const struct conf *c, struct ecs **ret) {
         struct ecs_options o = {
                 .endpoint = c->endpoint,
@@ -94,18 +77,46 @@ static int make_ecs(sd_event *event, const struct conf *c, struct ecs **ret) {
                 .timeout_usec = c->request_timeout_usec,
                 .max_retries = c->max_retries,
         };
-        _cleanup_(creds_freep) struct creds *creds = NULL;
-        _cleanup_(ecs_freep) struct ecs *e = NULL;
-        int r;
+        int r = ecs_new(event, &o, ret);
 
-        r = load_creds(c, &creds);
-        if (r < 0)
-                return r;
-        r = ecs_new(event, &o, &e);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up the ECS client for %s: %m", c->endpoint);
-        ecs_set_credentials(e, TAKE_PTR(creds));
-        *ret = TAKE_PTR(e);
+        return 0;
+}
+
+static void start_pass(struct agent *a);
+
+/* Credentials arrived (or were refreshed): the first ones let the passes start. */
+static void creds_cb(struct creds *c, int error, void *userdata) {
+        struct agent *a = userdata;
+
+        if (!c) {
+                if (a->o.once && !a->have_creds) {
+                        log_error_errno(error, "No credentials from the RAM role, giving up: %m");
+                        a->failed = true;
+                        (void) sd_event_exit(a->event, 0);
+                }
+                return;
+        }
+        ecs_set_credentials(a->ecs, c);
+        if (!a->have_creds) {
+                a->have_creds = true;
+                if (a->rerun)
+                        start_pass(a);
+        }
+}
+
+/* A client for c and the source of its credentials, both new; nothing is changed on failure. */
+static int make_client(struct agent *a, const struct conf *c, struct ecs **ret_ecs, struct credsource **ret_source) {
+        _cleanup_(ecs_freep) struct ecs *e = NULL;
+        int r = make_ecs(a->event, c, &e);
+
+        if (r < 0)
+                return r;
+        r = credsource_new(a->event, c, creds_cb, a, ret_source);
+        if (r < 0)
+                return r;
+        *ret_ecs = TAKE_PTR(e);
         return 0;
 }
 
@@ -124,8 +135,6 @@ static void reload_lists(struct agent *a) {
         }
         diags_clear(&d);
 }
-
-static void start_pass(struct agent *a);
 
 static void pass_done_cb(struct enforce *p, const struct enforce_counts *c, void *userdata) {
         struct agent *a = userdata;
@@ -151,6 +160,10 @@ static void start_pass(struct agent *a) {
                 return;
         }
         apply_pending_conf(a);
+        if (!a->have_creds) {
+                a->rerun = true;        /* starts when the credentials arrive */
+                return;
+        }
         a->rerun = false;
         reload_lists(a);
         o = (struct enforce_options) {
@@ -234,16 +247,20 @@ static int rescan_cb(sd_event_source *s, uint64_t usec, void *userdata) {
 /* Swaps in a config validated by SIGHUP, once no pass uses the old one. */
 static void apply_pending_conf(struct agent *a) {
         _cleanup_(ecs_freep) struct ecs *e = NULL;
+        struct credsource *source = NULL;
 
         if (!a->pending_conf)
                 return;
-        if (make_ecs(a->event, a->pending_conf, &e) < 0) {
+        if (make_client(a, a->pending_conf, &e, &source) < 0) {
                 log_error("Keeping the previous configuration: the new one's client could not be set up");
                 a->pending_conf = conf_free(a->pending_conf);
                 return;
         }
         ecs_free(a->ecs);
         a->ecs = TAKE_PTR(e);
+        credsource_free(a->credsource);
+        a->credsource = source;
+        a->have_creds = false;
         conf_free(a->conf);
         a->conf = TAKE_PTR(a->pending_conf);
         reboot_set_client(a->reboot, a->ecs, a->conf);
@@ -347,7 +364,7 @@ int agent_new(const struct agent_options *o, struct agent **ret) {
         if (r < 0)
                 return log_error_errno(r, "Failed to load the reboot queue from %s (refusing to start rather "
                                           "than lose it): %m", a->conf->state_directory);
-        r = make_ecs(a->event, a->conf, &a->ecs);
+        r = make_client(a, a->conf, &a->ecs, &a->credsource);
         if (r < 0)
                 return -EINVAL;
         r = make_reboot(a);
@@ -381,6 +398,7 @@ struct agent *agent_free(struct agent *a) {
         if (!a)
                 return NULL;
         /* The client first: its calls are abandoned without callbacks into the pass. */
+        a->credsource = credsource_free(a->credsource);
         a->ecs = ecs_free(a->ecs);
         a->pass = enforce_free(a->pass);
         a->reboot = reboot_free(a->reboot);

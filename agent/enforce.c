@@ -757,8 +757,9 @@ static void pass_finish(struct enforce *p) {
         snprintf(failed, sizeof(failed), "KEYREVOKE_FAILED=%u", p->counts.failed);
         snprintf(queued, sizeof(queued), "KEYREVOKE_QUEUED=%zu", pending);
         report_event(EVENT_ENFORCEMENT_COMPLETE, &f,
-                     "Enforcement pass complete: %u detached, %u skipped, %u failed, %zu queued for reboot",
-                     p->counts.detached, p->counts.skipped, p->counts.failed, pending);
+                     "Enforcement pass complete: %u %s, %u skipped, %u failed, %zu queued for reboot",
+                     p->counts.detached, p->o.dry_run ? "would be detached" : "detached", p->counts.skipped,
+                     p->counts.failed, pending);
         p->cb(p, &p->counts, p->userdata);
 }
 

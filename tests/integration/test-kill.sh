@@ -42,9 +42,11 @@ kr_random_delay() {
 kr_launch() {
         "$PYTHON3" - "$T/expect.json" "$1" "$RANDOM" >>"$T/late.jsonl" <<'PY'
 import json, sys
-region, kp = json.load(open(sys.argv[1]))["revoked_keypairs"][int(sys.argv[3]) % 1000 % len(json.load(open(sys.argv[1]))["revoked_keypairs"])]
-print(json.dumps({"id": "i-late-%03d" % int(sys.argv[2]), "region": region, "key_pair_name": kp, "status": "Running",
-                  "os_type": "windows" if int(sys.argv[3]) % 5 == 0 else "linux", "start_time": "2024-06-01T00:00Z"}))
+pairs = json.load(open(sys.argv[1]))["revoked_keypairs"]
+n, r = int(sys.argv[2]), int(sys.argv[3])
+region, kp = pairs[r % len(pairs)]
+print(json.dumps({"id": "i-late-%03d" % n, "region": region, "key_pair_name": kp, "status": "Running",
+                  "os_type": "windows" if r % 5 == 0 else "linux", "start_time": "2024-06-01T00:00Z"}))
 PY
         kr_emuctl add-instance "$(tail -n 1 "$T/late.jsonl")" >/dev/null || kr_fail "add-instance"
 }
@@ -96,11 +98,12 @@ kr_start_daemon
 
 # The end: nothing left to detach or reboot in the queue, and the emulator idle.
 kr_queue_settled() {
-        "$PYTHON3" - "$T/state/queue.json" "$T/expect.json" <<'PY'
+        "$PYTHON3" - "$T/state/queue.json" "$T/expect.json" "$T/late.jsonl" <<'PY'
 import json, sys
 q = {e["instance_id"]: e for e in json.load(open(sys.argv[1]))["entries"]}
-expect = json.load(open(sys.argv[2]))
-sys.exit(0 if all(q.get(i, {}).get("state") == "done" for i in expect["detach"]) else 1)
+ids = json.load(open(sys.argv[2]))["detach"]
+ids += [l["id"] for l in map(json.loads, open(sys.argv[3])) if l["os_type"] == "linux"]
+sys.exit(0 if all(q.get(i, {}).get("state") == "done" for i in ids) else 1)
 PY
 }
 kr_wait_for kr_queue_settled 240 || kr_fail "the queue did not settle"

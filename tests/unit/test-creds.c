@@ -46,7 +46,8 @@ static const struct {
         { "missing-secret.ini", NULL, -EINVAL, NULL, NULL, 0, "has no access_key_secret" },
         { "no-type.ini", NULL, -EINVAL, NULL, NULL, 0, "has no type = access_key" },
         { "wrong-type.ini", NULL, -EINVAL, NULL, NULL, 2, "type = ecs_ram_role is not supported" },
-        { "duplicate.ini", NULL, -EINVAL, NULL, NULL, 5, "access_key_secret is set twice (first on line 4)" },
+        { "duplicate.ini", NULL, -EINVAL, NULL, NULL, 5,
+          "access_key_secret is set twice (first on line 4)" },
         { "syntax.ini", NULL, -EINVAL, NULL, NULL, 4, "expected [profile] or key = value" },
         { "bad-secret.ini", NULL, -EINVAL, NULL, NULL, 4, "access_key_secret contains whitespace" },
         { "long-line.ini", NULL, -EINVAL, NULL, NULL, 3, "line is longer than" },
@@ -184,8 +185,11 @@ static void test_file_kinds(void) {
 }
 
 static void set_env(const char *id, const char *secret, const char *token) {
-        static const char *const names[] = { "ALIBABA_CLOUD_ACCESS_KEY_ID", "ALIBABA_CLOUD_ACCESS_KEY_SECRET",
-                                             "ALIBABA_CLOUD_SECURITY_TOKEN" };
+        static const char *const names[] = {
+                "ALIBABA_CLOUD_ACCESS_KEY_ID",
+                "ALIBABA_CLOUD_ACCESS_KEY_SECRET",
+                "ALIBABA_CLOUD_SECURITY_TOKEN",
+        };
         const char *values[] = { id, secret, token };
 
         for (size_t i = 0; i < ELEMENTSOF(names); i++)
@@ -212,18 +216,22 @@ static const struct {
         const char *token;
         const char *diag_text;
 } order_cases[] = {
-        { HAVE_CREDENTIAL | HAVE_FILE, "LTAI5tENVid", "S3CR3Tenv", NULL, 0, "systemd credential aliyun", "LTAI5tCREDid" },
+        { HAVE_CREDENTIAL | HAVE_FILE, "LTAI5tENVid", "S3CR3Tenv", NULL, 0, "systemd credential aliyun",
+          "LTAI5tCREDid" },
         { HAVE_FILE, "LTAI5tENVid", "S3CR3Tenv", NULL, 0, "CredentialsFile=", "LTAI5tFILEid" },
         { HAVE_FILE | NO_DIRECTORY, NULL, NULL, NULL, 0, "CredentialsFile=", "LTAI5tFILEid" },
         { 0, "LTAI5tENVid", "S3CR3Tenv", NULL, 0, "environment", "LTAI5tENVid" },
-        { NO_DIRECTORY, "LTAI5tENVid", "S3CR3Tenv", "S3CR3Ttoken+/=", 0, "environment", "LTAI5tENVid", "S3CR3Ttoken+/=" },
+        { NO_DIRECTORY, "LTAI5tENVid", "S3CR3Tenv", "S3CR3Ttoken+/=", 0, "environment", "LTAI5tENVid",
+          "S3CR3Ttoken+/=" },
         { 0, NULL, NULL, NULL, -ENOENT },
         { 0, "", "", NULL, -ENOENT },
-        { 0, "LTAI5tENVid", NULL, NULL, -EINVAL, NULL, NULL, NULL, "set without ALIBABA_CLOUD_ACCESS_KEY_SECRET" },
+        { 0, "LTAI5tENVid", NULL, NULL, -EINVAL, NULL, NULL, NULL,
+          "set without ALIBABA_CLOUD_ACCESS_KEY_SECRET" },
         { 0, NULL, "S3CR3Tenv", NULL, -EINVAL, NULL, NULL, NULL, "set without ALIBABA_CLOUD_ACCESS_KEY_ID" },
         { 0, NULL, NULL, "S3CR3Ttoken", -EINVAL, NULL, NULL, NULL, "set without" },
         { 0, "LTAI5tENVid", "S3CR3T env", NULL, -EINVAL, NULL, NULL, NULL, "contains whitespace" },
-        { BAD_CREDENTIAL | HAVE_FILE, "LTAI5tENVid", "S3CR3Tenv", NULL, -EACCES, NULL, NULL, NULL, "mode 0644" },
+        { BAD_CREDENTIAL | HAVE_FILE, "LTAI5tENVid", "S3CR3Tenv", NULL, -EACCES, NULL, NULL, NULL,
+          "mode 0644" },
         { MISSING_FILE, "LTAI5tENVid", "S3CR3Tenv", NULL, -EINVAL, NULL, NULL, NULL, "cannot open" },
 };
 
@@ -254,6 +262,9 @@ static void run_order_case(size_t i, const char *file, const char *credentials_d
         diags_clear(&d);
 }
 
+static const char credential_text[] = "[default]\ntype = access_key\naccess_key_id = LTAI5tCREDid\n"
+                                      "access_key_secret = S3CR3Tcred\n";
+
 static void test_load_order(void) {
         _cleanup_free_ char *credentials_dir = NULL, *file = NULL, *missing = NULL;
 
@@ -268,9 +279,7 @@ static void test_load_order(void) {
                 _cleanup_free_ char *credential = NULL;
 
                 if (setup & (HAVE_CREDENTIAL | BAD_CREDENTIAL))
-                        credential = write_file("credentials.d/aliyun",
-                                                "[default]\ntype = access_key\naccess_key_id = LTAI5tCREDid\n"
-                                                "access_key_secret = S3CR3Tcred\n",
+                        credential = write_file("credentials.d/aliyun", credential_text,
                                                 setup & BAD_CREDENTIAL ? 0644 : 0400, 0);
                 run_order_case(i, setup & HAVE_FILE ? file : setup & MISSING_FILE ? missing : NULL,
                                credentials_dir);

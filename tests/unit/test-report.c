@@ -72,8 +72,9 @@ static void check_catalog_with_journalctl(const char *catalog) {
                 return;
         }
         CHECK(mkdtemp(root));
-        CHECK(asprintf(&cmd, "mkdir -p %1$s/usr/lib/systemd/catalog && cp '%2$s' %1$s/usr/lib/systemd/catalog/ && "
-                             "journalctl --root=%1$s --update-catalog",
+        CHECK(asprintf(&cmd,
+                       "mkdir -p %1$s/usr/lib/systemd/catalog && cp '%2$s' %1$s/usr/lib/systemd/catalog/ && "
+                       "journalctl --root=%1$s --update-catalog",
                        root, catalog) > 0);
         CHECK(system(cmd) == 0);
         free(cmd);
@@ -105,7 +106,8 @@ static void test_catalog(void) {
 }
 
 static const char *const count_extras[] = {
-        "KEYREVOKE_DETACHED=3", "KEYREVOKE_SKIPPED=0", "not a field", "lower=x", "_KEYREVOKE_X=1", "=empty", NULL,
+        "KEYREVOKE_DETACHED=3", "KEYREVOKE_SKIPPED=0", "not a field", "lower=x", "_KEYREVOKE_X=1", "=empty",
+        NULL,
 };
 
 static const char *const many_extras[] = {
@@ -120,16 +122,17 @@ static const struct {
         const char *expected;
 } logfmt_cases[] = {
         { EVENT_DETACHED,
-          { .keypair = "kp-1", .region = "cn-hangzhou", .instance = "i-1", .request_id = "473469C7-AA6F-4DC5",
-            .reason = "left the company" },
+          { .keypair = "kp-1", .region = "cn-hangzhou", .instance = "i-1",
+            .request_id = "473469C7-AA6F-4DC5", .reason = "left the company" },
           "Detached key pair kp-1 from i-1",
-          "event=detached priority=5 keypair=kp-1 region=cn-hangzhou instance=i-1 request_id=473469C7-AA6F-4DC5 "
-          "reason=\"left the company\" msg=\"Detached key pair kp-1 from i-1\"\n" },
+          "event=detached priority=5 keypair=kp-1 region=cn-hangzhou instance=i-1 "
+          "request_id=473469C7-AA6F-4DC5 reason=\"left the company\" "
+          "msg=\"Detached key pair kp-1 from i-1\"\n" },
         { EVENT_LIST_ERROR,
           { .list = "/etc/keyrevoke/revoked.d/a b.list", .line = 7, .error = "bad \"key\" \\ here" },
           "line 7:\nbad\tkey\x01\x7f",
-          "event=list-error priority=3 error=\"bad \\\"key\\\" \\\\ here\" list=\"/etc/keyrevoke/revoked.d/a b.list\" "
-          "line=7 msg=\"line 7:\\nbad\\tkey\\u0001\\u007f\"\n" },
+          "event=list-error priority=3 error=\"bad \\\"key\\\" \\\\ here\" "
+          "list=\"/etc/keyrevoke/revoked.d/a b.list\" line=7 msg=\"line 7:\\nbad\\tkey\\u0001\\u007f\"\n" },
         { EVENT_LIST_ERROR, { .list = "/x.list", .line = 0, .error = "" }, "whole file",
           "event=list-error priority=3 error=\"\" list=/x.list msg=\"whole file\"\n" },
         { EVENT_WOULD_DETACH, { .keypair = "kp=1", .reason = "ünïcödé", .dry_run = true }, "x",
@@ -217,7 +220,8 @@ struct sink_seen {
         char *message;
 };
 
-static void sink_cb(enum event_kind kind, const struct event_fields *f, const char *message, void *userdata) {
+static void sink_cb(enum event_kind kind, const struct event_fields *f, const char *message,
+                    void *userdata) {
         struct sink_seen *seen = userdata;
 
         seen->n++;

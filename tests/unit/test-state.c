@@ -52,26 +52,33 @@ static const struct queue_entry sample[] = {
         { "i-detaching", "cn-hangzhou", "kp-1", NULL, QUEUE_DETACHING },
         { "i-pending", "cn-shanghai", "kp \"quoted\"\\", "left the company\nsecond line", QUEUE_PENDING,
           1700000000000000ULL },
-        { "i-rebooting", "eu-central-1", "kp-ü-€", "reason=ünïcödé", QUEUE_REBOOTING, 1700000000000001ULL,
-          1700000100000000ULL, "2024-01-01T02:00Z", NULL, 0, 2 },
+        { "i-rebooting", "eu-central-1", "kp-ü-€", "reason=ünïcödé", QUEUE_REBOOTING,
+          1700000000000001ULL, 1700000100000000ULL, "2024-01-01T02:00Z", NULL, 0, 2 },
         { "i-done", "us-west-1", "kp-4", NULL, QUEUE_DONE, 1, 2, "2024-01-01T02:00Z", "completed",
-          (uint64_t) INT64_MAX, 4294967295U },
+          (uint64_t) INT64_MAX, 4294967295U, true },
 };
+
+static char *strdup_or_null(const char *s) {
+        return s ? strdup(s) : NULL;
+}
 
 static void add_sample(struct state *s) {
         for (size_t i = 0; i < ELEMENTSOF(sample); i++) {
                 struct queue_entry *e = NULL;
 
-                CHECK_INTEQ(state_add(s, sample[i].instance_id, sample[i].region, sample[i].keypair,
-                                      sample[i].reason, &e), 1);
+                int r = state_add(s, sample[i].instance_id, sample[i].region, sample[i].keypair,
+                                  sample[i].reason, &e);
+
+                CHECK_INTEQ(r, 1);
                 CHECK(e && e->state == QUEUE_DETACHING);
                 state_set(s, e, sample[i].state);
                 e->detached_usec = sample[i].detached_usec;
                 e->reboot_started_usec = sample[i].reboot_started_usec;
-                e->start_time_before = sample[i].start_time_before ? strdup(sample[i].start_time_before) : NULL;
-                e->outcome = sample[i].outcome ? strdup(sample[i].outcome) : NULL;
+                e->start_time_before = strdup_or_null(sample[i].start_time_before);
+                e->outcome = strdup_or_null(sample[i].outcome);
                 e->done_usec = sample[i].done_usec;
                 e->reboot_failures = sample[i].reboot_failures;
+                e->reboot_accepted = sample[i].reboot_accepted;
         }
 }
 
@@ -94,6 +101,7 @@ static void check_sample(const struct state *s) {
                 CHECK(streq_ptr(e->outcome, x->outcome));
                 CHECK(e->done_usec == x->done_usec);
                 CHECK(e->reboot_failures == x->reboot_failures);
+                CHECK(e->reboot_accepted == x->reboot_accepted);
         }
 }
 
@@ -154,9 +162,9 @@ static void test_stale_temp(void) {
         _cleanup_(state_freep) struct state *s = NULL;
         struct queue_entry *e;
 
-        write_text(file, "{\"version\":1,\"entries\":[{\"instance_id\":\"i-1\",\"region\":\"r\",\"keypair\":\"k\","
-                         "\"state\":\"pending\",\"detached_usec\":5,\"reboot_started_usec\":0,\"done_usec\":0,"
-                         "\"reboot_failures\":0}]}");
+        write_text(file, "{\"version\":1,\"entries\":[{\"instance_id\":\"i-1\",\"region\":\"r\","
+                         "\"keypair\":\"k\",\"state\":\"pending\",\"detached_usec\":5,"
+                         "\"reboot_started_usec\":0,\"done_usec\":0,\"reboot_failures\":0}]}");
         /* What a save killed half-way leaves: a partial temp file next to the intact queue.json. */
         write_text(temp, "{\"version\":1,\"entries\":[{\"instance_id\":\"i-");
         write_text(other, "x");
@@ -186,8 +194,15 @@ static void test_save_failure(void) {
         CHECK(s->dirty);
 }
 
+/* One complete entry with the instance id and detached_usec given as "key":value text. */
+#define ONE_ENTRY(id, detached)                                                                       \
+        "{" id ",\"region\":\"r\",\"keypair\":\"k\",\"state\":\"done\"," detached                     \
+        ",\"reboot_started_usec\":0,\"done_usec\":0,\"reboot_failures\":0}"
+#define ENTRY_WITH(id, detached) "{\"version\":1,\"entries\":[" ONE_ENTRY(id, detached) "]}"
+
+/* An entry without state and reboot_failures, which extra completes (or not). */
 #define ENTRY(extra)                                                                                  \
-        "{\"version\":1,\"entries\":[{\"instance_id\":\"i-1\",\"region\":\"r\",\"keypair\":\"k\","      \
+        "{\"version\":1,\"entries\":[{\"instance_id\":\"i-1\",\"region\":\"r\",\"keypair\":\"k\","    \
         "\"detached_usec\":0,\"reboot_started_usec\":0,\"done_usec\":0" extra "}]}"
 
 static const struct {
@@ -216,18 +231,14 @@ static const struct {
         { ENTRY(",\"state\":\"pending\",\"reboot_failures\":4294967296"), -EBADMSG },
         { ENTRY(",\"state\":\"pending\",\"reboot_failures\":1.5"), -EBADMSG },
         { ENTRY(",\"state\":\"pending\",\"reboot_failures\":0,\"reason\":5"), -EBADMSG },
+        { ENTRY(",\"state\":\"done\",\"reboot_failures\":0,\"reboot_accepted\":\"yes\""), -EBADMSG },
+        { ENTRY(",\"state\":\"done\",\"reboot_failures\":0,\"reboot_accepted\":true"), 0, 1 },
         { ENTRY(",\"state\":\"pending\",\"reboot_failures\":0,\"instance_id\":\"i-2\""), -EBADMSG },
-        { "{\"version\":1,\"entries\":[{\"instance_id\":\"\",\"region\":\"r\",\"keypair\":\"k\",\"state\":\"done\","
-          "\"detached_usec\":0,\"reboot_started_usec\":0,\"done_usec\":0,\"reboot_failures\":0}]}", -EBADMSG },
-        { "{\"version\":1,\"entries\":[{\"instance_id\":\"i-1\",\"region\":\"r\",\"keypair\":\"k\",\"state\":\"done\","
-          "\"detached_usec\":-5,\"reboot_started_usec\":0,\"done_usec\":0,\"reboot_failures\":0}]}", -EBADMSG },
-        { "{\"version\":1,\"entries\":[{\"instance_id\":\"i-1\",\"region\":\"r\",\"keypair\":\"k\",\"state\":\"done\","
-          "\"detached_usec\":0,\"reboot_started_usec\":0,\"done_usec\":0,\"reboot_failures\":0},"
-          "{\"instance_id\":\"i-1\",\"region\":\"r\",\"keypair\":\"k\",\"state\":\"done\","
-          "\"detached_usec\":0,\"reboot_started_usec\":0,\"done_usec\":0,\"reboot_failures\":0}]}", -EBADMSG },
-        { "{\"version\":1,\"entries\":[{\"instance_id\":\"i-\\u0000\",\"region\":\"r\",\"keypair\":\"k\","
-          "\"state\":\"done\",\"detached_usec\":0,\"reboot_started_usec\":0,\"done_usec\":0,\"reboot_failures\":0}]}",
-          -EBADMSG },
+        { ENTRY_WITH("\"instance_id\":\"\"", "\"detached_usec\":0"), -EBADMSG },
+        { ENTRY_WITH("\"instance_id\":\"i-1\"", "\"detached_usec\":-5"), -EBADMSG },
+        { ENTRY_WITH("\"instance_id\":\"i-\\u0000\"", "\"detached_usec\":0"), -EBADMSG },
+        { "{\"version\":1,\"entries\":[" ONE_ENTRY("\"instance_id\":\"i-1\"", "\"detached_usec\":0") ","
+          ONE_ENTRY("\"instance_id\":\"i-1\"", "\"detached_usec\":0") "]}", -EBADMSG },
 };
 
 static void test_load_table(void) {
@@ -294,8 +305,8 @@ static void test_many(size_t n) {
         wall[1] = now_msec(CLOCK_MONOTONIC), cpu[1] = now_msec(CLOCK_PROCESS_CPUTIME_ID);
         CHECK_INTEQ(state_load(dir, &t), 0);
         wall[2] = now_msec(CLOCK_MONOTONIC), cpu[2] = now_msec(CLOCK_PROCESS_CPUTIME_ID);
-        fprintf(stderr, "%zu entries: save %.1f ms (cpu %.1f), load %.1f ms (cpu %.1f)\n", n, wall[1] - wall[0],
-                cpu[1] - cpu[0], wall[2] - wall[1], cpu[2] - cpu[1]);
+        fprintf(stderr, "%zu entries: save %.1f ms (cpu %.1f), load %.1f ms (cpu %.1f)\n", n,
+                wall[1] - wall[0], cpu[1] - cpu[0], wall[2] - wall[1], cpu[2] - cpu[1]);
 
         CHECK_INTEQ(hashmap_size(t->by_instance), n);
         for (enum queue_state st = 0; st < _QUEUE_STATE_MAX; st++)
