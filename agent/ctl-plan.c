@@ -1,6 +1,7 @@
-/* keyrevokectl plan: a dry-run enforcement pass (Describe* calls only), shown as a table. */
+/* keyrevokectl plan [FILE...]: a dry-run enforcement pass (Describe* calls only), as a table. */
 #include <systemd/sd-event.h>
 
+#include "credsource.h"
 #include "ctl.h"
 #include "enforce.h"
 #include "lists.h"
@@ -21,14 +22,28 @@ struct plan_row {
 };
 
 struct plan {
+        const struct conf *conf;
+        struct state *state;
         sd_event *event;
+        struct ecs *ecs;
+        struct credsource *credsource;
+        struct lists lists;
+        struct enforce *pass;
+        int error;                      /* the pass could not run */
+        struct enforce_counts counts;
         struct plan_row *rows;
         size_t n_rows, allocated;
         bool oom;
-        struct enforce_counts counts;
 };
 
 static void plan_done(struct plan *p) {
+        report_set_sink(NULL, NULL);
+        /* The client first: nothing may call back into the pass once it is freed. */
+        credsource_free(p->credsource);
+        ecs_free(p->ecs);
+        enforce_free(p->pass);
+        lists_done(&p->lists);
+        sd_event_unref(p->event);
         for (size_t i = 0; i < p->n_rows; i++) {
                 struct plan_row *r = &p->rows[i];
                 free(r->region);
@@ -38,7 +53,6 @@ static void plan_done(struct plan *p) {
                 free(r->list);
         }
         free(p->rows);
-        sd_event_unref(p->event);
 }
 
 /* The events a plan shows; the others (list-loaded, enforcement-complete) are not about a target. */
@@ -101,6 +115,40 @@ static void plan_pass_done_cb(struct enforce *pass, const struct enforce_counts 
         (void) sd_event_exit(p->event, 0);
 }
 
+static void plan_start_pass(struct plan *p) {
+        struct enforce_options o = {
+                .ecs = p->ecs,
+                .state = p->state,
+                .lists = p->lists.items,
+                .n_lists = p->lists.n,
+                .regions = p->conf->regions,
+                .dry_run = true,
+                .event = p->event,
+        };
+        int r = enforce_start(&o, plan_pass_done_cb, p, &p->pass);
+
+        if (r < 0) {
+                p->error = log_error_errno(r, "Failed to start the dry-run pass: %m");
+                (void) sd_event_exit(p->event, 0);
+        }
+}
+
+/* The pass starts with the first credentials, as in keyrevoked --once. */
+static void plan_creds_cb(struct creds *c, int error, void *userdata) {
+        struct plan *p = userdata;
+
+        if (!c) {
+                if (!p->pass) {
+                        p->error = log_error_errno(error, "No credentials from the RAM role, giving up: %m");
+                        (void) sd_event_exit(p->event, 0);
+                }
+                return;
+        }
+        ecs_set_credentials(p->ecs, c);
+        if (!p->pass)
+                plan_start_pass(p);
+}
+
 static int row_compare(const void *a, const void *b) {
         const struct plan_row *x = a, *y = b;
         int c = strcmp(strempty(x->region), strempty(y->region));
@@ -114,46 +162,63 @@ static int row_compare(const void *a, const void *b) {
         return c != 0 ? c : (x->line > y->line) - (x->line < y->line);
 }
 
-/* Runs one dry-run pass over the lists of conf with a client of its own, collecting the events. */
-static int plan_run(const struct conf *conf, struct state *state, struct plan *p) {
-        _cleanup_(ecs_freep) struct ecs *ecs = NULL;
-        _cleanup_(enforce_freep) struct enforce *pass = NULL;
-        struct lists lists = {};
+/* Loads the given list files instead of the revocation directory, with the same checks; their
+ * problems become list-error rows. -ENOMEM only. */
+static int plan_load_files(struct plan *p, char **files) {
         struct diags d = {};
-        struct enforce_options o;
+        int r = 0;
+
+        for (char **f = files; *f && r != -ENOMEM; f++) {
+                struct revlist *l = NULL, **a;
+
+                r = revlist_load(*f, getuid(), &l, &d);
+                if (r < 0)
+                        continue;
+                a = reallocarray(p->lists.items, p->lists.n + 1, sizeof(*a));
+                if (!a) {
+                        revlist_free(l);
+                        r = -ENOMEM;
+                        break;
+                }
+                p->lists.items = a;
+                p->lists.items[p->lists.n++] = l;
+        }
+        for (size_t i = 0; i < d.n; i++) {
+                struct event_fields f = { .list = d.items[i].file, .line = d.items[i].line, .error = d.items[i].message };
+                plan_sink_cb(EVENT_LIST_ERROR, &f, d.items[i].message, p);
+        }
+        diags_clear(&d);
+        return r == -ENOMEM ? r : 0;
+}
+
+/* Runs one dry-run pass over the given list files, or the lists of p->conf, with a client of its
+ * own, collecting the events; logs failures. */
+static int plan_run(struct plan *p, char **files) {
+        struct diags d = {};
         int r;
 
         r = sd_event_new(&p->event);
         if (r < 0)
                 return log_error_errno(r, "Failed to create an event loop: %m");
-        r = setup_make_ecs(p->event, conf, &ecs);
+        r = setup_make_ecs(p->event, p->conf, &p->ecs);
+        if (r < 0)
+                return r;
+        r = credsource_new(p->event, p->conf, plan_creds_cb, p, &p->credsource);
         if (r < 0)
                 return r;
         report_set_sink(plan_sink_cb, p);
-        r = lists_load(conf->revocation_directory, getuid(), true, &lists, &d);
+        if (files[0])
+                r = plan_load_files(p, files);
+        else
+                r = lists_load(p->conf->revocation_directory, getuid(), true, &p->lists, &d);
         diags_clear(&d);
         if (r < 0)
-                goto finish;
-        o = (struct enforce_options) {
-                .ecs = ecs,
-                .state = state,
-                .lists = lists.items,
-                .n_lists = lists.n,
-                .regions = conf->regions,
-                .dry_run = true,
-                .event = p->event,
-        };
-        r = enforce_start(&o, plan_pass_done_cb, p, &pass);
-        if (r >= 0)
-                r = sd_event_loop(p->event);
-finish:
-        report_set_sink(NULL, NULL);
-        /* The client first: nothing may call back into the pass once it is freed. */
-        ecs = ecs_free(ecs);
-        pass = enforce_free(pass);
-        lists_done(&lists);
+                return log_error_errno(r, "Out of memory while reading the lists");
+        r = sd_event_loop(p->event);
         if (r < 0)
-                return log_error_errno(r, "Dry-run pass failed: %m");
+                return log_error_errno(r, "Event loop failed: %m");
+        if (p->error < 0)
+                return p->error;
         if (p->oom)
                 return log_error_errno(-ENOMEM, "Out of memory while collecting the plan");
         qsort(p->rows, p->n_rows, sizeof(*p->rows), row_compare);
@@ -269,7 +334,9 @@ int ctl_plan(const struct ctl *c, char **args) {
                 queued = state_count(state, QUEUE_PENDING) + state_count(state, QUEUE_REBOOTING);
         else if (state_new(conf->state_directory, &state) < 0)
                 return log_error_errno(-ENOMEM, "Out of memory"), CTL_EXIT_FAILURE;
-        r = plan_run(conf, state, &p);
+        p.conf = conf;
+        p.state = state;
+        r = plan_run(&p, args);
         if (r >= 0) {
                 w = ctl_next_window(conf, ctl_now(), &span);
                 r = c->json ? plan_print_json(conf, &p, have_queue ? &queued : NULL, w, &span)

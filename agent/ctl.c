@@ -18,7 +18,7 @@ struct ctl_verb {
 
 static const struct ctl_verb verbs[] = {
         { "status", ctl_status, 0, 0 },
-        { "plan", ctl_plan, 0, 0 },
+        { "plan", ctl_plan, 0, SIZE_MAX },
         { "windows", ctl_windows, 0, 1 },
         { "check", ctl_check, 1, SIZE_MAX },
 };
@@ -28,7 +28,8 @@ static void help(void) {
                "Shows and checks what keyrevoked does, from its configuration and state.\n\n"
                "Commands:\n"
                "  status          revoked entries, their key pairs and instances, the reboot queue\n"
-               "  plan            what a pass would detach, skip and reboot (read-only API calls)\n"
+               "  plan [FILE...]  what a pass would detach, skip and reboot (read-only API calls),\n"
+               "                  over the given list files instead of the configured ones\n"
                "  windows [N]     the next N maintenance windows (default 5)\n"
                "  check FILE...   validate revocation list files (exit 1 on any problem)\n\n"
                "Options:\n"

@@ -10,6 +10,6 @@
  * problem is logged as FILE:LINE: message. Returns conf_load()'s result. */
 int setup_load_conf(const char *path, struct conf **ret);
 
-/* Loads the credentials (systemd credential, CredentialsFile=, environment) and creates the ECS
- * client of c on event with them. Every failure is logged; -ENOENT when no source is set up. */
+/* Creates the ECS client of c on event, without credentials (credsource.h delivers them).
+ * Failures are logged. */
 int setup_make_ecs(sd_event *event, const struct conf *c, struct ecs **ret);

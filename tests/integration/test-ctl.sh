@@ -131,6 +131,18 @@ grep -q "^Would detach 0 instance(s)" "$T/plan2.txt" || kr_fail "plan after the 
 grep -q "^Reboots: 0 to queue after their detach, 7 already queued.$" "$T/plan2.txt" || kr_fail "plan queue count"
 kr_pass "plan after the pass: nothing left to detach, 7 reboots already queued"
 
+# plan FILE: a list that is not installed yet, instead of the directory's.
+printf 'kp-dave reason=offboarded\nkp-nobody\nbad name\n' >"$T/new.list"
+chmod 0644 "$T/new.list"
+ctl plan "$T/new.list" >"$T/plan3.txt" || kr_fail "plan FILE failed"
+grep -qE '^cn-hangzhou +kp-dave +i-hz-d1 +would-detach +offboarded +new.list:1$' "$T/plan3.txt" ||
+        kr_fail "plan FILE does not detach i-hz-d1: $(cat "$T/plan3.txt")"
+grep -qE '^- +- +- +list-error +unexpected text.* new.list:3$' "$T/plan3.txt" || kr_fail "plan FILE bad line"
+grep -q "^Would detach 1 instance(s); 0 Windows instance(s) skipped; 2 key pair name(s) not found; 1 list problem(s)" \
+        "$T/plan3.txt" || kr_fail "plan FILE summary: $(cat "$T/plan3.txt")"
+kr_expect_eq "$(mutating_calls)" "$detach_calls" "mutating calls after plan FILE"
+kr_pass "plan FILE plans for a list before it is installed"
+
 # ---- metrics -----------------------------------------------------------------------------------
 
 m="$T/metrics/keyrevoke.prom"
@@ -160,6 +172,31 @@ assert 0 <= v["keyrevoke_oldest_exposure_seconds"] < 60, v
 ' "$m" || kr_fail "metrics times"
 [ -z "$(find "$T/metrics" -name '.*')" ] || kr_fail "metrics temp file left behind"
 kr_pass "metrics file passes promtool check metrics and holds the pass's counts"
+
+# ---- reboots: status shows their outcome and times ------------------------------------------------
+
+printf '[Reboot]\nWindow=always\n' >>"$T/keyrevoke.conf"
+rc=0; kr_run_once || rc=$?
+kr_expect_eq "$rc" 0 "--once with reboots exit status"
+kr_expect_eq "$(kr_count_calls RebootInstance applied)" 6 "RebootInstance calls (the stopped instance is left alone)"
+ctl status >"$T/status2.txt" || kr_fail "status after the reboots"
+grep -qE '^cn-hangzhou +kp-alice +i-hz-l1 +done +[A-Z][a-z]{2} [0-9: -]+ [A-Z]+ +[A-Z][a-z]{2} [0-9: -]+ [A-Z]+ +[A-Z][a-z]{2} [0-9: -]+ [A-Z]+ +completed$' \
+        "$T/status2.txt" || kr_fail "status after the reboots: $(cat "$T/status2.txt")"
+grep -qE '^cn-hangzhou +kp-carol +i-hz-c1 +done +.* +- +[A-Z][a-z]{2} [0-9: -]+ [A-Z]+ +stopped$' "$T/status2.txt" ||
+        kr_fail "status of the stopped instance"
+grep -q "^Reboot queue: 0 pending, 0 rebooting, 0 detaching, 7 done$" "$T/status2.txt" || kr_fail "status queue after reboots"
+grep -q "^Oldest exposure: none$" "$T/status2.txt" || kr_fail "exposure after the reboots"
+grep -q "^Next window: always (Window=always)$" "$T/status2.txt" || kr_fail "next window with Window=always"
+ctl status --json | "$PYTHON3" -c '
+import json, sys
+s = json.load(sys.stdin)
+inst = {i["instance_id"]: i for i in s["queue"]["instances"]}
+done = sorted(i for i, e in inst.items() if e["outcome"] == "completed" and e["reboot_started"] and e["finished"])
+assert done == "i-hz-b1 i-hz-l1 i-hz-l2 i-sh-a1 i-sh-b2 i-sh-e1".split(), done
+assert inst["i-hz-c1"]["outcome"] == "stopped" and inst["i-hz-c1"]["reboot_started"] is None, inst["i-hz-c1"]
+assert s["queue"]["oldest_exposure"] is None and s["next_window"]["state"] == "always", s
+' || kr_fail "status --json after the reboots"
+kr_pass "status shows the rebooted instances (started, finished, completed) and the stopped one"
 
 # ---- check -------------------------------------------------------------------------------------
 
