@@ -16,6 +16,7 @@
 
 /* Changes in the list directory are collected this long before the lists are re-read. */
 #define AGENT_DEBOUNCE_USEC (200 * USEC_PER_MSEC)
+#define AGENT_DEBOUNCE_ACCURACY_USEC USEC_PER_MSEC
 
 #define AGENT_INOTIFY_MASK                                                                          \
         (IN_CREATE | IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_ATTRIB | IN_DELETE_SELF | \
@@ -309,8 +310,8 @@ static int add_sources(struct agent *a) {
             (r = sd_event_add_signal(a->event, NULL, SIGINT, sigterm_cb, a)) < 0 ||
             (r = sd_event_add_signal(a->event, NULL, SIGHUP, sighup_cb, a)) < 0)
                 return r;
-        r = sd_event_add_time_relative(a->event, &a->debounce_source, CLOCK_MONOTONIC, AGENT_DEBOUNCE_USEC, 0,
-                                       debounce_cb, a);
+        r = sd_event_add_time_relative(a->event, &a->debounce_source, CLOCK_MONOTONIC, AGENT_DEBOUNCE_USEC,
+                                       AGENT_DEBOUNCE_ACCURACY_USEC, debounce_cb, a);
         if (r < 0)
                 return r;
         (void) sd_event_source_set_enabled(a->debounce_source, SD_EVENT_OFF);

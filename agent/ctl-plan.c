@@ -16,7 +16,7 @@ struct plan_row {
         char *region;
         char *keypair;
         char *instance;
-        char *reason;           /* the entry's reason=, else the error */
+        char *reason;           /* the entry's reason= or the error; the message of a failure */
         char *list;
         unsigned line;
 };
@@ -86,6 +86,7 @@ static bool dup_field(char **dst, const char *src) {
 
 static void plan_sink_cb(enum event_kind kind, const struct event_fields *f, const char *message, void *userdata) {
         struct plan *p = userdata;
+        const char *reason = kind == EVENT_DETACH_FAILED ? message : f->reason ? f->reason : f->error;
         struct plan_row *r;
 
         if (!plan_shows(kind) || p->oom)
@@ -103,7 +104,7 @@ static void plan_sink_cb(enum event_kind kind, const struct event_fields *f, con
         r = &p->rows[p->n_rows++];
         *r = (struct plan_row) { .kind = kind, .line = f->line };
         if (!dup_field(&r->region, f->region) || !dup_field(&r->keypair, f->keypair) ||
-            !dup_field(&r->instance, f->instance) || !dup_field(&r->reason, f->reason ? f->reason : f->error) ||
+            !dup_field(&r->instance, f->instance) || !dup_field(&r->reason, reason) ||
             !dup_field(&r->list, f->list))
                 p->oom = true;
 }

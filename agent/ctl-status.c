@@ -216,10 +216,11 @@ static int entries_table(const struct status *s, struct table *t) {
         return 0;
 }
 
+/* Green when done, red when a reboot failed or timed out, yellow while waiting. */
 static enum table_color state_color(const struct queue_entry *q) {
-        if (q->reboot_failures > 0 || (q->state == QUEUE_DONE && !streq_ptr(q->outcome, "completed")))
-                return TABLE_RED;
-        return q->state == QUEUE_DONE ? TABLE_GREEN : TABLE_YELLOW;
+        if (q->state == QUEUE_DONE)
+                return streq_ptr(q->outcome, "health-timeout") ? TABLE_RED : TABLE_GREEN;
+        return q->reboot_failures > 0 ? TABLE_RED : TABLE_YELLOW;
 }
 
 /* "completed", "2 failed reboot(s)", or nothing yet. */

@@ -337,11 +337,23 @@ static int ecs_attempt_start(struct ecs *e, struct ecs_call *c) {
         return 0;
 }
 
+/* Calls that change the fleet go first: they end an exposure, Describe* calls only find one. */
+static bool ecs_action_is_mutating(const char *action) {
+        return streq(action, "DetachKeyPair") || streq(action, "RebootInstance");
+}
+
 static struct ecs_call *ecs_first_ready(struct ecs *e, uint64_t now) {
-        for (struct ecs_call *c = e->head; c; c = c->next)
-                if (!c->http && c->not_before_usec <= now)
+        struct ecs_call *first = NULL;
+
+        for (struct ecs_call *c = e->head; c; c = c->next) {
+                if (c->http || c->not_before_usec > now)
+                        continue;
+                if (ecs_action_is_mutating(c->action))
                         return c;
-        return NULL;
+                if (!first)
+                        first = c;
+        }
+        return first;
 }
 
 /* Starts as many ready calls as concurrency and the token bucket allow. */
@@ -489,6 +501,10 @@ static int ecs_setup_events(struct ecs *e, sd_event *event, unsigned max_per_sec
                 return r;
         r = sd_event_add_time(event, &e->timer, CLOCK_MONOTONIC, 0, ECS_TIMER_ACCURACY_USEC,
                               ecs_timer_cb, e);
+        if (r < 0)
+                return r;
+        /* Ahead of the answers still waiting to be read: a freed slot is refilled at once. */
+        r = sd_event_source_set_priority(e->timer, SD_EVENT_PRIORITY_IMPORTANT);
         if (r < 0)
                 return r;
         r = sd_event_source_set_enabled(e->timer, SD_EVENT_OFF);

@@ -49,6 +49,9 @@ struct enforce {
         enforce_done_cb cb;
         void *userdata;
         sd_event_source *setup_source;
+        sd_event_source *flush_source;  /* group commit of the batches below */
+        struct enforce_batch **unsent;  /* batches whose intent is not on disk yet */
+        size_t n_unsent;
         unsigned outstanding;           /* ECS calls in flight for this pass */
         struct enforce_counts counts;
         struct enforce_region **regions;
@@ -92,6 +95,10 @@ struct enforce *enforce_free(struct enforce *p) {
         if (!p)
                 return NULL;
         sd_event_source_disable_unref(p->setup_source);
+        sd_event_source_disable_unref(p->flush_source);
+        for (size_t k = 0; k < p->n_unsent; k++)
+                batch_free(p->unsent[k]);
+        free(p->unsent);
         for (size_t k = 0; k < p->n_regions; k++)
                 region_free(p->regions[k]);
         free(p->regions);
@@ -179,8 +186,8 @@ static char *instance_ids_json(char *const *ids, size_t n) {
         return s;
 }
 
-/* Writes the intent (DETACHING) of every instance of the batch before the call is made. */
-static int batch_persist_intent(struct enforce_batch *b) {
+/* Records the intent (DETACHING) of every instance of the batch; saved before the call. */
+static int batch_record_intent(struct enforce_batch *b) {
         struct enforce_target *t = b->target;
 
         for (size_t i = 0; i < b->n; i++) {
@@ -191,7 +198,7 @@ static int batch_persist_intent(struct enforce_batch *b) {
                 if (e->state != QUEUE_DETACHING)
                         state_set(t->pass->o.state, e, QUEUE_DETACHING);
         }
-        return state_save(t->pass->o.state);
+        return 0;
 }
 
 static void batch_report_failed(struct enforce_batch *b, const char *error, const char *request_id, int r) {
@@ -203,26 +210,60 @@ static void batch_report_failed(struct enforce_batch *b, const char *error, cons
         }
 }
 
-static int batch_send(struct enforce_batch *b) {
+static int batch_call(struct enforce_batch *b) {
         struct enforce_target *t = b->target;
         _cleanup_free_ char *ids = instance_ids_json(b->ids, b->n);
         struct params params = {};
-        int r;
 
-        if (!ids)
-                return -ENOMEM;
-        r = batch_persist_intent(b);
-        if (r < 0) {
-                batch_report_failed(b, "state-write-failed", NULL, r);
-                return log_error_errno(r, "Not detaching: cannot persist the reboot queue in %s: %m",
-                                       t->pass->o.state->directory);
-        }
-        if (params_add(&params, "RegionId", t->region->name) < 0 ||
+        if (!ids || params_add(&params, "RegionId", t->region->name) < 0 ||
             params_add(&params, "KeyPairName", t->keypair) < 0 || params_add(&params, "InstanceIds", ids) < 0) {
                 params_done(&params);
                 return -ENOMEM;
         }
         return pass_call(t->pass, t->region->name, "DetachKeyPair", &params, batch_done_cb, b);
+}
+
+/* Group commit: the intents of every batch that became ready in this loop iteration are saved
+ * with one write, then their calls go out. */
+static int flush_batches_cb(sd_event_source *s, void *userdata) {
+        struct enforce *p = userdata;
+        size_t n = p->n_unsent;
+        int r = 0;
+
+        for (size_t i = 0; i < n && r >= 0; i++)
+                r = batch_record_intent(p->unsent[i]);
+        if (r >= 0)
+                r = state_save(p->o.state);
+        if (r < 0)
+                log_error_errno(r, "Not detaching: cannot persist the reboot queue in %s: %m", p->o.state->directory);
+        p->n_unsent = 0;
+        for (size_t i = 0; i < n; i++) {
+                struct enforce_batch *b = p->unsent[i];
+                if (r < 0)
+                        batch_report_failed(b, "state-write-failed", NULL, r);
+                if (r < 0 || batch_call(b) < 0)
+                        batch_free(b);
+        }
+        /* Each unsent batch held the pass open; the last release may finish it. */
+        for (size_t i = 0; i < n; i++)
+                pass_call_done(p);
+        return 0;
+}
+
+static int batch_send(struct enforce_batch *b) {
+        struct enforce *p = b->target->pass;
+        struct enforce_batch **a = reallocarray(p->unsent, p->n_unsent + 1, sizeof(*a));
+        int r;
+
+        if (!a)
+                return -ENOMEM;
+        p->unsent = a;
+        r = sd_event_source_set_enabled(p->flush_source, SD_EVENT_ONESHOT);
+        if (r < 0)
+                return r;
+        p->unsent[p->n_unsent++] = b;
+        p->outstanding++;
+        return 0;
 }
 
 static void report_would_detach(struct enforce_target *t, char *const *ids, size_t n) {
@@ -816,6 +857,12 @@ int enforce_start(const struct enforce_options *o, enforce_done_cb cb, void *use
         r = sd_event_add_defer(o->event, &p->setup_source, setup_done_cb, p);
         if (r < 0)
                 return r;
+        r = sd_event_add_defer(o->event, &p->flush_source, flush_batches_cb, p);
+        if (r < 0)
+                return r;
+        /* Idle priority: it runs once the answers already waiting have added their batches. */
+        (void) sd_event_source_set_priority(p->flush_source, SD_EVENT_PRIORITY_IDLE);
+        (void) sd_event_source_set_enabled(p->flush_source, SD_EVENT_OFF);
         p->outstanding = 1;
         r = pass_begin(p);
         if (r < 0) {
