@@ -327,3 +327,21 @@ kr_expect_eq "$rc" 1 "unknown command exit status"
 rc=0; "$KEYREVOKECTL" -c "$T/nonexistent.conf" status 2>/dev/null || rc=$?
 kr_expect_eq "$rc" 1 "status with a missing config"
 kr_pass "usage and config errors exit 1"
+
+# ---- bash completion ---------------------------------------------------------------------------
+
+"$BASH" -c '
+. /usr/share/bash-completion/bash_completion || exit 1
+. "$1/conf/keyrevokectl.bash-completion" || exit 1
+cd "$2"
+complete_words() { # the words of a command line, the last one being completed
+        COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); COMP_LINE="$*"; COMP_POINT=${#COMP_LINE}; COMPREPLY=()
+        _keyrevokectl keyrevokectl "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD - 1]}"
+        printf "%s\n" "${COMPREPLY[@]}" | sort | tr "\n" " "
+}
+[ "$(complete_words keyrevokectl "")" = "check plan status windows " ] || exit 2
+[ "$(complete_words keyrevokectl --js)" = "--json " ] || exit 3
+[ "$(complete_words keyrevokectl -c keyrevoke.co)" = "keyrevoke.conf " ] || exit 4
+[ "$(complete_words keyrevokectl --json check go)" = "good.list " ] || exit 5
+' - "$top_srcdir" "$T" || kr_fail "bash completion (status $?)"
+kr_pass "bash completion offers the commands, options, config and list files"
