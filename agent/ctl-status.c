@@ -9,15 +9,29 @@
 /* Longest entry label: "key SHA256:" and 43 base64 characters. */
 #define STATUS_LABEL_MAX 64
 
+/* One list entry, with the queue entries it explains. */
+struct status_entry {
+        const struct revlist *list;
+        const struct revlist_entry *entry;
+        struct status_entry *next_same_key;     /* the next entry with this name (or reason) */
+        struct status_entry *last_same_key;     /* the last one; kept in the first entry of a key */
+        size_t first_queued, last_queued;       /* indices into status.queue, valid when n_queued > 0 */
+        size_t n_queued;
+};
+
 struct status {
         const struct ctl *ctl;
         struct conf *conf;
         struct lists lists;
         struct diags problems;
         struct state *state;
+        struct status_entry *entries;           /* every list entry, in list order */
+        size_t n_entries;
+        struct hashmap *by_name;                /* key pair name -> its first name entry */
+        struct hashmap *by_reason;              /* reason ("" for none) -> first key/fingerprint entry */
         struct queue_entry **queue;             /* sorted by region, key pair, instance */
-        const struct revlist **origin_list;     /* per queue entry: the list of its entry, or NULL */
-        const struct revlist_entry **origin;    /* per queue entry: the entry it came from, or NULL */
+        struct status_entry **origin;           /* per queue entry: the entry it came from, or NULL */
+        size_t *next_queued;                    /* per queue entry: the next with the same origin */
         size_t n_queue;
         uint64_t now;
         int window;
@@ -26,8 +40,11 @@ struct status {
 
 static void status_done(struct status *s) {
         free(s->queue);
-        free(s->origin_list);
         free(s->origin);
+        free(s->next_queued);
+        hashmap_free(s->by_name);
+        hashmap_free(s->by_reason);
+        free(s->entries);
         state_free(s->state);
         diags_clear(&s->problems);
         lists_done(&s->lists);
@@ -36,41 +53,61 @@ static void status_done(struct status *s) {
 
 /* ---- which entry an instance came from ----------------------------------------------------- */
 
-/* How well entry e explains queue entry q: 3 its name and reason, 2 its name, 1 the reason of a
- * key or fingerprint entry (status makes no API call to compare keys), 0 not at all. */
-static int origin_score(const struct revlist_entry *e, const struct queue_entry *q) {
-        bool same_reason = streq_ptr(e->reason, q->reason);
+/* Appends e to the chain of key in map. */
+static int index_add(struct hashmap *map, const char *key, struct status_entry *e) {
+        struct status_entry *first = hashmap_get(map, key);
 
-        if (!revlist_entry_in_region(e, q->region))
-                return 0;
-        if (e->kind == REVLIST_NAME)
-                return streq(e->name, q->keypair) ? 2 + same_reason : 0;
-        return same_reason;
+        if (!first) {
+                e->last_same_key = e;
+                return hashmap_put(map, key, e);
+        }
+        first->last_same_key->next_same_key = e;
+        first->last_same_key = e;
+        return 0;
 }
 
-/* The first entry, in list order, with the best score (the daemon reports the first entry that
- * matched a key pair); none when only the reasons of several key or fingerprint entries fit. */
-static void status_find_origin(struct status *s, size_t k) {
-        int best = 0;
-        size_t n_best = 0;
+/* Indexes every entry: name entries by their name, key and fingerprint entries by their reason. */
+static int status_index_entries(struct status *s) {
+        size_t n = 0;
+        int r;
 
+        s->n_entries = lists_count_entries(&s->lists);
+        s->entries = calloc(s->n_entries + 1, sizeof(*s->entries));
+        if (!s->entries || hashmap_new(&s->by_name) < 0 || hashmap_new(&s->by_reason) < 0)
+                return -ENOMEM;
         for (size_t i = 0; i < s->lists.n; i++)
                 for (size_t j = 0; j < s->lists.items[i]->n_entries; j++) {
-                        const struct revlist_entry *e = &s->lists.items[i]->entries[j];
-                        int score = origin_score(e, s->queue[k]);
-                        if (score > 0 && score == best)
-                                n_best++;
-                        if (score <= best)
-                                continue;
-                        best = score;
-                        n_best = 1;
-                        s->origin_list[k] = s->lists.items[i];
-                        s->origin[k] = e;
+                        struct status_entry *e = &s->entries[n++];
+                        e->list = s->lists.items[i];
+                        e->entry = &e->list->entries[j];
+                        if (e->entry->kind == REVLIST_NAME)
+                                r = index_add(s->by_name, e->entry->name, e);
+                        else
+                                r = index_add(s->by_reason, e->entry->reason ? e->entry->reason : "", e);
+                        if (r < 0)
+                                return r;
                 }
-        if (best == 1 && n_best > 1) {
-                s->origin_list[k] = NULL;
-                s->origin[k] = NULL;
-        }
+        return 0;
+}
+
+/* The entry q came from. The queue keeps the key pair and the reason of the entry that matched
+ * first, not the entry: a name entry of the key pair (with q's reason if there is one) is sure;
+ * else a key or fingerprint entry with q's reason, unless several could have matched (status
+ * makes no API call to compare keys). */
+static struct status_entry *find_origin(const struct status *s, const struct queue_entry *q) {
+        struct status_entry *best = NULL, *candidate = NULL;
+        size_t n = 0;
+
+        for (struct status_entry *e = hashmap_get(s->by_name, q->keypair); e; e = e->next_same_key)
+                if (revlist_entry_in_region(e->entry, q->region) &&
+                    (!best || (!streq_ptr(best->entry->reason, q->reason) && streq_ptr(e->entry->reason, q->reason))))
+                        best = e;
+        if (best)
+                return best;
+        for (struct status_entry *e = hashmap_get(s->by_reason, strempty(q->reason)); e && n < 2; e = e->next_same_key)
+                if (revlist_entry_in_region(e->entry, q->region) && n++ == 0)
+                        candidate = e;
+        return n == 1 ? candidate : NULL;
 }
 
 static int queue_compare(const void *a, const void *b) {
@@ -82,21 +119,31 @@ static int queue_compare(const void *a, const void *b) {
         return c != 0 ? c : strcmp(x->instance_id, y->instance_id);
 }
 
-static int status_sort_queue(struct status *s) {
+/* Sorts the queue and links each entry to its origin, in queue order. */
+static int status_link_queue(struct status *s) {
         struct queue_entry *e;
         size_t i = 0, n = 0;
 
         s->n_queue = hashmap_size(s->state->by_instance);
         s->queue = calloc(s->n_queue + 1, sizeof(*s->queue));
-        s->origin_list = calloc(s->n_queue + 1, sizeof(*s->origin_list));
         s->origin = calloc(s->n_queue + 1, sizeof(*s->origin));
-        if (!s->queue || !s->origin_list || !s->origin)
+        s->next_queued = calloc(s->n_queue + 1, sizeof(*s->next_queued));
+        if (!s->queue || !s->origin || !s->next_queued)
                 return -ENOMEM;
         while (state_iterate(s->state, &i, &e))
                 s->queue[n++] = e;
         qsort(s->queue, s->n_queue, sizeof(*s->queue), queue_compare);
-        for (size_t k = 0; k < s->n_queue; k++)
-                status_find_origin(s, k);
+        for (size_t k = 0; k < s->n_queue; k++) {
+                struct status_entry *o = s->origin[k] = find_origin(s, s->queue[k]);
+                s->next_queued[k] = SIZE_MAX;
+                if (!o)
+                        continue;
+                if (o->n_queued++ == 0)
+                        o->first_queued = k;
+                else
+                        s->next_queued[o->last_queued] = k;
+                o->last_queued = k;
+        }
         return 0;
 }
 
@@ -114,7 +161,9 @@ static int status_load(const struct ctl *c, struct status *s) {
         r = ctl_load_state(s->conf, &s->state);
         if (r < 0)
                 return r;
-        r = status_sort_queue(s);
+        r = status_index_entries(s);
+        if (r >= 0)
+                r = status_link_queue(s);
         if (r < 0)
                 return log_error_errno(r, "Out of memory");
         s->window = ctl_next_window(s->conf, s->now, &s->span);
@@ -171,48 +220,54 @@ static const char *base_name(const char *path) {
         return slash ? slash + 1 : path;
 }
 
-/* The distinct "region/keypair" of the instances that came from e, joined by ", ". */
-static char *entry_keypairs(const struct status *s, const struct revlist_entry *e, size_t *ret_instances) {
-        _cleanup_free_ char *text = NULL;
-        size_t size = 0, n = 0;
-        FILE *f = open_memstream(&text, &size);
+/* The key pairs (region, keypair) of the instances that came from e, each once. */
+static json_t *entry_keypairs_json(const struct status *s, const struct status_entry *e) {
         const struct queue_entry *last = NULL;
+        json_t *a = json_array();
+        size_t k = e->first_queued;
 
-        if (!f)
-                return NULL;
-        for (size_t k = 0; k < s->n_queue; k++) {
+        for (size_t left = e->n_queued; a && left > 0; left--, k = s->next_queued[k]) {
                 const struct queue_entry *q = s->queue[k];
-                if (s->origin[k] != e)
+                /* in queue order, sorted by region and key pair: equal ones are neighbours */
+                if (last && streq(last->region, q->region) && streq(last->keypair, q->keypair))
                         continue;
-                n++;
-                /* sorted by region and key pair: equal neighbours are one key pair */
-                if (!last || !streq(last->region, q->region) || !streq(last->keypair, q->keypair))
-                        fprintf(f, "%s%s/%s", last ? ", " : "", q->region, q->keypair);
                 last = q;
+                if (json_array_append_new(a, json_pack("{s:s, s:s}", "region", q->region, "keypair", q->keypair)) < 0)
+                        a = (json_decref(a), NULL);
         }
-        if (fclose(f) != 0)
-                return NULL;
-        *ret_instances = n;
-        return TAKE_PTR(text);
+        return a;
+}
+
+/* The same as "region/keypair, ...". */
+static char *entry_keypairs_text(const struct status *s, const struct status_entry *e) {
+        json_t *a = entry_keypairs_json(s, e), *kp;
+        char *text = NULL;
+        size_t size = 0, i;
+        FILE *f = a ? open_memstream(&text, &size) : NULL;
+
+        if (f) {
+                json_array_foreach(a, i, kp)
+                        fprintf(f, "%s%s/%s", i > 0 ? ", " : "", json_string_value(json_object_get(kp, "region")),
+                                json_string_value(json_object_get(kp, "keypair")));
+                if (fclose(f) != 0)
+                        text = (free(text), NULL);
+        }
+        json_decref(a);
+        return text;
 }
 
 static int entries_table(const struct status *s, struct table *t) {
-        for (size_t i = 0; i < s->lists.n; i++)
-                for (size_t j = 0; j < s->lists.items[i]->n_entries; j++) {
-                        const struct revlist_entry *e = &s->lists.items[i]->entries[j];
-                        _cleanup_free_ char *regions = entry_regions(e);
-                        char label[STATUS_LABEL_MAX];
-                        size_t n = 0;
-                        _cleanup_free_ char *keypairs = entry_keypairs(s, e, &n);
+        for (size_t i = 0; i < s->n_entries; i++) {
+                const struct status_entry *e = &s->entries[i];
+                _cleanup_free_ char *regions = entry_regions(e->entry), *keypairs = entry_keypairs_text(s, e);
+                char label[STATUS_LABEL_MAX];
 
-                        if (!keypairs || !regions ||
-                            table_add(t, entry_label(e, label), TABLE_PLAIN) < 0 ||
-                            table_addf(t, TABLE_PLAIN, "%s:%u", base_name(s->lists.items[i]->path), e->line) < 0 ||
-                            table_add(t, regions, TABLE_PLAIN) < 0 ||
-                            table_add(t, e->reason, TABLE_PLAIN) < 0 ||
-                            table_addf(t, TABLE_PLAIN, "%zu", n) < 0 || table_add(t, keypairs, TABLE_PLAIN) < 0)
-                                return -ENOMEM;
-                }
+                if (!keypairs || !regions || table_add(t, entry_label(e->entry, label), TABLE_PLAIN) < 0 ||
+                    table_addf(t, TABLE_PLAIN, "%s:%u", base_name(e->list->path), e->entry->line) < 0 ||
+                    table_add(t, regions, TABLE_PLAIN) < 0 || table_add(t, e->entry->reason, TABLE_PLAIN) < 0 ||
+                    table_addf(t, TABLE_PLAIN, "%zu", e->n_queued) < 0 || table_add(t, keypairs, TABLE_PLAIN) < 0)
+                        return -ENOMEM;
+        }
         return 0;
 }
 
@@ -339,21 +394,6 @@ static json_t *time_json(uint64_t usec) {
         return usec > 0 ? json_string(ctl_format_time(usec, true, buf)) : json_null();
 }
 
-static json_t *entry_keypairs_json(const struct status *s, const struct revlist_entry *e) {
-        json_t *a = json_array();
-        const struct queue_entry *last = NULL;
-
-        for (size_t k = 0; a && k < s->n_queue; k++) {
-                const struct queue_entry *q = s->queue[k];
-                if (s->origin[k] != e || (last && streq(last->region, q->region) && streq(last->keypair, q->keypair)))
-                        continue;
-                last = q;
-                if (json_array_append_new(a, json_pack("{s:s, s:s}", "region", q->region, "keypair", q->keypair)) < 0)
-                        a = (json_decref(a), NULL);
-        }
-        return a;
-}
-
 static json_t *regions_json(char *const *regions) {
         json_t *a = regions ? json_array() : json_null();
 
@@ -366,18 +406,17 @@ static json_t *regions_json(char *const *regions) {
 static json_t *entries_json(const struct status *s) {
         json_t *a = json_array();
 
-        for (size_t i = 0; a && i < s->lists.n; i++)
-                for (size_t j = 0; a && j < s->lists.items[i]->n_entries; j++) {
-                        const struct revlist_entry *e = &s->lists.items[i]->entries[j];
-                        char label[STATUS_LABEL_MAX];
-                        json_t *o = json_pack("{s:s, s:I, s:s, s:s, s:o, s:o, s:o}", "list",
-                                              s->lists.items[i]->path, "line", (json_int_t) e->line, "kind",
-                                              revlist_kind_to_string(e->kind), "entry", entry_label(e, label),
-                                              "regions", regions_json(e->regions), "reason",
-                                              ctl_json_string(e->reason), "keypairs", entry_keypairs_json(s, e));
-                        if (json_array_append_new(a, o) < 0)
-                                a = (json_decref(a), NULL);
-                }
+        for (size_t i = 0; a && i < s->n_entries; i++) {
+                const struct status_entry *e = &s->entries[i];
+                char label[STATUS_LABEL_MAX];
+                json_t *o = json_pack("{s:s, s:I, s:s, s:s, s:o, s:o, s:I, s:o}", "list", e->list->path, "line",
+                                      (json_int_t) e->entry->line, "kind", revlist_kind_to_string(e->entry->kind),
+                                      "entry", entry_label(e->entry, label), "regions", regions_json(e->entry->regions),
+                                      "reason", ctl_json_string(e->entry->reason), "instances",
+                                      (json_int_t) e->n_queued, "keypairs", entry_keypairs_json(s, e));
+                if (json_array_append_new(a, o) < 0)
+                        a = (json_decref(a), NULL);
+        }
         return a;
 }
 
@@ -390,8 +429,8 @@ static json_t *instance_json(const struct status *s, size_t k) {
                          time_json(q->detached_usec), "reboot_started", time_json(q->reboot_started_usec),
                          "finished", time_json(q->done_usec), "outcome", ctl_json_string(q->outcome),
                          "reboot_failures", (json_int_t) q->reboot_failures, "list",
-                         ctl_json_string(s->origin_list[k] ? s->origin_list[k]->path : NULL), "line",
-                         s->origin[k] ? json_integer(s->origin[k]->line) : json_null());
+                         ctl_json_string(s->origin[k] ? s->origin[k]->list->path : NULL), "line",
+                         s->origin[k] ? json_integer(s->origin[k]->entry->line) : json_null());
 }
 
 static json_t *lists_json(const struct status *s) {

@@ -1,65 +1,10 @@
 /* One enforcement pass: resolve every list entry to key pairs and instances, detach, queue. */
-#include <jansson.h>
-
-#include "enforce.h"
-#include "hashmap.h"
+#include "enforce-internal.h"
 #include "log.h"
-#include "planner.h"
-#include "report.h"
 #include "strutil.h"
 
 /* Region used for DescribeRegions when no region is configured (the API's home region). */
 #define ENFORCE_BOOTSTRAP_REGION "cn-hangzhou"
-#define ENFORCE_KEYPAIR_PAGE_SIZE 50
-#define ENFORCE_INSTANCE_PAGE_SIZE 100
-
-struct enforce_region {
-        struct enforce *pass;
-        char *name;
-        struct planner_entry *entries;
-        size_t n_entries;
-        bool *name_found;               /* per entry: a NAME entry matched a key pair here */
-        struct ecs_keypair *keypairs;
-        size_t n_keypairs;
-        unsigned page;
-        bool listed;                    /* every key pair page was read */
-};
-
-struct enforce_target {
-        struct enforce *pass;
-        struct enforce_region *region;
-        char *key;                      /* "region/keypair", the hashmap key */
-        char *keypair;
-        struct planner_entry why;
-        char *batch[PLANNER_DETACH_BATCH_MAX];
-        size_t n_batch;
-        char *next_token;
-        bool failed;
-};
-
-struct enforce_batch {
-        struct enforce_target *target;
-        char **ids;
-        size_t n;
-        char *error;                    /* why its detach is being verified, or NULL */
-};
-
-struct enforce {
-        struct enforce_options o;
-        enforce_done_cb cb;
-        void *userdata;
-        sd_event_source *setup_source;
-        sd_event_source *flush_source;  /* group commit of the batches below */
-        struct enforce_batch **unsent;  /* batches whose intent is not on disk yet */
-        size_t n_unsent;
-        unsigned outstanding;           /* ECS calls in flight for this pass */
-        struct enforce_counts counts;
-        struct enforce_region **regions;
-        size_t n_regions;
-        struct hashmap *targets;        /* "region/keypair" -> struct enforce_target */
-        struct hashmap *stale;          /* instance id -> queue entry left DETACHING by a past run */
-        struct hashmap *found_names;    /* key pair names found in some region */
-};
 
 static void region_free(struct enforce_region *r) {
         if (!r)
@@ -80,14 +25,6 @@ static void target_free(struct enforce_target *t) {
         free(t);
 }
 
-static void batch_free(struct enforce_batch *b) {
-        for (size_t i = 0; i < b->n; i++)
-                free(b->ids[i]);
-        free(b->ids);
-        free(b->error);
-        free(b);
-}
-
 struct enforce *enforce_free(struct enforce *p) {
         struct enforce_target *t;
         size_t i = 0;
@@ -97,7 +34,7 @@ struct enforce *enforce_free(struct enforce *p) {
         sd_event_source_disable_unref(p->setup_source);
         sd_event_source_disable_unref(p->flush_source);
         for (size_t k = 0; k < p->n_unsent; k++)
-                batch_free(p->unsent[k]);
+                detach_batch_free(p->unsent[k]);
         free(p->unsent);
         for (size_t k = 0; k < p->n_regions; k++)
                 region_free(p->regions[k]);
@@ -114,15 +51,15 @@ struct enforce *enforce_free(struct enforce *p) {
 
 /* ---- events ------------------------------------------------------------------------------ */
 
-static uint64_t pass_now(struct enforce *p) {
+uint64_t enforce_now(struct enforce *p) {
         uint64_t now = 0;
         (void) sd_event_now(p->o.event, CLOCK_REALTIME, &now);
         return now;
 }
 
 /* Fields of an event about target (and optionally one instance). */
-static struct event_fields target_fields(const struct enforce_target *t, const char *instance,
-                                         const char *request_id, const char *error) {
+struct event_fields enforce_target_fields(const struct enforce_target *t, const char *instance, const char *request_id,
+                                          const char *error) {
         return (struct event_fields) {
                 .keypair = t->keypair,
                 .region = t->region->name,
@@ -137,7 +74,7 @@ static struct event_fields target_fields(const struct enforce_target *t, const c
 }
 
 static void report_failed_target(struct enforce_target *t, const char *what, const struct ecs_result *r) {
-        struct event_fields f = target_fields(t, NULL, r->request_id, r->code ? r->code : strempty(r->message));
+        struct event_fields f = enforce_target_fields(t, NULL, r->request_id, r->code ? r->code : strempty(r->message));
 
         t->failed = true;
         t->pass->counts.failed++;
@@ -150,8 +87,8 @@ static void report_failed_target(struct enforce_target *t, const char *what, con
 
 static void pass_finish(struct enforce *p);
 
-static int pass_call(struct enforce *p, const char *region, const char *action, struct params *params,
-                     ecs_done_cb cb, void *ctx) {
+int enforce_call(struct enforce *p, const char *region, const char *action, struct params *params, ecs_done_cb cb,
+                 void *ctx) {
         int r = ecs_call(p->o.ecs, region, action, params, cb, ctx);
         if (r < 0)
                 return log_error_errno(r, "Failed to queue %s in %s: %m", action, region);
@@ -160,354 +97,9 @@ static int pass_call(struct enforce *p, const char *region, const char *action, 
 }
 
 /* Every ECS callback ends here: the pass is over when nothing is left in flight. */
-static void pass_call_done(struct enforce *p) {
+void enforce_call_done(struct enforce *p) {
         if (--p->outstanding == 0)
                 pass_finish(p);
-}
-
-/* ---- detaching ----------------------------------------------------------------------------- */
-
-static void batch_done_cb(const struct ecs_result *r, void *userdata);
-static void batch_verify(struct enforce_batch *b, const char *error);
-
-static char *instance_ids_json(char *const *ids, size_t n) {
-        json_t *a = json_array();
-        char *s;
-
-        if (!a)
-                return NULL;
-        for (size_t i = 0; i < n; i++)
-                if (json_array_append_new(a, json_string(ids[i])) < 0) {
-                        json_decref(a);
-                        return NULL;
-                }
-        s = json_dumps(a, JSON_COMPACT);
-        json_decref(a);
-        return s;
-}
-
-/* Records the intent (DETACHING) of every instance of the batch; saved before the call. */
-static int batch_record_intent(struct enforce_batch *b) {
-        struct enforce_target *t = b->target;
-
-        for (size_t i = 0; i < b->n; i++) {
-                struct queue_entry *e;
-                int r = state_add(t->pass->o.state, b->ids[i], t->region->name, t->keypair, t->why.entry->reason, &e);
-                if (r < 0)
-                        return r;
-                if (e->state != QUEUE_DETACHING)
-                        state_set(t->pass->o.state, e, QUEUE_DETACHING);
-        }
-        return 0;
-}
-
-static void batch_report_failed(struct enforce_batch *b, const char *error, const char *request_id, int r) {
-        for (size_t i = 0; i < b->n; i++) {
-                struct event_fields f = target_fields(b->target, b->ids[i], request_id, error);
-                b->target->pass->counts.failed++;
-                report_event(EVENT_DETACH_FAILED, &f, "Could not detach key pair '%s' from %s: %s (still pending)",
-                             b->target->keypair, b->ids[i], r < 0 ? strerror(-r) : error);
-        }
-}
-
-static int batch_call(struct enforce_batch *b) {
-        struct enforce_target *t = b->target;
-        _cleanup_free_ char *ids = instance_ids_json(b->ids, b->n);
-        struct params params = {};
-
-        if (!ids || params_add(&params, "RegionId", t->region->name) < 0 ||
-            params_add(&params, "KeyPairName", t->keypair) < 0 || params_add(&params, "InstanceIds", ids) < 0) {
-                params_done(&params);
-                return -ENOMEM;
-        }
-        return pass_call(t->pass, t->region->name, "DetachKeyPair", &params, batch_done_cb, b);
-}
-
-/* Group commit: the intents of every batch that became ready in this loop iteration are saved
- * with one write, then their calls go out. */
-static int flush_batches_cb(sd_event_source *s, void *userdata) {
-        struct enforce *p = userdata;
-        size_t n = p->n_unsent;
-        int r = 0;
-
-        for (size_t i = 0; i < n && r >= 0; i++)
-                r = batch_record_intent(p->unsent[i]);
-        if (r >= 0)
-                r = state_save(p->o.state);
-        if (r < 0)
-                log_error_errno(r, "Not detaching: cannot persist the reboot queue in %s: %m", p->o.state->directory);
-        p->n_unsent = 0;
-        for (size_t i = 0; i < n; i++) {
-                struct enforce_batch *b = p->unsent[i];
-                if (r < 0)
-                        batch_report_failed(b, "state-write-failed", NULL, r);
-                if (r < 0 || batch_call(b) < 0)
-                        batch_free(b);
-        }
-        /* Each unsent batch held the pass open; the last release may finish it. */
-        for (size_t i = 0; i < n; i++)
-                pass_call_done(p);
-        return 0;
-}
-
-static int batch_send(struct enforce_batch *b) {
-        struct enforce *p = b->target->pass;
-        struct enforce_batch **a = reallocarray(p->unsent, p->n_unsent + 1, sizeof(*a));
-        int r;
-
-        if (!a)
-                return -ENOMEM;
-        p->unsent = a;
-        r = sd_event_source_set_enabled(p->flush_source, SD_EVENT_ONESHOT);
-        if (r < 0)
-                return r;
-        p->unsent[p->n_unsent++] = b;
-        p->outstanding++;
-        return 0;
-}
-
-static void report_would_detach(struct enforce_target *t, char *const *ids, size_t n) {
-        for (size_t i = 0; i < n; i++) {
-                struct event_fields f = target_fields(t, ids[i], NULL, NULL);
-                t->pass->counts.detached++;
-                report_event(EVENT_WOULD_DETACH, &f, "Would detach key pair '%s' from %s in %s", t->keypair, ids[i],
-                             t->region->name);
-        }
-}
-
-/* Sends the filled batch of target as one DetachKeyPair call (or reports it, in dry-run). */
-static void target_flush_batch(struct enforce_target *t) {
-        struct enforce_batch *b;
-        int r;
-
-        if (t->n_batch == 0)
-                return;
-        if (t->pass->o.dry_run) {
-                report_would_detach(t, t->batch, t->n_batch);
-                for (size_t i = 0; i < t->n_batch; i++)
-                        free(t->batch[i]);
-                t->n_batch = 0;
-                return;
-        }
-        b = calloc(1, sizeof(*b));
-        if (b)
-                b->ids = calloc(t->n_batch, sizeof(char *));
-        if (!b || !b->ids) {
-                free(b);
-                log_error("Out of memory while detaching key pair '%s'", t->keypair);
-                return;
-        }
-        b->target = t;
-        memcpy(b->ids, t->batch, t->n_batch * sizeof(char *));
-        b->n = t->n_batch;
-        t->n_batch = 0;
-        r = batch_send(b);
-        if (r < 0)
-                batch_free(b);
-}
-
-/* Splits a batch refused because of a Windows instance into two calls. */
-static void batch_split(struct enforce_batch *b) {
-        size_t half = planner_split_batch(b->n);
-        struct enforce_target *t = b->target;
-
-        for (size_t part = 0; part < 2; part++) {
-                size_t from = part ? half : 0, n = part ? b->n - half : half;
-                for (size_t i = 0; i < n; i++)
-                        t->batch[t->n_batch++] = TAKE_PTR(b->ids[from + i]);
-                target_flush_batch(t);
-        }
-}
-
-static void instance_detached(struct enforce_target *t, const char *id, const char *request_id) {
-        struct queue_entry *e = state_find(t->pass->o.state, id);
-        struct event_fields f = target_fields(t, id, request_id, NULL);
-
-        t->pass->counts.detached++;
-        report_event(EVENT_DETACHED, &f, "Detached key pair '%s' from %s in %s", t->keypair, id, t->region->name);
-        if (!e)
-                return;
-        e->detached_usec = pass_now(t->pass);
-        state_set(t->pass->o.state, e, QUEUE_PENDING);
-        report_event(EVENT_REBOOT_QUEUED, &f, "Queued %s for a reboot: the detach takes effect at its next boot", id);
-}
-
-/* The detach certainly did not happen: the instance leaves the queue. */
-static void instance_not_detached(struct enforce_target *t, const char *id) {
-        struct queue_entry *e = state_find(t->pass->o.state, id);
-        if (e && e->state == QUEUE_DETACHING)
-                state_remove(t->pass->o.state, e);
-}
-
-static void batch_skip_windows(struct enforce_batch *b, const struct ecs_result *r) {
-        struct event_fields f = target_fields(b->target, b->ids[0], r->request_id, r->code);
-
-        b->target->pass->counts.skipped++;
-        instance_not_detached(b->target, b->ids[0]);
-        report_event(EVENT_SKIPPED_WINDOWS, &f, "Left Windows instance %s alone (key pair '%s' stays attached)",
-                     b->ids[0], b->target->keypair);
-}
-
-/* Ids of b that need a look: no result, or a failed one (it may have been applied by a call
- * that was answered after a reset and retried). Moves them out of b. */
-static struct enforce_batch *batch_take_unconfirmed(struct enforce_batch *b, const struct ecs_result *r,
-                                                    struct ecs_detach_result *res, size_t n, bool per_instance) {
-        struct enforce_batch *v = calloc(1, sizeof(*v));
-
-        if (!v || !(v->ids = calloc(b->n, sizeof(char *)))) {
-                free(v);
-                return NULL;
-        }
-        v->target = b->target;
-        for (size_t i = 0; i < b->n; i++) {
-                const struct ecs_detach_result *found = NULL;
-                for (size_t j = 0; per_instance && j < n && !found; j++)
-                        if (streq_ptr(res[j].instance_id, b->ids[i]))
-                                found = &res[j];
-                if (!per_instance || (found && found->success))
-                        instance_detached(b->target, b->ids[i], r->request_id);
-                else {
-                        if (found && !v->error && found->code)
-                                v->error = strdup(found->code);
-                        v->ids[v->n++] = TAKE_PTR(b->ids[i]);
-                }
-        }
-        return v;
-}
-
-static void batch_apply_results(struct enforce_batch *b, const struct ecs_result *r) {
-        struct ecs_detach_result *res = NULL;
-        struct enforce_batch *v;
-        size_t n = 0;
-        int k = ecsparse_detach(r->body, &res, &n);
-
-        if (k < 0) {
-                batch_verify(b, "unparsable-answer");
-                return;
-        }
-        v = batch_take_unconfirmed(b, r, res, n, k > 0);
-        ecs_detach_results_free(res, n);
-        if (!v)
-                return (void) log_error("Out of memory while reading DetachKeyPair results");
-        if (v->n > 0)
-                batch_verify(v, v->error ? v->error : "no-result-for-instance");
-        batch_free(v);
-}
-
-/* An error after which the detach may still have happened. */
-static bool result_is_ambiguous(const struct ecs_result *r) {
-        return r->error != -EREMOTEIO || r->http_status >= 500 || ecs_code_is_retryable(r->code);
-}
-
-static void batch_handle_error(struct enforce_batch *b, const struct ecs_result *r) {
-        struct enforce_target *t = b->target;
-
-        if (streq_ptr(r->code, "DependencyViolation.WindowsInstance")) {
-                if (b->n == 1)
-                        batch_skip_windows(b, r);
-                else
-                        batch_split(b);
-                return;
-        }
-        if (streq_ptr(r->code, "InvalidKeyPairName.NotFound")) {
-                struct event_fields f = target_fields(t, NULL, r->request_id, r->code);
-                for (size_t i = 0; i < b->n; i++)
-                        instance_not_detached(t, b->ids[i]);
-                report_event(EVENT_KEYPAIR_NOT_FOUND, &f, "Key pair '%s' no longer exists in %s", t->keypair,
-                             t->region->name);
-                return;
-        }
-        if (result_is_ambiguous(r)) {
-                batch_verify(b, r->code ? r->code : strempty(r->message));
-                return;
-        }
-        for (size_t i = 0; i < b->n; i++)
-                instance_not_detached(t, b->ids[i]);
-        batch_report_failed(b, r->code, r->request_id, 0);
-}
-
-static void batch_done_cb(const struct ecs_result *r, void *userdata) {
-        struct enforce_batch *b = userdata;
-        struct enforce *p = b->target->pass;
-
-        if (r->error == 0)
-                batch_apply_results(b, r);
-        else
-                batch_handle_error(b, r);
-        batch_free(b);
-        pass_call_done(p);
-}
-
-/* ---- verifying unconfirmed detaches -------------------------------------------------------- */
-
-static void verify_done_cb(const struct ecs_result *r, void *userdata);
-
-/* Looks at the instances of b (taken over) to learn whether their detach happened after all. */
-static void batch_verify(struct enforce_batch *b, const char *error) {
-        struct enforce_target *t = b->target;
-        struct enforce_batch *v = calloc(1, sizeof(*v));
-        _cleanup_free_ char *ids = instance_ids_json(b->ids, b->n);
-        struct params params = {};
-
-        if (!v || !ids || !(v->error = strdup(error)) || params_add(&params, "RegionId", t->region->name) < 0 ||
-            params_add(&params, "InstanceIds", ids) < 0 || params_addf(&params, "MaxResults", "%d", ENFORCE_INSTANCE_PAGE_SIZE) < 0) {
-                params_done(&params);
-                if (v)
-                        free(v->error);
-                free(v);
-                batch_report_failed(b, error, NULL, -ENOMEM);
-                return;
-        }
-        *v = (struct enforce_batch) { .target = t, .ids = TAKE_PTR(b->ids), .n = b->n, .error = v->error };
-        b->n = 0;
-        if (pass_call(t->pass, t->region->name, "DescribeInstances", &params, verify_done_cb, v) < 0) {
-                batch_report_failed(v, error, NULL, -ENOMEM);
-                batch_free(v);
-        }
-}
-
-static const struct ecs_instance *find_instance(const struct ecs_instance *a, size_t n, const char *id) {
-        for (size_t i = 0; i < n; i++)
-                if (streq_ptr(a[i].instance_id, id))
-                        return &a[i];
-        return NULL;
-}
-
-static void verify_apply(struct enforce_batch *v, const struct ecs_instance *a, size_t n, const char *request_id) {
-        struct enforce_target *t = v->target;
-
-        for (size_t i = 0; i < v->n; i++) {
-                const struct ecs_instance *found = find_instance(a, n, v->ids[i]);
-                struct enforce_batch one = { t, &v->ids[i], 1, NULL };
-
-                if (!found) {
-                        instance_not_detached(t, v->ids[i]);
-                        log_info("Instance %s no longer exists in %s; nothing to detach", v->ids[i], t->region->name);
-                } else if (!streq_ptr(found->key_pair_name, t->keypair))
-                        instance_detached(t, v->ids[i], request_id);
-                else {
-                        instance_not_detached(t, v->ids[i]);
-                        batch_report_failed(&one, v->error, request_id, 0);
-                }
-        }
-}
-
-static void verify_done_cb(const struct ecs_result *r, void *userdata) {
-        struct enforce_batch *v = userdata;
-        struct enforce *p = v->target->pass;
-        struct ecs_instance *a = NULL;
-        char *next = NULL;
-        size_t n = 0;
-
-        /* Without an answer the intents stay DETACHING: the next pass settles them. */
-        if (r->error < 0 || ecsparse_instances(r->body, &a, &n, &next) < 0)
-                batch_report_failed(v, v->error, r->request_id, 0);
-        else
-                verify_apply(v, a, n, r->request_id);
-        ecs_instances_free(a, n);
-        free(next);
-        batch_free(v);
-        pass_call_done(p);
 }
 
 /* ---- instances ----------------------------------------------------------------------------- */
@@ -523,11 +115,11 @@ static int target_describe(struct enforce_target *t) {
                 params_done(&params);
                 return -ENOMEM;
         }
-        return pass_call(t->pass, t->region->name, "DescribeInstances", &params, instances_done_cb, t);
+        return enforce_call(t->pass, t->region->name, "DescribeInstances", &params, instances_done_cb, t);
 }
 
 static void target_take_instance(struct enforce_target *t, const struct ecs_instance *i) {
-        struct event_fields f = target_fields(t, i->instance_id, NULL, NULL);
+        struct event_fields f = enforce_target_fields(t, i->instance_id, NULL, NULL);
 
         /* The filter is exact, but an instance re-bound meanwhile must not be touched. */
         if (!streq_ptr(i->key_pair_name, t->keypair))
@@ -546,7 +138,7 @@ static void target_take_instance(struct enforce_target *t, const struct ecs_inst
                 return;
         }
         if (++t->n_batch == PLANNER_DETACH_BATCH_MAX)
-                target_flush_batch(t);
+                detach_flush(t);
 }
 
 static void promote_stale(struct enforce *p, struct queue_entry *e);
@@ -587,10 +179,10 @@ static void instances_done_cb(const struct ecs_result *r, void *userdata) {
         free_and_replace_str(&t->next_token, next);
         if (t->next_token && target_describe(t) >= 0)
                 goto done;
-        target_flush_batch(t);
+        detach_flush(t);
         target_resolve_stale(t);
 done:
-        pass_call_done(t->pass);
+        enforce_call_done(t->pass);
 }
 
 /* ---- key pairs and regions ----------------------------------------------------------------- */
@@ -609,7 +201,7 @@ static int region_describe_keypairs(struct enforce_region *g) {
                 params_done(&params);
                 return -ENOMEM;
         }
-        return pass_call(g->pass, g->name, "DescribeKeyPairs", &params, keypairs_done_cb, g);
+        return enforce_call(g->pass, g->name, "DescribeKeyPairs", &params, keypairs_done_cb, g);
 }
 
 static void region_start_target(struct enforce_region *g, const struct planner_target *pt) {
@@ -679,7 +271,7 @@ static void keypairs_done_cb(const struct ecs_result *r, void *userdata) {
         g->listed = true;
         region_match(g);
 done:
-        pass_call_done(g->pass);
+        enforce_call_done(g->pass);
 }
 
 static int pass_add_region(struct enforce *p, const char *name) {
@@ -728,7 +320,7 @@ static void regions_done_cb(const struct ecs_result *r, void *userdata) {
                              r->message ? r->message : "bad answer");
         } else
                 pass_add_regions(p, regions);
-        pass_call_done(p);
+        enforce_call_done(p);
 }
 
 /* ---- start and finish ---------------------------------------------------------------------- */
@@ -739,7 +331,7 @@ static void promote_stale(struct enforce *p, struct queue_entry *e) {
                                   .reason = e->reason };
 
         p->counts.detached++;
-        e->detached_usec = pass_now(p);
+        e->detached_usec = enforce_now(p);
         state_set(p->o.state, e, QUEUE_PENDING);
         report_event(EVENT_DETACHED, &f, "Detached key pair '%s' from %s in %s (confirmed after a restart)",
                      e->keypair, e->instance_id, e->region);
@@ -806,7 +398,7 @@ static void pass_finish(struct enforce *p) {
 
 /* Releases the hold taken while the pass was set up (see enforce_start()). */
 static int setup_done_cb(sd_event_source *s, void *userdata) {
-        pass_call_done(userdata);
+        enforce_call_done(userdata);
         return 0;
 }
 
@@ -839,7 +431,7 @@ static int pass_begin(struct enforce *p) {
                 pass_add_regions(p, p->o.regions);
                 return 0;
         }
-        return pass_call(p, ENFORCE_BOOTSTRAP_REGION, "DescribeRegions", &params, regions_done_cb, p);
+        return enforce_call(p, ENFORCE_BOOTSTRAP_REGION, "DescribeRegions", &params, regions_done_cb, p);
 }
 
 int enforce_start(const struct enforce_options *o, enforce_done_cb cb, void *userdata, struct enforce **ret) {
@@ -857,7 +449,7 @@ int enforce_start(const struct enforce_options *o, enforce_done_cb cb, void *use
         r = sd_event_add_defer(o->event, &p->setup_source, setup_done_cb, p);
         if (r < 0)
                 return r;
-        r = sd_event_add_defer(o->event, &p->flush_source, flush_batches_cb, p);
+        r = sd_event_add_defer(o->event, &p->flush_source, detach_flush_cb, p);
         if (r < 0)
                 return r;
         /* Idle priority: it runs once the answers already waiting have added their batches. */
