@@ -42,23 +42,12 @@ struct creds_parser {
         struct creds *creds;
 };
 
-static void erase_free(char *s) {
-        if (s) {
-                explicit_bzero(s, strlen(s));
-                free(s);
-        }
-}
-
-static void erase_freep(char **p) {
-        erase_free(*p);
-}
-
 struct creds *creds_free(struct creds *c) {
         if (!c)
                 return NULL;
-        erase_free(c->access_key_id);
-        erase_free(c->access_key_secret);
-        erase_free(c->security_token);
+        erase_and_free(c->access_key_id);
+        erase_and_free(c->access_key_secret);
+        erase_and_free(c->security_token);
         free(c);
         return NULL;
 }
@@ -130,7 +119,7 @@ static void parser_set_type(struct creds_parser *p, const char *type) {
 }
 
 static void parser_set(struct creds_parser *p, enum creds_key k, const char *raw) {
-        _cleanup_(erase_freep) char *value = unquote(raw);
+        _cleanup_erase_ char *value = unquote(raw);
         const char *problem;
 
         if (!value) {
@@ -321,7 +310,7 @@ static int read_checked(const char *path, uid_t allowed_uid, bool missing_ok, ch
 
 static int load_checked(const char *path, const char *profile, uid_t allowed_uid, bool missing_ok,
                         struct creds **ret, struct diags *d) {
-        _cleanup_(erase_freep) char *text = NULL;
+        _cleanup_erase_ char *text = NULL;
         int r;
 
         r = read_checked(path, allowed_uid, missing_ok, &text, d);

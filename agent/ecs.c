@@ -69,13 +69,6 @@ static void ecs_answer_done(struct ecs_answer *a) {
         free(a->message);
 }
 
-static void ecs_erase_freep(char **p) {
-        if (!*p)
-                return;
-        explicit_bzero(*p, strlen(*p));
-        free(*p);
-}
-
 static bool ecs_has_prefix(const char *s, const char *prefix) {
         return strncmp(s, prefix, strlen(prefix)) == 0;
 }
@@ -313,7 +306,7 @@ static void ecs_http_done_cb(const struct http_response *r, void *userdata) {
 }
 
 static int ecs_attempt_start(struct ecs *e, struct ecs_call *c) {
-        _cleanup_(ecs_erase_freep) char *body = NULL;
+        _cleanup_erase_ char *body = NULL;
         struct http_request req = {
                 .method = "POST",
                 .url = c->url,

@@ -63,6 +63,20 @@ static inline void freep(void *p) {
 }
 #define _cleanup_free_ _cleanup_(freep)
 
+/* Wipes a string that may hold a secret (a key, a token, a signed request), then frees it. */
+static inline char *erase_and_free(char *s) {
+        if (s) {
+                explicit_bzero(s, strlen(s));
+                free(s);
+        }
+        return NULL;
+}
+
+static inline void erase_and_freep(char **p) {
+        erase_and_free(*p);
+}
+#define _cleanup_erase_ _cleanup_(erase_and_freep)
+
 static inline void closep(int *fd) {
         if (*fd >= 0)
                 (void) close(*fd);

@@ -32,17 +32,6 @@ struct metadata {
         void *userdata;
 };
 
-static void metadata_erase_free(char *s) {
-        if (!s)
-                return;
-        explicit_bzero(s, strlen(s));
-        free(s);
-}
-
-static void metadata_erase_freep(char **p) {
-        metadata_erase_free(*p);
-}
-
 /* ---- pure parsing ------------------------------------------------------------------------- */
 
 bool metadata_role_is_valid(const char *role) {
@@ -242,7 +231,7 @@ struct metadata *metadata_free(struct metadata *m) {
                 return NULL;
         http_cancel(m->call);
         (void) sd_event_source_disable_unref(m->timer);
-        metadata_erase_free(m->token);
+        erase_and_free(m->token);
         free(m->endpoint);
         free(m->role);
         free(m->token_url);
@@ -353,7 +342,7 @@ static void metadata_request_token(struct metadata *m) {
 }
 
 static void metadata_request_creds(struct metadata *m) {
-        _cleanup_(metadata_erase_freep) char *header = NULL;
+        _cleanup_(erase_and_freep) char *header = NULL;
         int r;
 
         if (asprintf(&header, "X-aliyun-ecs-metadata-token: %s", m->token) < 0)
@@ -382,7 +371,7 @@ static int metadata_set_token(struct metadata *m, const struct http_response *r)
                 n--;
         if (!metadata_is_printable_word(r->body, n, METADATA_TOKEN_MAX_BYTES))
                 return -EBADMSG;
-        metadata_erase_free(m->token);
+        erase_and_free(m->token);
         m->token = strndup(r->body, n);
         return m->token ? 0 : -ENOMEM;
 }
@@ -414,7 +403,7 @@ static void metadata_creds_done_cb(const struct http_response *r, void *userdata
         m->call = NULL;
         if (r->error == 0 && r->status == 401) {
                 /* The token expired (or the service restarted): get a new one, once per attempt. */
-                metadata_erase_free(TAKE_PTR(m->token));
+                erase_and_free(TAKE_PTR(m->token));
                 if (!m->token_fresh) {
                         metadata_fetch(m);
                         return;

@@ -3,14 +3,6 @@
 
 #include "params.h"
 
-/* Frees a value after wiping it: values may hold a security token. */
-static void value_free(char *v) {
-        if (v) {
-                explicit_bzero(v, strlen(v));
-                free(v);
-        }
-}
-
 /* Makes room for one more item; -E2BIG past PARAMS_MAX. */
 static int params_reserve(struct params *p) {
         struct param *items;
@@ -37,7 +29,7 @@ static int params_add_take(struct params *p, char *name, char *value) {
                 r = -ENOMEM;
         if (r < 0) {
                 free(name);
-                value_free(value);
+                erase_and_free(value);
                 return r;
         }
         p->items[p->n++] = (struct param) { .name = name, .value = value };
@@ -83,7 +75,7 @@ int params_copy(const struct params *src, struct params *ret) {
 void params_done(struct params *p) {
         for (size_t i = 0; i < p->n; i++) {
                 free(p->items[i].name);
-                value_free(p->items[i].value);
+                erase_and_free(p->items[i].value);
         }
         free(p->items);
         *p = (struct params) {};

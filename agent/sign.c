@@ -11,15 +11,6 @@
 /* AccessKeySecrets are 30 characters; anything near this is not a secret but a mistake. */
 #define SIGN_SECRET_MAX 1024
 
-/* Wipes and frees strings that may contain a security token. */
-static void erase_and_freep(char **p) {
-        if (*p) {
-                explicit_bzero(*p, strlen(*p));
-                free(*p);
-        }
-}
-#define _cleanup_erase_ _cleanup_(erase_and_freep)
-
 static bool is_unreserved(uint8_t c) {
         return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
                c == '-' || c == '_' || c == '.' || c == '~';
