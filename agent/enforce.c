@@ -381,6 +381,8 @@ static void pass_finish(struct enforce *p) {
         if (!p->o.dry_run)
                 pass_resolve_remaining_stale(p);
         pass_report_not_found(p);
+        if (!p->o.dry_run && enforce_now(p) > STATE_DONE_KEEP_USEC)
+                (void) state_prune(p->o.state, enforce_now(p) - STATE_DONE_KEEP_USEC);
         r = p->o.dry_run ? 0 : state_save(p->o.state);
         if (r < 0)
                 log_error_errno(r, "Failed to save the reboot queue in %s: %m", p->o.state->directory);

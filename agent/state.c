@@ -579,6 +579,19 @@ void state_remove(struct state *s, struct queue_entry *e) {
         s->dirty = true;
 }
 
+size_t state_prune(struct state *s, uint64_t done_before_usec) {
+        struct queue_entry *e;
+        size_t i = 0, n = 0;
+
+        /* Removing leaves a tombstone in place, so the iteration stays valid. */
+        while (state_iterate(s, &i, &e))
+                if (e->state == QUEUE_DONE && e->done_usec < done_before_usec) {
+                        state_remove(s, e);
+                        n++;
+                }
+        return n;
+}
+
 bool state_iterate(const struct state *s, size_t *i, struct queue_entry **ret) {
         return hashmap_iterate(s->by_instance, i, NULL, (void **) ret);
 }

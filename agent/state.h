@@ -63,6 +63,12 @@ void state_set(struct state *s, struct queue_entry *e, enum queue_state st);
 /* Removes and frees an entry (its detach certainly did not happen); marks dirty. */
 void state_remove(struct state *s, struct queue_entry *e);
 
+/* How long finished entries are kept for keyrevokectl before state_prune() drops them. */
+#define STATE_DONE_KEEP_USEC (30 * 24 * 3600 * UINT64_C(1000000))
+
+/* Drops DONE entries finished before done_before_usec; returns how many. Marks dirty if any. */
+size_t state_prune(struct state *s, uint64_t done_before_usec);
+
 /* Iteration over all entries, in no particular order. */
 bool state_iterate(const struct state *s, size_t *i, struct queue_entry **ret);
 

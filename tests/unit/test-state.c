@@ -194,6 +194,39 @@ static void test_save_failure(void) {
         CHECK(s->dirty);
 }
 
+/* Only DONE entries finished before the limit go; everything still to do stays. */
+static void test_prune(void) {
+        _cleanup_free_ char *dir = make_dir("prune");
+        _cleanup_(state_freep) struct state *s = NULL;
+        static const struct {
+                const char *id;
+                enum queue_state st;
+                uint64_t done_usec;
+                bool kept;
+        } cases[] = {
+                { "i-old-done", QUEUE_DONE, 100, false },
+                { "i-new-done", QUEUE_DONE, 1000, true },
+                { "i-pending", QUEUE_PENDING, 0, true },
+                { "i-detaching", QUEUE_DETACHING, 0, true },
+                { "i-rebooting", QUEUE_REBOOTING, 0, true },
+                { "i-old-done-2", QUEUE_DONE, 999, false },
+        };
+        struct queue_entry *e;
+
+        CHECK_INTEQ(state_load(dir, &s), 0);
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                CHECK_INTEQ(state_add(s, cases[i].id, "r", "k", NULL, &e), 1);
+                state_set(s, e, cases[i].st);
+                e->done_usec = cases[i].done_usec;
+        }
+        s->dirty = false;
+        CHECK_INTEQ(state_prune(s, 1000), 2);
+        CHECK(s->dirty);
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++)
+                CHECK_INTEQ(state_find(s, cases[i].id) != NULL, cases[i].kept);
+        CHECK_INTEQ(state_prune(s, 1000), 0);
+}
+
 /* One complete entry with the instance id and detached_usec given as "key":value text. */
 #define ONE_ENTRY(id, detached)                                                                       \
         "{" id ",\"region\":\"r\",\"keypair\":\"k\",\"state\":\"done\"," detached                     \
@@ -339,6 +372,7 @@ int main(void) {
         test_round_trip();
         test_stale_temp();
         test_save_failure();
+        test_prune();
         test_load_table();
         test_many(10000);
         test_many(100000);
