@@ -11,7 +11,9 @@
 #include "enforce.h"
 #include "lists.h"
 #include "log.h"
+#include "metrics.h"
 #include "reboot.h"
+#include "setup.h"
 #include "state.h"
 
 /* Changes in the list directory are collected this long before the lists are re-read. */
@@ -34,6 +36,8 @@ struct agent {
         struct lists lists;
         struct enforce *pass;
         struct reboot *reboot;
+        struct metrics *metrics;        /* API counters for MetricsFile= */
+        uint64_t pass_start_usec;       /* CLOCK_REALTIME start of the running or last pass */
         bool rerun;                     /* lists changed while a pass was running */
         bool failed;                    /* some target could not be enforced (--once) */
         sd_event_source *inotify_source;
@@ -56,34 +60,6 @@ static void notify_status(struct agent *a) {
 }
 
 /* ---- configuration, credentials, client ---------------------------------------------------- */
-
-static int load_conf(const char *path, struct conf **ret) {
-        struct diags d = {};
-        int r = conf_load(path, getenv("STATE_DIRECTORY"), ret, &d);
-
-        for (size_t i = 0; i < d.n; i++) {
-                _cleanup_free_ char *s = diag_format(&d.items[i]);
-                log_error("%s", strempty(s));
-        }
-        diags_clear(&d);
-        return r;
-}
-
-static int make_ecs(sd_event *event, const struct conf *c, struct ecs **ret) {
-        struct ecs_options o = {
-                .endpoint = c->endpoint,
-                .ca_file = c->ca_file,
-                .max_concurrent = c->max_concurrent_requests,
-                .max_per_second = c->max_requests_per_second,
-                .timeout_usec = c->request_timeout_usec,
-                .max_retries = c->max_retries,
-        };
-        int r = ecs_new(event, &o, ret);
-
-        if (r < 0)
-                return log_error_errno(r, "Failed to set up the ECS client for %s: %m", c->endpoint);
-        return 0;
-}
 
 static void start_pass(struct agent *a);
 
@@ -110,10 +86,11 @@ static void creds_cb(struct creds *c, int error, void *userdata) {
 /* A client for c and the source of its credentials, both new; nothing is changed on failure. */
 static int make_client(struct agent *a, const struct conf *c, struct ecs **ret_ecs, struct credsource **ret_source) {
         _cleanup_(ecs_freep) struct ecs *e = NULL;
-        int r = make_ecs(a->event, c, &e);
+        int r = setup_make_ecs(a->event, c, &e);
 
         if (r < 0)
                 return r;
+        ecs_set_observer(e, metrics_observe_cb, a->metrics);
         r = credsource_new(a->event, c, creds_cb, a, ret_source);
         if (r < 0)
                 return r;
@@ -137,11 +114,34 @@ static void reload_lists(struct agent *a) {
         diags_clear(&d);
 }
 
+/* MetricsFile=: the state after a pass, for the Prometheus textfile collector. */
+static void write_metrics(struct agent *a, const struct enforce_counts *c) {
+        struct metrics_input in = {
+                .lists = a->lists.n,
+                .entries = lists_count_entries(&a->lists),
+                .pass = c,
+                .pass_start_usec = a->pass_start_usec,
+                .dry_run = agent_dry_run(a),
+                .state = a->state,
+                .reboot_failures = reboot_failures(a->reboot),
+        };
+        int r;
+
+        if (!a->conf->metrics_file)
+                return;
+        (void) sd_event_now(a->event, CLOCK_REALTIME, &in.now_usec);
+        in.pass_end_usec = in.now_usec;
+        r = metrics_write(a->conf->metrics_file, a->metrics, &in);
+        if (r < 0)
+                log_warning_errno(r, "Failed to write the metrics file %s: %m", a->conf->metrics_file);
+}
+
 static void pass_done_cb(struct enforce *p, const struct enforce_counts *c, void *userdata) {
         struct agent *a = userdata;
 
         if (c->failed > 0)
                 a->failed = true;
+        write_metrics(a, c);
         a->pass = enforce_free(p);
         /* The queue may have grown: the reboots due now start (and --once ends when idle). */
         reboot_kick(a->reboot);
@@ -176,6 +176,7 @@ static void start_pass(struct agent *a) {
                 .dry_run = agent_dry_run(a),
                 .event = a->event,
         };
+        (void) sd_event_now(a->event, CLOCK_REALTIME, &a->pass_start_usec);
         r = enforce_start(&o, pass_done_cb, a, &a->pass);
         if (r < 0) {
                 log_error_errno(r, "Failed to start an enforcement pass: %m");
@@ -276,7 +277,7 @@ static int sighup_cb(sd_event_source *s, const struct signalfd_siginfo *si, void
         struct conf *c = NULL;
 
         (void) sd_notify(false, "RELOADING=1\nSTATUS=Reloading configuration");
-        if (load_conf(a->o.config_path, &c) < 0)
+        if (setup_load_conf(a->o.config_path, &c) < 0)
                 log_error("New configuration in %s is invalid; keeping the running one", a->o.config_path);
         else {
                 conf_free(a->pending_conf);
@@ -355,9 +356,12 @@ int agent_new(const struct agent_options *o, struct agent **ret) {
         if (!a)
                 return -ENOMEM;
         a->o = *o;
-        r = load_conf(o->config_path, &a->conf);
+        r = setup_load_conf(o->config_path, &a->conf);
         if (r < 0)
                 return r == -ENOMEM ? r : -EINVAL;
+        r = metrics_new(&a->metrics);
+        if (r < 0)
+                return r;
         r = sd_event_default(&a->event);
         if (r < 0)
                 return log_error_errno(r, "Failed to create the event loop: %m");
@@ -416,6 +420,7 @@ struct agent *agent_free(struct agent *a) {
         sd_event_unref(a->event);
         conf_free(a->pending_conf);
         conf_free(a->conf);
+        metrics_free(a->metrics);
         free(a);
         return NULL;
 }

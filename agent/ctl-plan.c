@@ -16,7 +16,7 @@ struct plan_row {
         char *region;
         char *keypair;
         char *instance;
-        char *reason;           /* the entry's reason= or the error; the message of a failure */
+        char *reason; /* the entry's reason= or the error; the message of a failure */
         char *list;
         unsigned line;
 };
@@ -29,7 +29,7 @@ struct plan {
         struct credsource *credsource;
         struct lists lists;
         struct enforce *pass;
-        int error;                      /* the pass could not run */
+        int error; /* the pass could not run */
         struct enforce_counts counts;
         struct plan_row *rows;
         size_t n_rows, allocated;
@@ -102,10 +102,9 @@ static void plan_sink_cb(enum event_kind kind, const struct event_fields *f, con
                 p->allocated = n;
         }
         r = &p->rows[p->n_rows++];
-        *r = (struct plan_row) { .kind = kind, .line = f->line };
+        *r = (struct plan_row){ .kind = kind, .line = f->line };
         if (!dup_field(&r->region, f->region) || !dup_field(&r->keypair, f->keypair) ||
-            !dup_field(&r->instance, f->instance) || !dup_field(&r->reason, reason) ||
-            !dup_field(&r->list, f->list))
+            !dup_field(&r->instance, f->instance) || !dup_field(&r->reason, reason) || !dup_field(&r->list, f->list))
                 p->oom = true;
 }
 
@@ -185,7 +184,9 @@ static int plan_load_files(struct plan *p, char **files) {
                 p->lists.items[p->lists.n++] = l;
         }
         for (size_t i = 0; i < d.n; i++) {
-                struct event_fields f = { .list = d.items[i].file, .line = d.items[i].line, .error = d.items[i].message };
+                struct event_fields f = { .list = d.items[i].file,
+                                          .line = d.items[i].line,
+                                          .error = d.items[i].message };
                 plan_sink_cb(EVENT_LIST_ERROR, &f, d.items[i].message, p);
         }
         diags_clear(&d);
@@ -273,8 +274,8 @@ static int plan_print_text(const struct ctl *c, const struct conf *conf, const s
         _cleanup_(table_freep) struct table *t = NULL;
         size_t detach = plan_count(p, EVENT_WOULD_DETACH);
 
-        if (table_new((const char *[]) { "REGION", "KEY PAIR", "INSTANCE", "ACTION", "REASON", "LIST:LINE", NULL },
-                      &t) < 0 ||
+        if (table_new((const char *[]){ "REGION", "KEY PAIR", "INSTANCE", "ACTION", "REASON", "LIST:LINE", NULL }, &t) <
+                    0 ||
             plan_fill_table(p, t) < 0)
                 return log_error_errno(-ENOMEM, "Out of memory"), CTL_EXIT_FAILURE;
         if (table_rows(t) > 0) {

@@ -13,9 +13,9 @@
 struct status_entry {
         const struct revlist *list;
         const struct revlist_entry *entry;
-        struct status_entry *next_same_key;     /* the next entry with this name (or reason) */
-        struct status_entry *last_same_key;     /* the last one; kept in the first entry of a key */
-        size_t first_queued, last_queued;       /* indices into status.queue, valid when n_queued > 0 */
+        struct status_entry *next_same_key; /* the next entry with this name (or reason) */
+        struct status_entry *last_same_key; /* the last one; kept in the first entry of a key */
+        size_t first_queued, last_queued;   /* indices into status.queue, valid when n_queued > 0 */
         size_t n_queued;
 };
 
@@ -25,13 +25,13 @@ struct status {
         struct lists lists;
         struct diags problems;
         struct state *state;
-        struct status_entry *entries;           /* every list entry, in list order */
+        struct status_entry *entries; /* every list entry, in list order */
         size_t n_entries;
-        struct hashmap *by_name;                /* key pair name -> its first name entry */
-        struct hashmap *by_reason;              /* reason ("" for none) -> first key/fingerprint entry */
-        struct queue_entry **queue;             /* sorted by region, key pair, instance */
-        struct status_entry **origin;           /* per queue entry: the entry it came from, or NULL */
-        size_t *next_queued;                    /* per queue entry: the next with the same origin */
+        struct hashmap *by_name;      /* key pair name -> its first name entry */
+        struct hashmap *by_reason;    /* reason ("" for none) -> first key/fingerprint entry */
+        struct queue_entry **queue;   /* sorted by region, key pair, instance */
+        struct status_entry **origin; /* per queue entry: the entry it came from, or NULL */
+        size_t *next_queued;          /* per queue entry: the next with the same origin */
         size_t n_queue;
         uint64_t now;
         int window;
@@ -323,9 +323,8 @@ static void print_summary(const struct status *s) {
                state_count(s->state, QUEUE_PENDING), state_count(s->state, QUEUE_REBOOTING),
                state_count(s->state, QUEUE_DETACHING), state_count(s->state, QUEUE_DONE));
         if (oldest)
-                printf("Oldest exposure: %s (%s, detached %s)\n",
-                       ctl_format_duration(exposure_usec(s, oldest), age), oldest->instance_id,
-                       ctl_format_time(oldest->detached_usec, false, when));
+                printf("Oldest exposure: %s (%s, detached %s)\n", ctl_format_duration(exposure_usec(s, oldest), age),
+                       oldest->instance_id, ctl_format_time(oldest->detached_usec, false, when));
         else
                 printf("Oldest exposure: none\n");
         printf("Next window: ");
@@ -371,15 +370,17 @@ static int status_print_text(const struct status *s) {
                 }
         }
         putchar('\n');
-        r = print_table(s, (const char *[]) { "ENTRY", "LIST:LINE", "REGIONS", "REASON", "INSTANCES", "KEY PAIRS", NULL },
+        r = print_table(s,
+                        (const char *[]){ "ENTRY", "LIST:LINE", "REGIONS", "REASON", "INSTANCES", "KEY PAIRS", NULL },
                         entries_table, "No revocation entries.");
         if (r >= 0 && unattributed(s) > 0)
                 printf("%zu instance(s) below are not counted above: their entry is gone, or several key or\n"
                        "fingerprint entries with the same reason could have matched them.\n\n",
                        unattributed(s));
         if (r >= 0)
-                r = print_table(s, (const char *[]) { "REGION", "KEY PAIR", "INSTANCE", "STATE", "DETACHED",
-                                                      "REBOOT STARTED", "FINISHED", "RESULT", NULL },
+                r = print_table(s,
+                                (const char *[]){ "REGION", "KEY PAIR", "INSTANCE", "STATE", "DETACHED",
+                                                  "REBOOT STARTED", "FINISHED", "RESULT", NULL },
                                 instances_table, "No instance has been detached.");
         if (r < 0)
                 return log_error_errno(r, "Out of memory"), CTL_EXIT_FAILURE;
@@ -423,12 +424,11 @@ static json_t *entries_json(const struct status *s) {
 static json_t *instance_json(const struct status *s, size_t k) {
         const struct queue_entry *q = s->queue[k];
 
-        return json_pack("{s:s, s:s, s:s, s:o, s:s, s:o, s:o, s:o, s:o, s:I, s:o, s:o}", "instance_id",
-                         q->instance_id, "region", q->region, "keypair", q->keypair, "reason",
-                         ctl_json_string(q->reason), "state", queue_state_to_string(q->state), "detached",
-                         time_json(q->detached_usec), "reboot_started", time_json(q->reboot_started_usec),
-                         "finished", time_json(q->done_usec), "outcome", ctl_json_string(q->outcome),
-                         "reboot_failures", (json_int_t) q->reboot_failures, "list",
+        return json_pack("{s:s, s:s, s:s, s:o, s:s, s:o, s:o, s:o, s:o, s:I, s:o, s:o}", "instance_id", q->instance_id,
+                         "region", q->region, "keypair", q->keypair, "reason", ctl_json_string(q->reason), "state",
+                         queue_state_to_string(q->state), "detached", time_json(q->detached_usec), "reboot_started",
+                         time_json(q->reboot_started_usec), "finished", time_json(q->done_usec), "outcome",
+                         ctl_json_string(q->outcome), "reboot_failures", (json_int_t) q->reboot_failures, "list",
                          ctl_json_string(s->origin[k] ? s->origin[k]->list->path : NULL), "line",
                          s->origin[k] ? json_integer(s->origin[k]->entry->line) : json_null());
 }

@@ -40,8 +40,8 @@ static int windows_print_json(const struct conf *conf, const struct window_span 
                                         "open_now", open, "windows", a));
 }
 
-static int windows_print_table(const struct ctl *c, const struct conf *conf, const struct window_span *spans,
-                               size_t n, bool open) {
+static int windows_print_table(const struct ctl *c, const struct conf *conf, const struct window_span *spans, size_t n,
+                               bool open) {
         _cleanup_(table_freep) struct table *t = NULL;
         char start[CTL_TIME_MAX], end[CTL_TIME_MAX], length[CTL_DURATION_MAX];
 
@@ -58,13 +58,12 @@ static int windows_print_table(const struct ctl *c, const struct conf *conf, con
         }
         if (open)
                 printf("The first window is open now.\n");
-        if (table_new((const char *[]) { "START", "END", "LENGTH", NULL }, &t) < 0)
+        if (table_new((const char *[]){ "START", "END", "LENGTH", NULL }, &t) < 0)
                 return log_error_errno(-ENOMEM, "Out of memory"), CTL_EXIT_FAILURE;
         for (size_t i = 0; i < n; i++)
                 if (table_add(t, ctl_format_time(spans[i].start_usec, false, start), TABLE_PLAIN) < 0 ||
                     table_add(t, ctl_format_time(spans[i].end_usec, false, end), TABLE_PLAIN) < 0 ||
-                    table_add(t, ctl_format_duration(spans[i].end_usec - spans[i].start_usec, length),
-                              TABLE_PLAIN) < 0)
+                    table_add(t, ctl_format_duration(spans[i].end_usec - spans[i].start_usec, length), TABLE_PLAIN) < 0)
                         return log_error_errno(-ENOMEM, "Out of memory"), CTL_EXIT_FAILURE;
         table_print(t, stdout, c->color);
         return CTL_EXIT_OK;

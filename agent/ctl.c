@@ -47,13 +47,11 @@ enum {
 
 /* Parses the options into c; returns 1 to run, 0 to exit successfully, -EINVAL on a usage error. */
 static int parse_argv(int argc, char *argv[], struct ctl *c) {
-        static const struct option options[] = {
-                { "config", required_argument, NULL, 'c' },
-                { "json", no_argument, NULL, ARG_JSON },
-                { "version", no_argument, NULL, ARG_VERSION },
-                { "help", no_argument, NULL, 'h' },
-                {}
-        };
+        static const struct option options[] = { { "config", required_argument, NULL, 'c' },
+                                                 { "json", no_argument, NULL, ARG_JSON },
+                                                 { "version", no_argument, NULL, ARG_VERSION },
+                                                 { "help", no_argument, NULL, 'h' },
+                                                 {} };
         int o;
 
         while ((o = getopt_long(argc, argv, "c:h", options, NULL)) >= 0)

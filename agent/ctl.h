@@ -10,14 +10,14 @@
 /* Exit statuses of keyrevokectl. */
 enum {
         CTL_EXIT_OK = 0,
-        CTL_EXIT_FAILURE = 1,   /* usage or configuration error, bad list (check) */
+        CTL_EXIT_FAILURE = 1,    /* usage or configuration error, bad list (check) */
         CTL_EXIT_INCOMPLETE = 2, /* plan: some API call failed, the plan is incomplete */
 };
 
 struct ctl {
         const char *config_path;
-        bool json;              /* --json */
-        bool color;             /* stdout is a terminal that takes colours */
+        bool json;  /* --json */
+        bool color; /* stdout is a terminal that takes colours */
 };
 
 /* The subcommands; args are the words after the subcommand's name (NULL-terminated). Each returns

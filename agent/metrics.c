@@ -14,7 +14,7 @@ struct metrics_series {
 };
 
 struct metrics {
-        struct metrics_series *series;  /* sorted by action, then code (NULL first) */
+        struct metrics_series *series; /* sorted by action, then code (NULL first) */
         size_t n, allocated;
 };
 
@@ -90,7 +90,7 @@ static struct metrics_series *metrics_series(struct metrics *m, const char *acti
                 m->allocated = n;
         }
         memmove(&m->series[i + 1], &m->series[i], (m->n - i) * sizeof(*m->series));
-        m->series[i] = (struct metrics_series) { TAKE_PTR(a), TAKE_PTR(c), 0 };
+        m->series[i] = (struct metrics_series){ TAKE_PTR(a), TAKE_PTR(c), 0 };
         m->n++;
         return &m->series[i];
 }
@@ -169,8 +169,7 @@ static void format_pass(FILE *f, const struct metrics_input *in) {
         fprintf(f, METRICS_PREFIX "last_pass_instances{result=\"detached\"} %u\n", c->detached);
         fprintf(f, METRICS_PREFIX "last_pass_instances{result=\"skipped\"} %u\n", c->skipped);
         fprintf(f, METRICS_PREFIX "last_pass_instances{result=\"failed\"} %u\n", c->failed);
-        gauge(f, "last_pass_keypairs_not_found", "Named key pairs of the last pass that exist nowhere.",
-              c->not_found);
+        gauge(f, "last_pass_keypairs_not_found", "Named key pairs of the last pass that exist nowhere.", c->not_found);
         gauge(f, "last_pass_dry_run", "1 when the last pass was a dry run (nothing was detached).", in->dry_run);
         gauge_seconds(f, "last_pass_timestamp_seconds", "When the last enforcement pass ended (Unix time).",
                       in->pass_end_usec);

@@ -15,15 +15,15 @@ struct metrics;
 
 /* What the agent knows at the end of a pass. */
 struct metrics_input {
-        size_t lists;                           /* revocation list files loaded */
-        size_t entries;                         /* entries in them */
-        const struct enforce_counts *pass;      /* the pass that just ended */
-        uint64_t pass_start_usec;               /* CLOCK_REALTIME */
-        uint64_t pass_end_usec;                 /* CLOCK_REALTIME */
+        size_t lists;                      /* revocation list files loaded */
+        size_t entries;                    /* entries in them */
+        const struct enforce_counts *pass; /* the pass that just ended */
+        uint64_t pass_start_usec;          /* CLOCK_REALTIME */
+        uint64_t pass_end_usec;            /* CLOCK_REALTIME */
         bool dry_run;
-        const struct state *state;              /* the reboot queue */
-        unsigned reboot_failures;               /* reboot-failed events since start */
-        uint64_t now_usec;                      /* CLOCK_REALTIME */
+        const struct state *state; /* the reboot queue */
+        unsigned reboot_failures;  /* reboot-failed events since start */
+        uint64_t now_usec;         /* CLOCK_REALTIME */
 };
 
 int metrics_new(struct metrics **ret);

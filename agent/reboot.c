@@ -476,6 +476,15 @@ void reboot_kick(struct reboot *r) {
 
 /* ---- RebootInstance answers ---------------------------------------------------------------- */
 
+/* An answer after which the reboot may have happened all the same. SignatureNonceUsed: libcurl
+ * resent the request on a fresh connection after the reused one died, so a copy reached the API
+ * before. IncorrectInstanceStatus: such a copy may be rebooting it, or it is starting or
+ * stopping; any boot after the detach is as good as our reboot. */
+static bool answer_is_ambiguous(const struct ecs_result *res) {
+        return res->error != -EREMOTEIO || res->http_status >= 500 || ecs_code_is_retryable(res->code) ||
+               streq_ptr(res->code, "SignatureNonceUsed") || streq_ptr(res->code, "IncorrectInstanceStatus");
+}
+
 static void reboot_answer(struct reboot *r, struct queue_entry *e, const struct ecs_result *res) {
         struct event_fields f = entry_fields(r, e, res->request_id, res->code);
 
@@ -484,18 +493,15 @@ static void reboot_answer(struct reboot *r, struct queue_entry *e, const struct 
                 /* Persisted: after a restart an unseen reboot still counts as done, never repeated. */
                 state_set(r->o.state, e, QUEUE_REBOOTING);
                 report_event(EVENT_REBOOT_STARTED, &f, "Rebooting %s so that the detach takes effect", e->instance_id);
-        } else if (streq_ptr(res->code, "IncorrectInstanceStatus")) {
-                log_info("%s is not Running; its reboot is tried again later in the window", e->instance_id);
-                entry_requeue(r, e);
         } else if (streq_ptr(res->code, "InvalidInstanceId.NotFound"))
                 entry_skipped(r, e, "not-found", res->request_id);
-        else if (res->error == -EREMOTEIO && res->http_status < 500 && !ecs_code_is_retryable(res->code)) {
+        else if (!answer_is_ambiguous(res)) {
                 entry_failed(r, e, res->code, res->request_id, strempty(res->message));
                 entry_requeue(r, e);
         } else
-                /* No answer: it may have happened. Following the instance tells. */
-                log_warning("No answer to the reboot of %s (%s); following the instance to find out", e->instance_id,
-                            res->code ? res->code : strempty(res->message));
+                /* Following the instance tells whether it rebooted; if not, it is queued again. */
+                log_warning("No clear answer to the reboot of %s (%s); following the instance to find out",
+                            e->instance_id, res->code ? res->code : strempty(res->message));
 }
 
 static void reboot_call_done_cb(const struct ecs_result *res, void *userdata) {

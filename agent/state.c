@@ -6,6 +6,7 @@
 #include <limits.h>
 #include <sys/stat.h>
 
+#include "fileio.h"
 #include "log.h"
 #include "state.h"
 #include "strutil.h"
@@ -433,58 +434,6 @@ static int state_format(const struct state *s, char **ret) {
         return 0;
 }
 
-static int write_all(int fd, const char *buf, size_t n) {
-        while (n > 0) {
-                ssize_t k = write(fd, buf, n);
-                if (k < 0 && errno == EINTR)
-                        continue;
-                if (k < 0)
-                        return negative_errno();
-                buf += k;
-                n -= (size_t) k;
-        }
-        return 0;
-}
-
-static int fsync_directory(const char *directory) {
-        _cleanup_close_ int fd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-        if (fd < 0 || fsync(fd) < 0)
-                return negative_errno();
-        return 0;
-}
-
-/* Temp file, fsync, rename over the old file, fsync of the directory: a crash at any instant
- * leaves either the old or the new queue.json, never a mix. */
-static int write_atomic(const char *directory, const char *text) {
-        _cleanup_free_ char *temp = NULL, *path = NULL;
-        _cleanup_close_ int fd = -1;
-        int r = 0;
-
-        if (asprintf(&temp, "%s/" STATE_TEMP_PREFIX "XXXXXX", directory) < 0)
-                return -ENOMEM;
-        if (asprintf(&path, "%s/" STATE_FILE, directory) < 0)
-                return -ENOMEM;
-        fd = mkostemp(temp, O_CLOEXEC);
-        if (fd < 0)
-                return negative_errno();
-        if (fchmod(fd, 0600) < 0)
-                r = negative_errno();
-        if (r >= 0)
-                r = write_all(fd, text, strlen(text));
-        if (r >= 0 && fsync(fd) < 0)
-                r = negative_errno();
-        if (r >= 0 && close(TAKE_FD(fd)) < 0)
-                r = negative_errno();
-        if (r >= 0 && rename(temp, path) < 0)
-                r = negative_errno();
-        if (r < 0) {
-                (void) unlink(temp);
-                return r;
-        }
-        return fsync_directory(directory);
-}
-
 static void closedirp(DIR **d) {
         if (*d)
                 (void) closedir(*d);
@@ -503,7 +452,7 @@ static void remove_stale_temps(const char *directory) {
 }
 
 int state_save(struct state *s) {
-        _cleanup_free_ char *text = NULL;
+        _cleanup_free_ char *text = NULL, *path = NULL;
         int r;
 
         if (!s->stale_temps_removed) {
@@ -515,7 +464,11 @@ int state_save(struct state *s) {
         r = state_format(s, &text);
         if (r < 0)
                 return r;
-        r = write_atomic(s->directory, text);
+        if (asprintf(&path, "%s/" STATE_FILE, s->directory) < 0)
+                return -ENOMEM;
+        /* Temp file ".queue.json.XXXXXX" (STATE_TEMP_PREFIX), fsync, rename, fsync of the
+         * directory: a crash at any instant leaves either the old or the new queue.json. */
+        r = fileio_write_atomic(path, text, strlen(text), 0600);
         if (r < 0)
                 return r;
         s->dirty = false;

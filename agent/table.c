@@ -13,7 +13,7 @@ struct table_cell {
 
 struct table {
         size_t n_columns;
-        struct table_cell *cells;       /* headers first, then the rows */
+        struct table_cell *cells; /* headers first, then the rows */
         size_t n_cells, allocated;
 };
 
@@ -76,7 +76,7 @@ int table_add(struct table *t, const char *text, enum table_color color) {
         for (char *p = copy; *p; p++)
                 if ((unsigned char) *p < ' ' || *p == 0x7f)
                         *p = ' ';
-        t->cells[t->n_cells++] = (struct table_cell) { copy, color };
+        t->cells[t->n_cells++] = (struct table_cell){ copy, color };
         return 0;
 }
 
@@ -106,8 +106,8 @@ static size_t text_width(const char *s) {
         return n;
 }
 
-static void print_row(const struct table *t, const struct table_cell *row, const size_t *widths, FILE *f,
-                      bool color, bool header) {
+static void print_row(const struct table *t, const struct table_cell *row, const size_t *widths, FILE *f, bool color,
+                      bool header) {
         for (size_t i = 0; i < t->n_columns; i++) {
                 const struct table_cell *c = &row[i];
                 const char *on = color ? (header ? ANSI_BOLD : color_sequence(c->color)) : "";

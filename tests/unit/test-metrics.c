@@ -21,16 +21,11 @@ struct queued {
 };
 
 static const struct call calls_pass[] = {
-        { "DescribeKeyPairs", 0, NULL, 200 },
-        { "DescribeInstances", 0, NULL, 200 },
-        { "DescribeInstances", 0, NULL, 200 },
-        { "DetachKeyPair", -EREMOTEIO, "Throttling.User", 400 },
-        { "DetachKeyPair", 0, NULL, 200 },
-        { "DetachKeyPair", -ETIMEDOUT, NULL, 0 },
-        { "DetachKeyPair", -EBADMSG, NULL, 503 },
-        { "RebootInstance", -EREMOTEIO, "Bad\"Code\n\xc3\xa9", 400 },
-        { "RebootInstance", -EREMOTEIO, "", 400 },
-        {},
+        { "DescribeKeyPairs", 0, NULL, 200 },      { "DescribeInstances", 0, NULL, 200 },
+        { "DescribeInstances", 0, NULL, 200 },     { "DetachKeyPair", -EREMOTEIO, "Throttling.User", 400 },
+        { "DetachKeyPair", 0, NULL, 200 },         { "DetachKeyPair", -ETIMEDOUT, NULL, 0 },
+        { "DetachKeyPair", -EBADMSG, NULL, 503 },  { "RebootInstance", -EREMOTEIO, "Bad\"Code\n\xc3\xa9", 400 },
+        { "RebootInstance", -EREMOTEIO, "", 400 }, {},
 };
 
 static const struct queued queue_pass[] = {
@@ -50,9 +45,17 @@ static const struct {
         struct metrics_input in;
 } cases[] = {
         { "metrics/empty.prom", NULL, NULL, {}, { .pass_start_usec = T0, .pass_end_usec = T0, .now_usec = T0 } },
-        { "metrics/pass.prom", calls_pass, queue_pass, { .detached = 7, .skipped = 1, .failed = 2, .not_found = 3 },
-          { .lists = 2, .entries = 12, .pass_start_usec = T0 - 1250000, .pass_end_usec = T0, .dry_run = true,
-            .reboot_failures = 4, .now_usec = T0 } },
+        { "metrics/pass.prom",
+          calls_pass,
+          queue_pass,
+          { .detached = 7, .skipped = 1, .failed = 2, .not_found = 3 },
+          { .lists = 2,
+            .entries = 12,
+            .pass_start_usec = T0 - 1250000,
+            .pass_end_usec = T0,
+            .dry_run = true,
+            .reboot_failures = 4,
+            .now_usec = T0 } },
 };
 
 static struct state *make_state(const char *dir, const struct queued *q) {
