@@ -265,7 +265,7 @@ static void batch_handle_error(struct enforce_batch *b, const struct ecs_result 
                 return;
         }
         if (result_is_ambiguous(r)) {
-                batch_verify(b, r->code ? r->code : strempty(r->message));
+                batch_verify(b, enforce_error_name(r));
                 return;
         }
         for (size_t i = 0; i < b->n; i++)

@@ -59,6 +59,8 @@ struct enforce {
 
 /* ---- enforce.c ---- */
 
+/* KEYREVOKE_ERROR= of a failed call: the API's code, the errno name, or "unparsable-answer". */
+const char *enforce_error_name(const struct ecs_result *r);
 /* Realtime now, as the event loop saw it. */
 uint64_t enforce_now(struct enforce *p);
 /* The fields of an event about target, and optionally one of its instances. */

@@ -51,6 +51,14 @@ struct enforce *enforce_free(struct enforce *p) {
 
 /* ---- events ------------------------------------------------------------------------------ */
 
+const char *enforce_error_name(const struct ecs_result *r) {
+        if (r->code)
+                return r->code;
+        if (r->error < 0 && strerrorname_np(-r->error))
+                return strerrorname_np(-r->error);
+        return "unparsable-answer";
+}
+
 uint64_t enforce_now(struct enforce *p) {
         uint64_t now = 0;
         (void) sd_event_now(p->o.event, CLOCK_REALTIME, &now);
@@ -74,7 +82,7 @@ struct event_fields enforce_target_fields(const struct enforce_target *t, const 
 }
 
 static void report_failed_target(struct enforce_target *t, const char *what, const struct ecs_result *r) {
-        struct event_fields f = enforce_target_fields(t, NULL, r->request_id, r->code ? r->code : strempty(r->message));
+        struct event_fields f = enforce_target_fields(t, NULL, r->request_id, enforce_error_name(r));
 
         t->failed = true;
         t->pass->counts.failed++;
@@ -254,7 +262,7 @@ static void keypairs_done_cb(const struct ecs_result *r, void *userdata) {
 
         if (r->error < 0 || ecsparse_keypairs(r->body, &kp, &n, &total) < 0) {
                 struct event_fields f = { .region = g->name, .request_id = r->request_id,
-                                          .error = r->code ? r->code : "unparsable-answer",
+                                          .error = enforce_error_name(r),
                                           .dry_run = g->pass->o.dry_run };
                 g->pass->counts.failed++;
                 report_event(EVENT_DETACH_FAILED, &f, "Could not list key pairs in %s: %s (still pending)", g->name,
@@ -313,7 +321,7 @@ static void regions_done_cb(const struct ecs_result *r, void *userdata) {
         _cleanup_strv_free_ char **regions = NULL;
 
         if (r->error < 0 || ecsparse_regions(r->body, &regions) < 0) {
-                struct event_fields f = { .request_id = r->request_id, .error = r->code ? r->code : "unparsable-answer",
+                struct event_fields f = { .request_id = r->request_id, .error = enforce_error_name(r),
                                           .dry_run = p->o.dry_run };
                 p->counts.failed++;
                 report_event(EVENT_DETACH_FAILED, &f, "Could not list regions: %s (nothing enforced, still pending)",
