@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "conf.h"
+#include "fileio.h"
 #include "strutil.h"
 
 #ifndef SYSCONFDIR
@@ -494,6 +495,7 @@ static int conf_read_file(const char *path, struct diags *d, char **ret) {
         const char *nul;
         struct stat st;
         size_t n = 0;
+        int r;
 
         if (fd < 0)
                 return conf_file_problem(d, path, negative_errno(), "cannot open");
@@ -501,20 +503,11 @@ static int conf_read_file(const char *path, struct diags *d, char **ret) {
                 return conf_file_problem(d, path, negative_errno(), "cannot stat");
         if (!S_ISREG(st.st_mode))
                 return conf_file_problem(d, path, 0, "not a regular file");
-        buf = malloc(CONF_FILE_MAX_BYTES + 1);
-        if (!buf)
-                return -ENOMEM;
-        /* Read one byte past the limit: the file may have grown since fstat(). */
-        while (n <= CONF_FILE_MAX_BYTES) {
-                ssize_t k = read(fd, buf + n, CONF_FILE_MAX_BYTES + 1 - n);
-                if (k < 0)
-                        return conf_file_problem(d, path, negative_errno(), "cannot read");
-                if (k == 0)
-                        break;
-                n += (size_t) k;
-        }
-        if (n > CONF_FILE_MAX_BYTES)
+        r = fileio_read_fd(fd, CONF_FILE_MAX_BYTES, (size_t) st.st_size, false, &buf, &n);
+        if (r == -EFBIG)
                 return conf_file_problem(d, path, 0, "larger than 1 MiB");
+        if (r < 0)
+                return conf_file_problem(d, path, r, "cannot read");
         nul = memchr(buf, '\0', n);
         if (nul) {
                 unsigned line = 1;
@@ -523,7 +516,6 @@ static int conf_read_file(const char *path, struct diags *d, char **ret) {
                 diags_add(d, path, line, "NUL byte in file");
                 return -EINVAL;
         }
-        buf[n] = '\0';
         *ret = TAKE_PTR(buf);
         return 0;
 }

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include "creds.h"
+#include "fileio.h"
 
 #define CREDS_FILE_MAX_BYTES (64U * 1024U)
 #define CREDS_KEY_MAX_CHARS 1024U
@@ -249,41 +250,21 @@ static int check_file(const char *path, int fd, uid_t allowed_uid, struct diags 
 
 /* Reads at most CREDS_FILE_MAX_BYTES of text; the buffer is wiped on every failure. */
 static int read_text(const char *path, int fd, char **ret, struct diags *d) {
-        size_t size = CREDS_FILE_MAX_BYTES + 1, n = 0;
-        char *buf = malloc(size);
-        int r = 0;
+        _cleanup_erase_ char *buf = NULL;
+        size_t n;
+        int r = fileio_read_fd(fd, CREDS_FILE_MAX_BYTES, 0, true, &buf, &n);
 
-        if (!buf)
-                return -ENOMEM;
-        while (n < size) {
-                ssize_t k = read(fd, buf + n, size - n);
-                if (k < 0 && errno == EINTR)
-                        continue;
-                if (k < 0) {
-                        r = negative_errno();
-                        diags_add(d, path, 0, "cannot read credentials file: %s", strerror(-r));
-                        break;
-                }
-                if (k == 0)
-                        break;
-                n += (size_t) k;
-        }
-        if (r == 0 && n == size) {
-                diags_add(d, path, 0, "refusing credentials file: larger than %u bytes",
-                          CREDS_FILE_MAX_BYTES);
-                r = -EFBIG;
-        }
-        if (r == 0 && memchr(buf, '\0', n)) {
-                diags_add(d, path, 0, "credentials file contains a NUL byte");
-                r = -EINVAL;
-        }
-        if (r < 0) {
-                explicit_bzero(buf, size);
-                free(buf);
+        if (r == -EFBIG)
+                diags_add(d, path, 0, "refusing credentials file: larger than %u bytes", CREDS_FILE_MAX_BYTES);
+        else if (r < 0)
+                diags_add(d, path, 0, "cannot read credentials file: %s", strerror(-r));
+        if (r < 0)
                 return r;
+        if (memchr(buf, '\0', n)) {
+                diags_add(d, path, 0, "credentials file contains a NUL byte");
+                return -EINVAL;
         }
-        buf[n] = '\0';
-        *ret = buf;
+        *ret = TAKE_PTR(buf);
         return 0;
 }
 

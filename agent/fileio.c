@@ -1,4 +1,4 @@
-/* Whole-file writes that a crash can never leave half done. */
+/* Whole-file reads with a size limit, and writes that a crash can never leave half done. */
 #include <fcntl.h>
 #include <libgen.h>
 #include <sys/stat.h>
@@ -63,4 +63,55 @@ int fileio_write_atomic(const char *path, const char *data, size_t size, mode_t 
                 return r;
         }
         return fsync_directory(directory);
+}
+
+/* Reads until EOF into *buf, growing it up to full bytes; -EFBIG when even that fills up. */
+static int read_loop(int fd, size_t full, char **buf, size_t *allocated, size_t *n) {
+        for (;;) {
+                ssize_t k;
+
+                if (*n + 1 == *allocated) {
+                        size_t a = *allocated * 2 < full ? *allocated * 2 : full;
+                        char *nb;
+
+                        if (*allocated == full)
+                                return -EFBIG;
+                        nb = realloc(*buf, a);
+                        if (!nb)
+                                return -ENOMEM;
+                        *buf = nb;
+                        *allocated = a;
+                }
+                k = read(fd, *buf + *n, *allocated - 1 - *n);
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k < 0)
+                        return negative_errno();
+                if (k == 0)
+                        return 0;
+                *n += (size_t) k;
+        }
+}
+
+int fileio_read_fd(int fd, size_t max, size_t size_hint, bool wipe, char **ret, size_t *ret_len) {
+        /* max bytes, one more to notice a larger file, and the NUL */
+        size_t full = max + 2, n = 0;
+        size_t allocated = wipe || size_hint >= max ? full : size_hint + 2;
+        char *buf = malloc(allocated);
+        int r;
+
+        if (!buf)
+                return -ENOMEM;
+        r = read_loop(fd, full, &buf, &allocated, &n);
+        if (r < 0) {
+                if (wipe)
+                        explicit_bzero(buf, allocated);
+                free(buf);
+                return r;
+        }
+        buf[n] = '\0';
+        *ret = buf;
+        if (ret_len)
+                *ret_len = n;
+        return 0;
 }

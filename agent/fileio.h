@@ -1,4 +1,4 @@
-/* Whole-file writes that a crash can never leave half done. */
+/* Whole-file reads with a size limit, and writes that a crash can never leave half done. */
 #pragma once
 
 #include <sys/types.h>
@@ -9,3 +9,9 @@
  * directory, fsync, rename over path, fsync of the directory. On failure the temp file is removed
  * and path is untouched (-errno). */
 int fileio_write_atomic(const char *path, const char *data, size_t size, mode_t mode);
+
+/* Reads the rest of fd into a new NUL-terminated buffer of at most max bytes: -EFBIG when there
+ * is more (the file may have grown since fstat(), so the read itself is capped). size_hint (the
+ * size fstat() saw) sizes the first allocation. With wipe set the buffer is allocated once at its
+ * full size and wiped on failure, so no reallocation leaves a copy of a secret behind. */
+int fileio_read_fd(int fd, size_t max, size_t size_hint, bool wipe, char **ret, size_t *ret_len);

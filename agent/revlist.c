@@ -3,6 +3,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 
+#include "fileio.h"
 #include "revlist.h"
 #include "strutil.h"
 
@@ -361,47 +362,6 @@ static int revlist_check_stat(const char *path, const struct stat *st, uid_t all
         return 0;
 }
 
-static size_t revlist_read_size(size_t n) {
-        return n < REVLIST_FILE_MAX_BYTES + 1 ? n : REVLIST_FILE_MAX_BYTES + 1;
-}
-
-/* Reads to EOF, at most REVLIST_FILE_MAX_BYTES: -EFBIG past that. size_hint comes from fstat()
- * and may be wrong (0 in /proc, or the file grew since). */
-static int revlist_read_fd(int fd, size_t size_hint, char **ret, size_t *ret_len) {
-        size_t allocated = revlist_read_size(size_hint + 1);
-        _cleanup_free_ char *buf = malloc(allocated);
-        size_t n = 0;
-
-        if (!buf)
-                return -ENOMEM;
-        for (;;) {
-                ssize_t k;
-
-                if (n == allocated) {
-                        char *nb;
-
-                        if (n > REVLIST_FILE_MAX_BYTES)
-                                return -EFBIG;
-                        allocated = revlist_read_size(allocated * 2);
-                        nb = realloc(buf, allocated);
-                        if (!nb)
-                                return -ENOMEM;
-                        buf = nb;
-                }
-                k = read(fd, buf + n, allocated - n);
-                if (k < 0 && errno == EINTR)
-                        continue;
-                if (k < 0)
-                        return negative_errno();
-                if (k == 0)
-                        break;
-                n += (size_t) k;
-        }
-        *ret = TAKE_PTR(buf);
-        *ret_len = n;
-        return 0;
-}
-
 int revlist_load(const char *path, uid_t allowed_uid, struct revlist **ret, struct diags *d) {
         _cleanup_close_ int fd = -1;
         _cleanup_free_ char *buf = NULL;
@@ -419,7 +379,7 @@ int revlist_load(const char *path, uid_t allowed_uid, struct revlist **ret, stru
         r = revlist_check_stat(path, &st, allowed_uid, d);
         if (r < 0)
                 return r;
-        r = revlist_read_fd(fd, (size_t) st.st_size, &buf, &len);
+        r = fileio_read_fd(fd, REVLIST_FILE_MAX_BYTES, (size_t) st.st_size, false, &buf, &len);
         if (r == -EFBIG)
                 diags_add(d, path, 0, "larger than 16 MiB, refusing");
         else if (r < 0)

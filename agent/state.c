@@ -208,9 +208,8 @@ static int state_parse(struct state *s, const char *path, const char *text, size
 /* Reads the whole file, at most STATE_FILE_MAX_BYTES; 0 when it does not exist. */
 static int read_queue_file(const char *path, char **ret, size_t *ret_size) {
         _cleanup_close_ int fd = -1;
-        _cleanup_free_ char *buf = NULL;
-        size_t size, n = 0;
         struct stat st;
+        int r;
 
         fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
         if (fd < 0)
@@ -223,26 +222,8 @@ static int read_queue_file(const char *path, char **ret, size_t *ret_size) {
         }
         if ((uint64_t) st.st_size > STATE_FILE_MAX_BYTES)
                 return -EFBIG;
-        /* One byte more than fstat() said, to notice a file that is still growing. */
-        size = (size_t) st.st_size + 1;
-        buf = malloc(size);
-        if (!buf)
-                return -ENOMEM;
-        while (n < size) {
-                ssize_t k = read(fd, buf + n, size - n);
-                if (k < 0 && errno == EINTR)
-                        continue;
-                if (k < 0)
-                        return negative_errno();
-                if (k == 0)
-                        break;
-                n += (size_t) k;
-        }
-        if (n == size)
-                return -EFBIG;
-        *ret = TAKE_PTR(buf);
-        *ret_size = n;
-        return 1;
+        r = fileio_read_fd(fd, STATE_FILE_MAX_BYTES, (size_t) st.st_size, false, ret, ret_size);
+        return r < 0 ? r : 1;
 }
 
 static int ensure_directory(const char *directory) {

@@ -14,7 +14,7 @@ command -v clang >/dev/null || { echo "FAIL: clang is needed for the fuzz target
 mkdir -p "$out"
 flags="-g -O1 -std=gnu11 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -D_GNU_SOURCE -I$top_srcdir/agent"
 libs="$(pkg-config --cflags --libs libcrypto inih jansson)"
-base="$top_srcdir/agent/strutil.c $top_srcdir/agent/diag.c"
+base="$top_srcdir/agent/strutil.c $top_srcdir/agent/diag.c $top_srcdir/agent/fileio.c"
 
 build() { # name sources...
         local name="$1"
