@@ -122,7 +122,8 @@ static void check_match_case(const struct match_case *c, struct revlist *const *
         CHECK(planner_needs_public_keys(entries, n_entries) == c->needs_keys);
         found = calloc(n_entries + 1, sizeof(bool));
         CHECK(found != NULL);
-        CHECK_INTEQ(planner_match_keypairs(entries, n_entries, kp, ELEMENTSOF(keypairs), found, &targets, &n_targets), 0);
+        CHECK_INTEQ(planner_match_keypairs(entries, n_entries, kp, ELEMENTSOF(keypairs), found, &targets,
+                                           &n_targets), 0);
         for (size_t i = 0; i < n_targets; i++) {
                 size_t len = strlen(got);
                 snprintf(got + len, sizeof(got) - len, "%s%s=", len ? " " : "", targets[i].keypair);
