@@ -76,11 +76,15 @@ static void creds_cb(struct creds *c, int error, void *userdata) {
                 return;
         }
         ecs_set_credentials(a->ecs, c);
-        if (!a->have_creds) {
-                a->have_creds = true;
-                if (a->rerun)
-                        start_pass(a);
-        }
+        if (a->have_creds)
+                return;
+        a->have_creds = true;
+        /* Reboots left in flight by an earlier run are followed from now on (--once does it after
+         * its pass). */
+        if (!a->o.once)
+                reboot_kick(a->reboot);
+        if (a->rerun)
+                start_pass(a);
 }
 
 /* A client for c and the source of its credentials, both new; nothing is changed on failure. */
@@ -385,9 +389,6 @@ int agent_new(const struct agent_options *o, struct agent **ret) {
 int agent_run(struct agent *a) {
         int r;
 
-        /* Reboots left in flight by an earlier run are followed from the start. */
-        if (!a->o.once)
-                reboot_kick(a->reboot);
         start_pass(a);
         (void) sd_notify(false, "READY=1");
         notify_status(a);

@@ -241,9 +241,11 @@ static void batch_apply_results(struct enforce_batch *b, const struct ecs_result
         detach_batch_free(v);
 }
 
-/* An error after which the detach may still have happened. */
+/* An error after which the detach may still have happened. A used nonce means an earlier copy of
+ * this very request reached the API. */
 static bool result_is_ambiguous(const struct ecs_result *r) {
-        return r->error != -EREMOTEIO || r->http_status >= 500 || ecs_code_is_retryable(r->code);
+        return r->error != -EREMOTEIO || r->http_status >= 500 || ecs_code_is_retryable(r->code) ||
+               streq_ptr(r->code, "SignatureNonceUsed");
 }
 
 static void batch_handle_error(struct enforce_batch *b, const struct ecs_result *r) {
