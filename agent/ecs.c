@@ -244,6 +244,15 @@ static uint32_t ecs_random_u32(void) {
 }
 
 /* Turns one HTTP answer into a result; a owns what the result points to. */
+/* Signature errors echo the string to sign, security token included: their text is not passed on. */
+static const char *ecs_safe_message(const char *code, const char *message) {
+        if (ecs_has_prefix(code, "SignatureDoesNotMatch") || ecs_has_prefix(code, "IncompleteSignature") ||
+            ecs_has_prefix(code, "InvalidSecurityToken"))
+                return "the API refused the signature or the security token (its details are withheld: they "
+                       "echo credentials); check the AccessKeySecret and the clock";
+        return message;
+}
+
 static void ecs_classify(const struct http_response *r, struct ecs_answer *a,
                          struct ecs_result *res) {
         res->http_status = r->status;
@@ -262,7 +271,7 @@ static void ecs_classify(const struct http_response *r, struct ecs_answer *a,
         if (a->json && ecsparse_error(a->json, &a->code, &a->message) >= 0 && a->code) {
                 res->error = -EREMOTEIO;
                 res->code = a->code;
-                res->message = a->message;
+                res->message = ecs_safe_message(a->code, a->message);
                 return;
         }
         res->error = -EBADMSG;

@@ -302,6 +302,7 @@ class Emulator:
         if self.detach_style not in DETACH_STYLES:
             raise ValueError("detach_answer_style must be one of %s" % ", ".join(DETACH_STYLES))
         self.sts = {}                      # AccessKeyId -> (secret, token, expiry)
+        self.signatures = []               # every Signature received, for the secret-hygiene test
         self.metadata_tokens = {}          # token -> expiry
         self.keypairs = {r: {} for r in self.regions}
         self.instances = {}
@@ -545,6 +546,8 @@ class Emulator:
             entry["region"] = params.get("RegionId")
             entry["params"] = {k: ("<redacted>" if k == "SecurityToken" else v)
                                for k, v in params.items() if k != "Signature"}
+            if "Signature" in params and len(self.signatures) < 100000:
+                self.signatures.append(params["Signature"])
             check_common_params(params)
             action = self.actions.get(params["Action"])
             if action is None:
@@ -829,6 +832,12 @@ class Emulator:
                 return 200, state
             if path == "/calls":
                 return 200, self.calls[int(query.get("since", "0")):]
+            if path == "/secrets":
+                return 200, {"access_key_secrets": list(self.credentials.values()),
+                             "sts": [{"access_key_id": k, "access_key_secret": v[0],
+                                      "security_token": v[1]} for k, v in self.sts.items()],
+                             "metadata_tokens": list(self.metadata_tokens),
+                             "signatures": list(self.signatures)}
             if path == "/idle":
                 return 200, {"rebooting": len(self.rebooting),
                              "pending_transitions": len(self.heap),
