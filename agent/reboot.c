@@ -1,5 +1,6 @@
 /* The reboot scheduler: reboots queued instances inside maintenance windows, crash-safely. */
 #include <jansson.h>
+#include <sys/timerfd.h>
 #include <time.h>
 
 #include "ecsparse.h"
@@ -21,6 +22,7 @@ struct reboot {
         struct reboot_options o;
         sd_event_source *poll_source;   /* CLOCK_MONOTONIC, armed while something is in flight */
         sd_event_source *window_source; /* CLOCK_REALTIME, absolute: the next window change */
+        sd_event_source *clock_source;  /* fires when the system clock is set */
         unsigned calls;                 /* our ECS calls in flight */
         unsigned failures_in_window;
         uint64_t window_start_usec;     /* the window the failures are counted for */
@@ -527,6 +529,49 @@ static int timer_cb(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
+/* A timer that never expires but is cancelled whenever the system clock is set (or jumps). */
+static int clock_watch_arm(int fd) {
+        /* The largest time_t: the kernel saturates it, the timer never expires. */
+        struct itimerspec its = { .it_value.tv_sec = (time_t) ((UINTMAX_C(1) << (sizeof(time_t) * 8 - 1)) - 1) };
+
+        if (timerfd_settime(fd, TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET, &its, NULL) < 0)
+                return negative_errno();
+        return 0;
+}
+
+/* The clock was set: the next window start is computed anew from the new time. */
+static int clock_changed_cb(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        uint64_t expirations;
+
+        /* ECANCELED is the news itself; the read only resets the cancellation. */
+        if (read(fd, &expirations, sizeof(expirations)) < 0 && errno != ECANCELED && errno != EAGAIN)
+                log_debug_errno(-errno, "Reading the clock watch failed: %m");
+        if (clock_watch_arm(fd) < 0)
+                log_warning("Cannot watch the system clock any more; windows follow it only at the next timer");
+        log_info("The system clock was set; looking at the maintenance windows again");
+        reboot_kick(userdata);
+        return 0;
+}
+
+static int clock_watch_new(struct reboot *r) {
+        _cleanup_close_ int fd = timerfd_create(CLOCK_REALTIME, TFD_NONBLOCK | TFD_CLOEXEC);
+        int k;
+
+        if (fd < 0)
+                return negative_errno();
+        k = clock_watch_arm(fd);
+        if (k < 0)
+                return k;
+        k = sd_event_add_io(r->o.event, &r->clock_source, fd, EPOLLIN, clock_changed_cb, r);
+        if (k < 0)
+                return k;
+        k = sd_event_source_set_io_fd_own(r->clock_source, true);
+        if (k < 0)
+                return k;
+        fd = -1; /* owned by the event source now */
+        return 0;
+}
+
 int reboot_new(const struct reboot_options *o, struct reboot **ret) {
         _cleanup_(reboot_freep) struct reboot *r = calloc(1, sizeof(*r));
         int k;
@@ -546,6 +591,9 @@ int reboot_new(const struct reboot_options *o, struct reboot **ret) {
                 return k;
         (void) sd_event_source_set_enabled(r->poll_source, SD_EVENT_OFF);
         (void) sd_event_source_set_enabled(r->window_source, SD_EVENT_OFF);
+        k = clock_watch_new(r);
+        if (k < 0)
+                return k;
         if (r->o.conf->reboot_enabled && window_set_is_empty(&r->o.conf->windows))
                 log_warning("No Window= in [Reboot]: detached instances are queued but never rebooted");
         *ret = TAKE_PTR(r);
@@ -560,6 +608,7 @@ struct reboot *reboot_free(struct reboot *r) {
                 return NULL;
         sd_event_source_disable_unref(r->poll_source);
         sd_event_source_disable_unref(r->window_source);
+        sd_event_source_disable_unref(r->clock_source);
         if (r->announced)
                 while (hashmap_iterate(r->announced, &i, &id, NULL))
                         free((char *) id);
