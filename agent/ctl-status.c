@@ -29,6 +29,7 @@ struct status {
         size_t n_entries;
         struct hashmap *by_name;      /* key pair name -> its first name entry */
         struct hashmap *by_reason;    /* reason ("" for none) -> first key/fingerprint entry */
+        struct hashmap *by_list;      /* list path -> its first entry (a list's entries are adjacent) */
         struct queue_entry **queue;   /* sorted by region, key pair, instance */
         struct status_entry **origin; /* per queue entry: the entry it came from, or NULL */
         size_t *next_queued;          /* per queue entry: the next with the same origin */
@@ -44,6 +45,7 @@ static void status_done(struct status *s) {
         free(s->next_queued);
         hashmap_free(s->by_name);
         hashmap_free(s->by_reason);
+        hashmap_free(s->by_list);
         free(s->entries);
         state_free(s->state);
         diags_clear(&s->problems);
@@ -73,9 +75,13 @@ static int status_index_entries(struct status *s) {
 
         s->n_entries = lists_count_entries(&s->lists);
         s->entries = calloc(s->n_entries + 1, sizeof(*s->entries));
-        if (!s->entries || hashmap_new(&s->by_name) < 0 || hashmap_new(&s->by_reason) < 0)
+        if (!s->entries || hashmap_new(&s->by_name) < 0 || hashmap_new(&s->by_reason) < 0 ||
+            hashmap_new(&s->by_list) < 0)
                 return -ENOMEM;
-        for (size_t i = 0; i < s->lists.n; i++)
+        for (size_t i = 0; i < s->lists.n; i++) {
+                if (s->lists.items[i]->n_entries > 0 &&
+                    hashmap_put(s->by_list, s->lists.items[i]->path, &s->entries[n]) < 0)
+                        return -ENOMEM;
                 for (size_t j = 0; j < s->lists.items[i]->n_entries; j++) {
                         struct status_entry *e = &s->entries[n++];
                         e->list = s->lists.items[i];
@@ -87,16 +93,41 @@ static int status_index_entries(struct status *s) {
                         if (r < 0)
                                 return r;
                 }
+        }
         return 0;
+}
+
+/* The entry at list:line, by binary search: a list's entries are in line order. */
+static struct status_entry *find_position(const struct status *s, const char *list, unsigned line) {
+        struct status_entry *first = hashmap_get(s->by_list, list);
+        size_t lo = 0, hi = first ? first->list->n_entries : 0;
+
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                if (first[mid].entry->line == line)
+                        return &first[mid];
+                if (first[mid].entry->line < line)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        return NULL;
 }
 
 /* The entry q came from. The queue keeps the key pair and the reason of the entry that matched
  * first, not the entry: a name entry of the key pair (with q's reason if there is one) is sure;
  * else a key or fingerprint entry with q's reason, unless several could have matched (status
- * makes no API call to compare keys). */
+ * makes no API call to compare keys). Entries that record list and line are matched exactly. */
 static struct status_entry *find_origin(const struct status *s, const struct queue_entry *q) {
         struct status_entry *best = NULL, *candidate = NULL;
         size_t n = 0;
+
+        /* An entry that recorded its list and line names its origin exactly. */
+        if (q->list && q->line > 0) {
+                best = find_position(s, q->list, q->line);
+                if (best)
+                        return best;
+        }
 
         for (struct status_entry *e = hashmap_get(s->by_name, q->keypair); e; e = e->next_same_key)
                 if (revlist_entry_in_region(e->entry, q->region) &&

@@ -42,8 +42,14 @@ static int batch_record_intent(struct enforce_batch *b) {
                 int r = state_add(t->pass->o.state, b->ids[i], t->region->name, t->keypair, t->why.entry->reason, &e);
                 if (r < 0)
                         return r;
-                if (e->state != QUEUE_DETACHING)
-                        state_set(t->pass->o.state, e, QUEUE_DETACHING);
+                if (!streq_ptr(e->list, t->why.list->path)) {
+                        char *list = strdup(t->why.list->path);
+                        if (!list)
+                                return -ENOMEM;
+                        free_and_replace_str(&e->list, list);
+                }
+                e->line = t->why.entry->line;
+                state_set(t->pass->o.state, e, QUEUE_DETACHING);
         }
         return 0;
 }

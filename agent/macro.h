@@ -13,6 +13,7 @@
 #define _cleanup_(f) __attribute__((cleanup(f)))
 #define _unused_ __attribute__((unused))
 #define _printf_(a, b) __attribute__((format(printf, a, b)))
+#define _fallthrough_ __attribute__((fallthrough))
 
 #ifndef MIN
 #define MIN(a, b) ((a) < (b) ? (a) : (b))

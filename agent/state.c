@@ -25,6 +25,7 @@ enum field_type {
         FIELD_USEC,            /* uint64_t */
         FIELD_UNSIGNED,        /* unsigned */
         FIELD_BOOL,            /* bool; missing reads as false (files written before it existed) */
+        FIELD_OPTIONAL_UNSIGNED, /* unsigned; missing reads as 0 (files written before it existed) */
 };
 
 /* Every member of struct queue_entry and its JSON name: the one description both directions use. */
@@ -37,6 +38,8 @@ static const struct entry_field {
         { "region", FIELD_STRING, offsetof(struct queue_entry, region) },
         { "keypair", FIELD_STRING, offsetof(struct queue_entry, keypair) },
         { "reason", FIELD_OPTIONAL_STRING, offsetof(struct queue_entry, reason) },
+        { "list", FIELD_OPTIONAL_STRING, offsetof(struct queue_entry, list) },
+        { "line", FIELD_OPTIONAL_UNSIGNED, offsetof(struct queue_entry, line) },
         { "state", FIELD_STATE, offsetof(struct queue_entry, state) },
         { "detached_usec", FIELD_USEC, offsetof(struct queue_entry, detached_usec) },
         { "reboot_started_usec", FIELD_USEC, offsetof(struct queue_entry, reboot_started_usec) },
@@ -127,6 +130,10 @@ static bool field_from_json(struct queue_entry *e, const struct entry_field *f, 
                         return false;
                 *FIELD_PTR(e, f, uint64_t) = (uint64_t) json_integer_value(v);
                 return true;
+        case FIELD_OPTIONAL_UNSIGNED:
+                if (!v)
+                        return true;
+                _fallthrough_;
         case FIELD_UNSIGNED:
                 if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > UINT_MAX)
                         return false;
@@ -380,6 +387,7 @@ static void out_field(struct out *o, const struct queue_entry *e, const struct e
                 out_number(o, *FIELD_PTR(e, f, const uint64_t));
                 return;
         case FIELD_UNSIGNED:
+        case FIELD_OPTIONAL_UNSIGNED:
                 out_number(o, *FIELD_PTR(e, f, const unsigned));
                 return;
         case FIELD_BOOL:

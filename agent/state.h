@@ -24,6 +24,8 @@ struct queue_entry {
         uint64_t done_usec;
         unsigned reboot_failures;
         bool reboot_accepted;           /* RebootInstance answered success */
+        char *list;                     /* the list file of the entry that revoked it (NULL: unknown) */
+        unsigned line;                  /* and its line there (0: unknown) */
         /* Runtime only, never persisted: */
         bool seen_down;                 /* seen not Running since the reboot call */
         bool busy;                      /* a call about this entry is in flight */

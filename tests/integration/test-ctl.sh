@@ -88,6 +88,9 @@ grep -qE '^kp-alice +small.list:2 +all +lost laptop +3 +cn-hangzhou/kp-alice, cn
 grep -qE '^SHA256:cDiqxV78zkf9kBKHUOMXjrsRua9OYzPnBdQOhAy9zfc +small.list:4 +all +leaked +1 +cn-hangzhou/kp-carol$' "$T/status.txt" ||
         kr_fail "status entry SHA256 (resolved through its reason)"
 grep -qE '^kp-nonexistent +small.list:8 +all +- +0 +-$' "$T/status.txt" || kr_fail "status entry kp-nonexistent"
+grep -qE '^key SHA256:[A-Za-z0-9+/]{43} +small.list:3 +all +- +2 +cn-hangzhou/kp-bob, cn-shanghai/kp-bob-copy$' "$T/status.txt" ||
+        kr_fail "status entry for the public key (attributed by the list:line the queue records)"
+grep -q "could have matched" "$T/status.txt" && kr_fail "status left instances unattributed"
 grep -q "^  $T/revoked.d/small.list:7: " "$T/status.txt" || kr_fail "status does not show the bad line"
 grep -q "^Reboot queue: 7 pending, 0 rebooting, 0 detaching, 0 done$" "$T/status.txt" || kr_fail "status queue counts"
 grep -qE "^Oldest exposure: [0-9]+s \(i-[a-z0-9-]+, detached " "$T/status.txt" || kr_fail "status oldest exposure"

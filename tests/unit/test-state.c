@@ -55,7 +55,7 @@ static const struct queue_entry sample[] = {
         { "i-rebooting", "eu-central-1", "kp-ü-€", "reason=ünïcödé", QUEUE_REBOOTING,
           1700000000000001ULL, 1700000100000000ULL, "2024-01-01T02:00Z", NULL, 0, 2 },
         { "i-done", "us-west-1", "kp-4", NULL, QUEUE_DONE, 1, 2, "2024-01-01T02:00Z", "completed",
-          (uint64_t) INT64_MAX, 4294967295U, true },
+          (uint64_t) INT64_MAX, 4294967295U, true, "/etc/keyrevoke/revoked.d/a.list", 4294967295U },
 };
 
 static char *strdup_or_null(const char *s) {
@@ -78,6 +78,8 @@ static void add_sample(struct state *s) {
                 e->outcome = strdup_or_null(sample[i].outcome);
                 e->done_usec = sample[i].done_usec;
                 e->reboot_failures = sample[i].reboot_failures;
+                e->list = strdup_or_null(sample[i].list);
+                e->line = sample[i].line;
                 e->reboot_accepted = sample[i].reboot_accepted;
         }
 }
@@ -102,6 +104,8 @@ static void check_sample(const struct state *s) {
                 CHECK(e->done_usec == x->done_usec);
                 CHECK(e->reboot_failures == x->reboot_failures);
                 CHECK(e->reboot_accepted == x->reboot_accepted);
+                CHECK(streq_ptr(e->list, x->list));
+                CHECK(e->line == x->line);
         }
 }
 
