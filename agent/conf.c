@@ -11,13 +11,6 @@
 #include "fileio.h"
 #include "strutil.h"
 
-#ifndef SYSCONFDIR
-#define SYSCONFDIR "/etc"
-#endif
-#ifndef LOCALSTATEDIR
-#define LOCALSTATEDIR "/var"
-#endif
-
 #define CONF_FILE_MAX_BYTES (1024U * 1024U)
 #define CONF_DROPINS_MAX 256U
 #define CONF_REGIONS_MAX 64U
@@ -221,7 +214,7 @@ static int conf_set_window(struct conf *c, const struct conf_key *k, const char 
 
 static const struct conf_key conf_keys[] = {
         CONF_KEY("Agent", "RevocationDirectory", conf_set_path, revocation_directory, 0, 0,
-                 SYSCONFDIR "/keyrevoke/revoked.d"),
+                 CONF_DEFAULT_REVOCATION_DIRECTORY),
         CONF_KEY("Agent", "StateDirectory", conf_set_path, state_directory, 0, 0, NULL),
         CONF_KEY("Agent", "DryRun", conf_set_bool, dry_run, 0, 0, "no"),
         CONF_KEY("Agent", "RescanIntervalSec", conf_set_duration, rescan_interval_usec, 0, 7 * USEC_PER_DAY,
@@ -442,7 +435,7 @@ int conf_parse(struct conf *c, const char *path, const char *text, struct diags 
         return p.n_problems > 0 ? -EINVAL : 0;
 }
 
-/* The first entry of $STATE_DIRECTORY when it is a usable path, else LOCALSTATEDIR/lib/keyrevoke. */
+/* The first entry of $STATE_DIRECTORY when it is a usable path, else CONF_DEFAULT_STATE_DIRECTORY. */
 static int conf_state_directory_default(const char *env, char **ret) {
         size_t n = env ? strcspn(env, ":") : 0;
 
@@ -455,7 +448,7 @@ static int conf_state_directory_default(const char *env, char **ret) {
                         return 0;
                 }
         }
-        *ret = strdup(LOCALSTATEDIR "/lib/keyrevoke");
+        *ret = strdup(CONF_DEFAULT_STATE_DIRECTORY);
         return *ret ? 0 : -ENOMEM;
 }
 

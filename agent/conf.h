@@ -4,6 +4,18 @@
 #include "diag.h"
 #include "window.h"
 
+/* Set by the build from --sysconfdir and --localstatedir; these are for builds outside it. */
+#ifndef SYSCONFDIR
+#define SYSCONFDIR "/etc"
+#endif
+#ifndef LOCALSTATEDIR
+#define LOCALSTATEDIR "/var"
+#endif
+
+#define CONF_DEFAULT_PATH SYSCONFDIR "/keyrevoke/keyrevoke.conf"
+#define CONF_DEFAULT_REVOCATION_DIRECTORY SYSCONFDIR "/keyrevoke/revoked.d"
+#define CONF_DEFAULT_STATE_DIRECTORY LOCALSTATEDIR "/lib/keyrevoke"
+
 struct conf {
         /* [Agent] */
         char *revocation_directory;

@@ -7,7 +7,6 @@
 #include "log.h"
 #include "setup.h"
 
-#define DEFAULT_CONFIG_PATH SYSCONFDIR "/keyrevoke/keyrevoke.conf"
 
 struct ctl_verb {
         const char *name;
@@ -37,7 +36,7 @@ static void help(void) {
                "      --json         print JSON instead of tables\n"
                "      --version      print the version and exit\n"
                "  -h, --help         print this help and exit\n",
-               DEFAULT_CONFIG_PATH);
+               CONF_DEFAULT_PATH);
 }
 
 enum {
@@ -81,7 +80,7 @@ static bool stdout_takes_color(void) {
 }
 
 int main(int argc, char *argv[]) {
-        struct ctl c = { .config_path = DEFAULT_CONFIG_PATH };
+        struct ctl c = { .config_path = CONF_DEFAULT_PATH };
         const char *name;
         size_t n_args;
         int r;

@@ -2,9 +2,9 @@
 #include <getopt.h>
 
 #include "agent.h"
+#include "conf.h"
 #include "log.h"
 
-#define DEFAULT_CONFIG_PATH SYSCONFDIR "/keyrevoke/keyrevoke.conf"
 
 static void help(void) {
         printf("Usage: keyrevoked [OPTION...]\n"
@@ -17,7 +17,7 @@ static void help(void) {
                "      --version       print the version and exit\n"
                "  -h, --help          print this help and exit\n\n"
                "Exit status with --once: 0 all enforced, 1 usage or config error, 2 something pending.\n",
-               DEFAULT_CONFIG_PATH);
+               CONF_DEFAULT_PATH);
 }
 
 enum {
@@ -71,7 +71,7 @@ static int parse_argv(int argc, char *argv[], struct agent_options *o, bool *che
 }
 
 int main(int argc, char *argv[]) {
-        struct agent_options o = { .config_path = DEFAULT_CONFIG_PATH };
+        struct agent_options o = { .config_path = CONF_DEFAULT_PATH };
         _cleanup_(agent_freep) struct agent *a = NULL;
         bool check_config = false;
         int r;

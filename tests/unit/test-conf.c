@@ -8,13 +8,6 @@
 
 #include "tests.h"
 
-#ifndef SYSCONFDIR
-#define SYSCONFDIR "/etc"
-#endif
-#ifndef LOCALSTATEDIR
-#define LOCALSTATEDIR "/var"
-#endif
-
 #define MAX_DIAGS 20
 
 static void check_diags(const struct diags *d, const char *const *expected) {
@@ -75,8 +68,8 @@ static void test_defaults(void) {
         _cleanup_(conf_freep) struct conf *c = NULL;
 
         CHECK_INTEQ(conf_new(NULL, &c), 0);
-        CHECK_STREQ(c->revocation_directory, SYSCONFDIR "/keyrevoke/revoked.d");
-        CHECK_STREQ(c->state_directory, LOCALSTATEDIR "/lib/keyrevoke");
+        CHECK_STREQ(c->revocation_directory, CONF_DEFAULT_REVOCATION_DIRECTORY);
+        CHECK_STREQ(c->state_directory, CONF_DEFAULT_STATE_DIRECTORY);
         CHECK(!c->dry_run);
         CHECK_INTEQ(c->rescan_interval_usec, USEC_PER_HOUR);
         CHECK(!c->metrics_file);
@@ -103,10 +96,10 @@ static void test_defaults(void) {
         CHECK_STREQ(c->state_directory, "/var/lib/private/keyrevoke");
         c = conf_free(c);
         CHECK_INTEQ(conf_new("relative/dir", &c), 0);
-        CHECK_STREQ(c->state_directory, LOCALSTATEDIR "/lib/keyrevoke");
+        CHECK_STREQ(c->state_directory, CONF_DEFAULT_STATE_DIRECTORY);
         c = conf_free(c);
         CHECK_INTEQ(conf_new("", &c), 0);
-        CHECK_STREQ(c->state_directory, LOCALSTATEDIR "/lib/keyrevoke");
+        CHECK_STREQ(c->state_directory, CONF_DEFAULT_STATE_DIRECTORY);
 }
 
 /* Parses tests/data/conf/name into a fresh conf; returns conf_parse()'s result. */
