@@ -1,7 +1,7 @@
 /* A list of FILE:LINE problems collected while parsing config, lists and credentials. */
 #include <stdarg.h>
 
-#include "diag.h"
+#include "base/diag.h"
 
 static const char oom_message[] = "out of memory while recording a problem";
 

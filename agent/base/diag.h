@@ -1,7 +1,7 @@
 /* A list of FILE:LINE problems collected while parsing config, lists and credentials. */
 #pragma once
 
-#include "macro.h"
+#include "base/macro.h"
 
 struct diag {
         char *file;

@@ -3,7 +3,7 @@
 #include <libgen.h>
 #include <sys/stat.h>
 
-#include "fileio.h"
+#include "base/fileio.h"
 
 static int write_all(int fd, const char *buf, size_t n) {
         while (n > 0) {

@@ -3,7 +3,7 @@
 
 #include <sys/types.h>
 
-#include "macro.h"
+#include "base/macro.h"
 
 /* Writes data to path atomically with the given mode: a temp file ".NAME.XXXXXX" in the same
  * directory, fsync, rename over path, fsync of the directory. On failure the temp file is removed

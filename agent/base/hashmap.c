@@ -1,5 +1,5 @@
 /* A string-keyed hash map with open addressing and linear probing; keys are owned by the caller. */
-#include "hashmap.h"
+#include "base/hashmap.h"
 
 struct hashmap_slot {
         const char *key;        /* NULL = empty */

@@ -1,7 +1,7 @@
 /* A string-keyed hash map with open addressing; keys are owned by the caller. */
 #pragma once
 
-#include "macro.h"
+#include "base/macro.h"
 
 struct hashmap;
 

@@ -2,7 +2,7 @@
 #include <stdarg.h>
 #include <sys/stat.h>
 
-#include "log.h"
+#include "base/log.h"
 
 static enum log_level max_level = LOG_LEVEL_INFO;
 

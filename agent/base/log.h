@@ -1,7 +1,7 @@
 /* Operator-facing diagnostic log lines on stderr (journald captures them under systemd). */
 #pragma once
 
-#include "macro.h"
+#include "base/macro.h"
 
 enum log_level {
         LOG_LEVEL_ERR = 3,

@@ -2,7 +2,7 @@
 #include <ctype.h>
 #include <limits.h>
 
-#include "strutil.h"
+#include "base/strutil.h"
 
 int parse_boolean(const char *s) {
         static const char *const yes[] = { "1", "yes", "y", "true", "t", "on" };

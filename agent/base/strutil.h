@@ -1,7 +1,7 @@
 /* String, number, duration and string-vector helpers (no I/O). */
 #pragma once
 
-#include "macro.h"
+#include "base/macro.h"
 
 /* Parses "yes/no/true/false/on/off/1/0"; returns 1, 0 or -EINVAL. */
 int parse_boolean(const char *s);

@@ -1,7 +1,7 @@
 /* Aligned text tables for keyrevokectl: plain when piped, coloured on a terminal. */
 #include <stdarg.h>
 
-#include "table.h"
+#include "base/table.h"
 
 #define ANSI_BOLD "\033[1m"
 #define ANSI_RESET "\033[0m"

@@ -1,7 +1,7 @@
 /* Aligned text tables for keyrevokectl: plain when piped, coloured on a terminal. */
 #pragma once
 
-#include "macro.h"
+#include "base/macro.h"
 
 enum table_color {
         TABLE_PLAIN,

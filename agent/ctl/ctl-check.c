@@ -1,7 +1,7 @@
 /* keyrevokectl check: validates revocation list files exactly as keyrevoked reads them. */
-#include "ctl.h"
-#include "log.h"
-#include "revlist.h"
+#include "base/log.h"
+#include "ctl/ctl.h"
+#include "logic/revlist.h"
 
 static json_t *problems_json(const struct diags *d, size_t from) {
         json_t *a = json_array();

@@ -1,14 +1,14 @@
 /* keyrevokectl plan [FILE...]: a dry-run enforcement pass (Describe* calls only), as a table. */
 #include <systemd/sd-event.h>
 
-#include "credsource.h"
-#include "ctl.h"
-#include "enforce.h"
-#include "lists.h"
-#include "log.h"
-#include "report.h"
-#include "setup.h"
-#include "table.h"
+#include "base/log.h"
+#include "base/table.h"
+#include "ctl/ctl.h"
+#include "daemon/enforce.h"
+#include "daemon/setup.h"
+#include "io/credsource.h"
+#include "io/lists.h"
+#include "io/report.h"
 
 /* One event of the pass that says what would happen to something. */
 struct plan_row {
@@ -30,7 +30,7 @@ struct plan {
         struct lists lists;
         struct enforce *pass;
         int error; /* the pass could not run */
-        struct enforce_counts counts;
+        struct planner_counts counts;
         struct plan_row *rows;
         size_t n_rows, allocated;
         bool oom;
@@ -108,7 +108,7 @@ static void plan_sink_cb(enum event_kind kind, const struct event_fields *f, con
                 p->oom = true;
 }
 
-static void plan_pass_done_cb(struct enforce *pass, const struct enforce_counts *c, void *userdata) {
+static void plan_pass_done_cb(struct enforce *pass, const struct planner_counts *c, void *userdata) {
         struct plan *p = userdata;
 
         p->counts = *c;

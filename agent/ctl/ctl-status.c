@@ -1,10 +1,10 @@
 /* keyrevokectl status: the revoked entries, the key pairs and instances they reached, the queue. */
-#include "ctl.h"
-#include "lists.h"
-#include "log.h"
-#include "metrics.h"
-#include "sshkey.h"
-#include "table.h"
+#include "base/log.h"
+#include "base/table.h"
+#include "ctl/ctl.h"
+#include "io/lists.h"
+#include "io/metrics.h"
+#include "logic/sshkey.h"
 
 /* Longest entry label: "key SHA256:" and 43 base64 characters. */
 #define STATUS_LABEL_MAX 64

@@ -1,8 +1,8 @@
 /* keyrevokectl windows [N]: the next maintenance windows, in the configured time zone. */
-#include "ctl.h"
-#include "log.h"
-#include "strutil.h"
-#include "table.h"
+#include "base/log.h"
+#include "base/strutil.h"
+#include "base/table.h"
+#include "ctl/ctl.h"
 
 #define WINDOWS_DEFAULT 5U
 #define WINDOWS_MAX 1000U

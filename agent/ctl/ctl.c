@@ -3,9 +3,9 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "ctl.h"
-#include "log.h"
-#include "setup.h"
+#include "base/log.h"
+#include "ctl/ctl.h"
+#include "daemon/setup.h"
 
 
 struct ctl_verb {

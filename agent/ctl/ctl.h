@@ -3,9 +3,9 @@
 
 #include <jansson.h>
 
-#include "conf.h"
-#include "state.h"
-#include "window.h"
+#include "io/state.h"
+#include "logic/conf.h"
+#include "logic/window.h"
 
 /* Exit statuses of keyrevokectl. */
 enum {

@@ -4,17 +4,17 @@
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-event.h>
 
-#include "agent.h"
-#include "conf.h"
-#include "credsource.h"
-#include "ecs.h"
-#include "enforce.h"
-#include "lists.h"
-#include "log.h"
-#include "metrics.h"
-#include "reboot.h"
-#include "setup.h"
-#include "state.h"
+#include "base/log.h"
+#include "daemon/agent.h"
+#include "daemon/enforce.h"
+#include "daemon/reboot.h"
+#include "daemon/setup.h"
+#include "io/credsource.h"
+#include "io/ecs.h"
+#include "io/lists.h"
+#include "io/metrics.h"
+#include "io/state.h"
+#include "logic/conf.h"
 
 /* Changes in the list directory are collected this long before the lists are re-read. */
 #define AGENT_DEBOUNCE_USEC (200 * USEC_PER_MSEC)
@@ -119,7 +119,7 @@ static void reload_lists(struct agent *a) {
 }
 
 /* MetricsFile=: the state after a pass, for the Prometheus textfile collector. */
-static void write_metrics(struct agent *a, const struct enforce_counts *c) {
+static void write_metrics(struct agent *a, const struct planner_counts *c) {
         struct metrics_input in = {
                 .lists = a->lists.n,
                 .entries = lists_count_entries(&a->lists),
@@ -140,7 +140,7 @@ static void write_metrics(struct agent *a, const struct enforce_counts *c) {
                 log_warning_errno(r, "Failed to write the metrics file %s: %m", a->conf->metrics_file);
 }
 
-static void pass_done_cb(struct enforce *p, const struct enforce_counts *c, void *userdata) {
+static void pass_done_cb(struct enforce *p, const struct planner_counts *c, void *userdata) {
         struct agent *a = userdata;
 
         if (c->failed > 0)

@@ -1,7 +1,7 @@
 /* The agent: owns the event loop, configuration, lists, ECS client, queue and the passes. */
 #pragma once
 
-#include "macro.h"
+#include "base/macro.h"
 
 struct agent;
 

@@ -2,9 +2,9 @@
  * the instances when an answer leaves it open whether the detach happened. */
 #include <jansson.h>
 
-#include "enforce-internal.h"
-#include "log.h"
-#include "state.h"
+#include "base/log.h"
+#include "daemon/enforce-internal.h"
+#include "io/state.h"
 
 void detach_batch_free(struct enforce_batch *b) {
         for (size_t i = 0; i < b->n; i++)

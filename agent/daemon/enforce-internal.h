@@ -1,10 +1,10 @@
 /* What the enforcement pass (enforce.c) and its detach batches (detach.c) share. */
 #pragma once
 
-#include "enforce.h"
-#include "hashmap.h"
-#include "planner.h"
-#include "report.h"
+#include "base/hashmap.h"
+#include "daemon/enforce.h"
+#include "io/report.h"
+#include "logic/planner.h"
 
 #define ENFORCE_KEYPAIR_PAGE_SIZE 50
 #define ENFORCE_INSTANCE_PAGE_SIZE 100
@@ -49,7 +49,7 @@ struct enforce {
         struct enforce_batch **unsent;  /* batches whose intent is not on disk yet */
         size_t n_unsent;
         unsigned outstanding;           /* ECS calls in flight for this pass */
-        struct enforce_counts counts;
+        struct planner_counts counts;
         struct enforce_region **regions;
         size_t n_regions;
         struct hashmap *targets;        /* "region/keypair" -> struct enforce_target */

@@ -1,7 +1,7 @@
 /* One enforcement pass: resolve every list entry to key pairs and instances, detach, queue. */
-#include "enforce-internal.h"
-#include "log.h"
-#include "strutil.h"
+#include "base/log.h"
+#include "base/strutil.h"
+#include "daemon/enforce-internal.h"
 
 /* Region used for DescribeRegions when no region is configured (the API's home region). */
 #define ENFORCE_BOOTSTRAP_REGION "cn-hangzhou"

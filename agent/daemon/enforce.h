@@ -3,21 +3,15 @@
 
 #include <systemd/sd-event.h>
 
-#include "ecs.h"
-#include "revlist.h"
-#include "state.h"
+#include "io/ecs.h"
+#include "io/state.h"
+#include "logic/planner.h"
+#include "logic/revlist.h"
 
 struct enforce;
 
-struct enforce_counts {
-        unsigned detached;      /* instances detached (or that would be, in dry-run) */
-        unsigned skipped;       /* Windows instances left alone */
-        unsigned failed;        /* instances or key pairs that could not be enforced */
-        unsigned not_found;     /* named key pairs that exist nowhere */
-};
-
 /* Called once when the pass has no call left in flight. */
-typedef void (*enforce_done_cb)(struct enforce *p, const struct enforce_counts *c, void *userdata);
+typedef void (*enforce_done_cb)(struct enforce *p, const struct planner_counts *c, void *userdata);
 
 struct enforce_options {
         struct ecs *ecs;

@@ -1,9 +1,9 @@
 /* keyrevoked: command line parsing; everything else lives in the agent. */
 #include <getopt.h>
 
-#include "agent.h"
-#include "conf.h"
-#include "log.h"
+#include "base/log.h"
+#include "daemon/agent.h"
+#include "logic/conf.h"
 
 
 static void help(void) {

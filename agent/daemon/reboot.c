@@ -3,13 +3,13 @@
 #include <sys/timerfd.h>
 #include <time.h>
 
-#include "ecsparse.h"
-#include "hashmap.h"
-#include "log.h"
-#include "planner.h"
-#include "reboot.h"
-#include "report.h"
-#include "window.h"
+#include "base/hashmap.h"
+#include "base/log.h"
+#include "daemon/reboot.h"
+#include "io/report.h"
+#include "logic/ecsparse.h"
+#include "logic/planner.h"
+#include "logic/window.h"
 
 /* How often instances being rebooted are looked at. */
 #define REBOOT_POLL_USEC (3 * USEC_PER_SEC)

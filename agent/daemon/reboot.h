@@ -3,9 +3,9 @@
 
 #include <systemd/sd-event.h>
 
-#include "conf.h"
-#include "ecs.h"
-#include "state.h"
+#include "io/ecs.h"
+#include "io/state.h"
+#include "logic/conf.h"
 
 struct reboot;
 

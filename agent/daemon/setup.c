@@ -1,6 +1,6 @@
 /* Start-up steps shared by keyrevoked and keyrevokectl: loading the config, making the ECS client. */
-#include "log.h"
-#include "setup.h"
+#include "base/log.h"
+#include "daemon/setup.h"
 
 int setup_load_conf(const char *path, struct conf **ret) {
         struct diags d = {};

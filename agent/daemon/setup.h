@@ -3,8 +3,8 @@
 
 #include <systemd/sd-event.h>
 
-#include "conf.h"
-#include "ecs.h"
+#include "io/ecs.h"
+#include "logic/conf.h"
 
 /* Loads the configuration (and its drop-ins) with $STATE_DIRECTORY as the state default; each
  * problem is logged as FILE:LINE: message. Returns conf_load()'s result. */

@@ -4,8 +4,8 @@
 #include <stdarg.h>
 #include <sys/stat.h>
 
-#include "creds.h"
-#include "fileio.h"
+#include "base/fileio.h"
+#include "io/creds.h"
 
 #define CREDS_FILE_MAX_BYTES (64U * 1024U)
 #define CREDS_KEY_MAX_CHARS 1024U

@@ -3,7 +3,7 @@
 
 #include <sys/types.h>
 
-#include "diag.h"
+#include "base/diag.h"
 
 struct creds {
         char *access_key_id;

@@ -1,8 +1,8 @@
 /* Where the ECS credentials come from (static sources or the RAM role), delivered asynchronously. */
-#include "credsource.h"
-#include "http.h"
-#include "log.h"
-#include "metadata.h"
+#include "base/log.h"
+#include "io/credsource.h"
+#include "io/http.h"
+#include "io/metadata.h"
 
 struct credsource {
         credsource_cb cb;

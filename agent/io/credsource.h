@@ -3,8 +3,8 @@
 
 #include <systemd/sd-event.h>
 
-#include "conf.h"
-#include "creds.h"
+#include "io/creds.h"
+#include "logic/conf.h"
 
 struct credsource;
 

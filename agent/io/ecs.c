@@ -3,12 +3,12 @@
 #include <openssl/rand.h>
 #include <strings.h>
 
-#include "ecs.h"
-#include "ecsparse.h"
-#include "http.h"
-#include "log.h"
-#include "ratelimit.h"
-#include "sign.h"
+#include "base/log.h"
+#include "io/ecs.h"
+#include "io/http.h"
+#include "logic/ecsparse.h"
+#include "logic/ratelimit.h"
+#include "logic/sign.h"
 
 #define ECS_BACKOFF_BASE_USEC (200 * USEC_PER_MSEC)
 #define ECS_BACKOFF_CAP_USEC (20 * USEC_PER_SEC)

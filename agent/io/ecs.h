@@ -4,8 +4,8 @@
 #include <jansson.h>
 #include <systemd/sd-event.h>
 
-#include "creds.h"
-#include "params.h"
+#include "io/creds.h"
+#include "logic/params.h"
 
 #define ECS_API_VERSION "2014-05-26"
 #define ECS_MAX_RESPONSE_BYTES (8U * 1024U * 1024U)

@@ -5,7 +5,7 @@
 #include <strings.h>
 #include <sys/epoll.h>
 
-#include "http.h"
+#include "io/http.h"
 
 #define HTTP_CONNECT_TIMEOUT_MS 5000L
 #define HTTP_MAX_HOST_CONNECTIONS 16L

@@ -3,7 +3,7 @@
 
 #include <systemd/sd-event.h>
 
-#include "macro.h"
+#include "base/macro.h"
 
 /* The response cap used when http_request.max_response_bytes is 0. */
 #define HTTP_DEFAULT_MAX_RESPONSE_BYTES (1024U * 1024U)

@@ -1,9 +1,9 @@
 /* The revocation directory: reading every *.list in it, reporting what was loaded or rejected. */
 #include <dirent.h>
 
-#include "lists.h"
-#include "report.h"
-#include "strutil.h"
+#include "base/strutil.h"
+#include "io/lists.h"
+#include "io/report.h"
 
 static int compare_names(const void *a, const void *b) {
         return strcmp(*(char *const *) a, *(char *const *) b);

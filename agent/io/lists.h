@@ -3,8 +3,8 @@
 
 #include <sys/types.h>
 
-#include "diag.h"
-#include "revlist.h"
+#include "base/diag.h"
+#include "logic/revlist.h"
 
 struct lists {
         struct revlist **items;

@@ -2,9 +2,9 @@
 #include <inttypes.h>
 #include <jansson.h>
 
-#include "log.h"
-#include "metadata.h"
-#include "sign.h"
+#include "base/log.h"
+#include "io/metadata.h"
+#include "logic/sign.h"
 
 #define METADATA_ENDPOINT_MAX 512U
 #define METADATA_KEY_MAX 1024U

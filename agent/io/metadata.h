@@ -3,8 +3,8 @@
 
 #include <systemd/sd-event.h>
 
-#include "creds.h"
-#include "http.h"
+#include "io/creds.h"
+#include "io/http.h"
 
 #define METADATA_TOKEN_TTL_SEC_DEFAULT 21600U
 #define METADATA_ROLE_MAX 64U

@@ -1,8 +1,8 @@
 /* Prometheus textfile-collector output: API counters, the last pass and the reboot queue. */
 #include <inttypes.h>
 
-#include "fileio.h"
-#include "metrics.h"
+#include "base/fileio.h"
+#include "io/metrics.h"
 
 #define METRICS_PREFIX "keyrevoke_"
 
@@ -162,7 +162,7 @@ static void gauge_seconds(FILE *f, const char *name, const char *help, uint64_t 
 }
 
 static void format_pass(FILE *f, const struct metrics_input *in) {
-        const struct enforce_counts *c = in->pass;
+        const struct planner_counts *c = in->pass;
         uint64_t duration = in->pass_end_usec > in->pass_start_usec ? in->pass_end_usec - in->pass_start_usec : 0;
 
         header(f, "last_pass_instances", "gauge", "Instances of the last enforcement pass, by result.");

@@ -1,9 +1,9 @@
 /* Prometheus textfile-collector output: API counters, the last pass and the reboot queue. */
 #pragma once
 
-#include "ecs.h"
-#include "enforce.h"
-#include "state.h"
+#include "io/ecs.h"
+#include "io/state.h"
+#include "logic/planner.h"
 
 /* Distinct (action, error code) series kept; later codes are counted as code="other". */
 #define METRICS_SERIES_MAX 256U
@@ -17,7 +17,7 @@ struct metrics;
 struct metrics_input {
         size_t lists;                      /* revocation list files loaded */
         size_t entries;                    /* entries in them */
-        const struct enforce_counts *pass; /* the pass that just ended */
+        const struct planner_counts *pass; /* the pass that just ended */
         uint64_t pass_start_usec;          /* CLOCK_REALTIME */
         uint64_t pass_end_usec;            /* CLOCK_REALTIME */
         bool dry_run;

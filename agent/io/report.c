@@ -7,7 +7,7 @@
 #define SD_JOURNAL_SUPPRESS_LOCATION 1
 #include <systemd/sd-journal.h>
 
-#include "report.h"
+#include "io/report.h"
 
 #define REPORT_PREFIX "KEYREVOKE_"
 #define JOURNAL_SOCKET "/run/systemd/journal/socket"

@@ -1,7 +1,7 @@
 /* Structured events to journald (the only caller of sd_journal_send), logfmt on stderr otherwise. */
 #pragma once
 
-#include "macro.h"
+#include "base/macro.h"
 
 enum event_kind {
         EVENT_LIST_LOADED,

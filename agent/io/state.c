@@ -6,10 +6,10 @@
 #include <limits.h>
 #include <sys/stat.h>
 
-#include "fileio.h"
-#include "log.h"
-#include "state.h"
-#include "strutil.h"
+#include "base/fileio.h"
+#include "base/log.h"
+#include "base/strutil.h"
+#include "io/state.h"
 
 #define STATE_FILE "queue.json"
 #define STATE_TEMP_PREFIX ".queue.json."

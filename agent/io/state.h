@@ -1,7 +1,7 @@
 /* The persistent reboot queue in StateDirectory: one JSON file, written atomically, mode 0600. */
 #pragma once
 
-#include "hashmap.h"
+#include "base/hashmap.h"
 
 enum queue_state {
         QUEUE_DETACHING,        /* intent written, DetachKeyPair sent or about to be */

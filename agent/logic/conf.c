@@ -7,9 +7,9 @@
 #include <stdarg.h>
 #include <sys/stat.h>
 
-#include "conf.h"
-#include "fileio.h"
-#include "strutil.h"
+#include "base/fileio.h"
+#include "base/strutil.h"
+#include "logic/conf.h"
 
 #define CONF_FILE_MAX_BYTES (1024U * 1024U)
 #define CONF_DROPINS_MAX 256U

@@ -1,8 +1,8 @@
 /* keyrevoke.conf: defaults, parsing of the INI files with inih, drop-ins, validation. */
 #pragma once
 
-#include "diag.h"
-#include "window.h"
+#include "base/diag.h"
+#include "logic/window.h"
 
 /* Set by the build from --sysconfdir and --localstatedir; these are for builds outside it. */
 #ifndef SYSCONFDIR

@@ -2,8 +2,8 @@
 #include <ctype.h>
 #include <limits.h>
 
-#include "ecsparse.h"
-#include "strutil.h"
+#include "base/strutil.h"
+#include "logic/ecsparse.h"
 
 /* How one array item is parsed into (and freed from) its zeroed struct. */
 struct item_type {

@@ -3,7 +3,7 @@
 
 #include <jansson.h>
 
-#include "macro.h"
+#include "base/macro.h"
 
 #define ECSPARSE_MAX_ITEMS 1000
 #define ECSPARSE_MAX_STRING 4096                        /* bytes of any string field... */

@@ -1,7 +1,7 @@
 /* An ordered list of request parameters (name=value) for ECS RPC calls. */
 #include <stdarg.h>
 
-#include "params.h"
+#include "logic/params.h"
 
 /* Makes room for one more item; -E2BIG past PARAMS_MAX. */
 static int params_reserve(struct params *p) {

@@ -1,7 +1,7 @@
 /* An ordered list of request parameters (name=value) for ECS RPC calls. */
 #pragma once
 
-#include "macro.h"
+#include "base/macro.h"
 
 /* More parameters than any ECS call needs (InstanceId.1..100 plus the common ones). */
 #define PARAMS_MAX 256

@@ -1,5 +1,5 @@
 /* The planner: what to detach, skip, queue and reboot, and why (pure decisions on plain data). */
-#include "planner.h"
+#include "logic/planner.h"
 
 int planner_entries_for_region(struct revlist *const *lists, size_t n_lists, const char *region,
                                struct planner_entry **ret, size_t *ret_n) {

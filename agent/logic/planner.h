@@ -1,10 +1,18 @@
 /* The planner: what to detach, skip, queue and reboot, and why (pure decisions on plain data). */
 #pragma once
 
-#include "ecsparse.h"
-#include "revlist.h"
+#include "logic/ecsparse.h"
+#include "logic/revlist.h"
 
 #define PLANNER_DETACH_BATCH_MAX 50
+
+/* What one enforcement pass did, as counted for its summary event and the metrics. */
+struct planner_counts {
+        unsigned detached;      /* instances detached (or that would be, in dry-run) */
+        unsigned skipped;       /* Windows instances left alone */
+        unsigned failed;        /* instances or key pairs that could not be enforced */
+        unsigned not_found;     /* named key pairs that exist nowhere */
+};
 
 /* A revocation list entry together with the list it came from. */
 struct planner_entry {

@@ -4,7 +4,7 @@
  * A throttling answer halves the rate, never below RATELIMIT_MIN_RATE nor 10% of max_rate, and
  * empties the bucket; each success adds max_rate/20 back, so full speed returns after 20 calls
  * that went through. */
-#include "ratelimit.h"
+#include "logic/ratelimit.h"
 
 /* Float slack so that waiting exactly the returned time always yields a token. */
 #define TOKEN_EPSILON 1e-9

@@ -1,7 +1,7 @@
 /* Client-side token bucket with adaptive rate, and retry backoff (pure; now passed in). */
 #pragma once
 
-#include "macro.h"
+#include "base/macro.h"
 
 /* Bounds of any rate, in requests per second. */
 #define RATELIMIT_MIN_RATE 1.0

@@ -3,9 +3,9 @@
 #include <strings.h>
 #include <sys/stat.h>
 
-#include "fileio.h"
-#include "revlist.h"
-#include "strutil.h"
+#include "base/fileio.h"
+#include "base/strutil.h"
+#include "logic/revlist.h"
 
 #define REVLIST_SEPARATORS " \t"
 #define REVLIST_NAME_MIN 2

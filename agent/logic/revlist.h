@@ -3,8 +3,8 @@
 
 #include <sys/types.h>
 
-#include "diag.h"
-#include "sshkey.h"
+#include "base/diag.h"
+#include "logic/sshkey.h"
 
 #define REVLIST_FILE_MAX_BYTES (16U * 1024U * 1024U)
 #define REVLIST_LINE_MAX_BYTES (16U * 1024U)

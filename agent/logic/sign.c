@@ -6,7 +6,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
-#include "sign.h"
+#include "logic/sign.h"
 
 /* AccessKeySecrets are 30 characters; anything near this is not a secret but a mistake. */
 #define SIGN_SECRET_MAX 1024

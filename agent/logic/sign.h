@@ -1,7 +1,7 @@
 /* Alibaba Cloud RPC signature V1 (HMAC-SHA1): canonicalization and signing, no clock reads. */
 #pragma once
 
-#include "params.h"
+#include "logic/params.h"
 
 /* RFC 3986 percent-encoding as the signature needs it: A-Z a-z 0-9 - _ . ~ stay, every other
  * byte becomes %XX (uppercase). Returns a new string; -ENOMEM, -E2BIG (too long to encode). */

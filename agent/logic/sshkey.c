@@ -1,7 +1,7 @@
 /* OpenSSH public keys and fingerprints: parsing and SHA256/MD5 digests of key blobs. */
 #include <openssl/evp.h>
 
-#include "sshkey.h"
+#include "logic/sshkey.h"
 
 #define SSHKEY_SEPARATORS " \t\r\n"
 /* Longest padded base64 text whose decoded blob can still fit in SSHKEY_BLOB_MAX. */

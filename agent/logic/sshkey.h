@@ -1,7 +1,7 @@
 /* OpenSSH public keys and fingerprints: parsing and SHA256/MD5 digests of key blobs. */
 #pragma once
 
-#include "macro.h"
+#include "base/macro.h"
 
 #define SSHKEY_SHA256_LEN 32
 #define SSHKEY_MD5_LEN 16

@@ -3,8 +3,8 @@
 #include <fcntl.h>
 #include <time.h>
 
-#include "strutil.h"
-#include "window.h"
+#include "base/strutil.h"
+#include "logic/window.h"
 
 #define WINDOW_SET_MAX 64U
 #define WINDOW_TIMEZONE_MAX 255U

@@ -1,7 +1,7 @@
 /* Maintenance windows: parsing Window= values and finding open/next windows (now passed in). */
 #pragma once
 
-#include "macro.h"
+#include "base/macro.h"
 
 struct window {
         uint8_t days;           /* bit 0 = Monday ... bit 6 = Sunday */

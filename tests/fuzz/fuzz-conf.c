@@ -1,5 +1,5 @@
 /* libFuzzer target: conf_parse() on arbitrary text, then the windows it produced. */
-#include "conf.h"
+#include "logic/conf.h"
 
 /* A fixed instant (2025-06-01 00:00 UTC): the fuzzer must not depend on the clock. */
 #define FUZZ_NOW_USEC (UINT64_C(1748736000) * USEC_PER_SEC)

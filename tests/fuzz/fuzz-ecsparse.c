@@ -1,6 +1,6 @@
 /* libFuzzer target: every ECS answer parser on arbitrary bytes, everything freed. */
-#include "ecsparse.h"
-#include "strutil.h"
+#include "base/strutil.h"
+#include "logic/ecsparse.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,5 +1,5 @@
 /* libFuzzer target: revlist_parse() on arbitrary bytes, then the entry helpers on the result. */
-#include "revlist.h"
+#include "logic/revlist.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

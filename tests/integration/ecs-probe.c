@@ -4,10 +4,10 @@
 #include <systemd/sd-event.h>
 #include <time.h>
 
-#include "creds.h"
-#include "ecs.h"
-#include "log.h"
-#include "strutil.h"
+#include "base/log.h"
+#include "base/strutil.h"
+#include "io/creds.h"
+#include "io/ecs.h"
 
 #define PROBE_MAX_PARAMS 64
 

@@ -3,12 +3,12 @@
 #include <jansson.h>
 #include <systemd/sd-event.h>
 
-#include "ecs.h"
-#include "http.h"
-#include "log.h"
-#include "metadata.h"
-#include "sign.h"
-#include "strutil.h"
+#include "base/log.h"
+#include "base/strutil.h"
+#include "io/ecs.h"
+#include "io/http.h"
+#include "io/metadata.h"
+#include "logic/sign.h"
 
 struct probe {
         const char *metadata_endpoint;

@@ -3,8 +3,8 @@
 #include <ftw.h>
 #include <sys/stat.h>
 
-#include "conf.h"
-#include "strutil.h"
+#include "base/strutil.h"
+#include "logic/conf.h"
 
 #include "tests.h"
 

@@ -2,7 +2,7 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 
-#include "creds.h"
+#include "io/creds.h"
 #include "tests.h"
 
 /* Every secret in tests/data/creds contains this marker; no diag may ever show it. */

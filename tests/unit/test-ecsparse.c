@@ -1,5 +1,5 @@
 /* Unit tests for ecsparse.c: real answers from tests/data/ecs, odd shapes, limits. */
-#include "ecsparse.h"
+#include "logic/ecsparse.h"
 #include "tests.h"
 
 enum kind {

@@ -1,5 +1,5 @@
 /* Unit tests for hashmap.c: basic operations, 100k keys, removal, iteration, tombstone reuse. */
-#include "hashmap.h"
+#include "base/hashmap.h"
 #include "tests.h"
 
 #define N_KEYS 100000

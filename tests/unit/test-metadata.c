@@ -1,5 +1,5 @@
 /* Unit tests for metadata.c: credentials answers, timestamps, refresh times, argument checks. */
-#include "metadata.h"
+#include "io/metadata.h"
 #include "tests.h"
 
 #define SEC(s) ((uint64_t) (s) * USEC_PER_SEC)

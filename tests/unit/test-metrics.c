@@ -2,7 +2,7 @@
  * tests/data/metrics/, also checked with promtool when installed), series caps, atomic writes. */
 #include <sys/stat.h>
 
-#include "metrics.h"
+#include "io/metrics.h"
 #include "tests.h"
 
 #define T0 (1795800000ULL * USEC_PER_SEC)
@@ -41,7 +41,7 @@ static const struct {
         const char *golden;
         const struct call *calls;
         const struct queued *queue;
-        struct enforce_counts counts;
+        struct planner_counts counts;
         struct metrics_input in;
 } cases[] = {
         { "metrics/empty.prom", NULL, NULL, {}, { .pass_start_usec = T0, .pass_end_usec = T0, .now_usec = T0 } },
@@ -127,7 +127,7 @@ static void test_series_cap(const char *dir) {
         _cleanup_(metrics_freep) struct metrics *m = NULL;
         _cleanup_(state_freep) struct state *s = make_state(dir, NULL);
         _cleanup_free_ char *text = NULL;
-        struct enforce_counts counts = {};
+        struct planner_counts counts = {};
         struct metrics_input in = { .pass = &counts, .state = s };
         char code[32];
 
@@ -150,7 +150,7 @@ static void test_write(const char *dir) {
         _cleanup_(metrics_freep) struct metrics *m = NULL;
         _cleanup_(state_freep) struct state *s = make_state(dir, queue_pass);
         _cleanup_free_ char *path = NULL, *missing = NULL, *text = NULL, *written = NULL;
-        struct enforce_counts counts = { .detached = 1 };
+        struct planner_counts counts = { .detached = 1 };
         struct metrics_input in = { .pass = &counts, .state = s, .now_usec = T0 };
         struct stat st;
         FILE *f;

@@ -1,7 +1,7 @@
 /* Unit tests for planner.c: key pair matching per region, instance actions, batch splits and the
  * reboot gate, precheck and follow decisions. Lists are parsed from inline text with revlist_parse;
  * public keys come from the golden keys under tests/data/keys. */
-#include "planner.h"
+#include "logic/planner.h"
 #include "tests.h"
 
 #define SEC USEC_PER_SEC

@@ -1,5 +1,5 @@
 /* Unit tests for ratelimit.c: token bucket timing with a fake clock, adaptation, backoff bounds. */
-#include "ratelimit.h"
+#include "logic/ratelimit.h"
 #include "tests.h"
 
 #define T0 (1000 * USEC_PER_SEC)

@@ -2,7 +2,7 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 
-#include "report.h"
+#include "io/report.h"
 #include "tests.h"
 
 /* SPEC.md's table, in enum order. */

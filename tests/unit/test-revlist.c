@@ -2,7 +2,7 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 
-#include "revlist.h"
+#include "logic/revlist.h"
 #include "tests.h"
 
 #define MSG_OPTIONS "unexpected text: options are region=R1,R2 and reason=TEXT"

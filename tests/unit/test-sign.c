@@ -1,5 +1,5 @@
 /* Unit tests for params.c and sign.c: known answers, encoding, ordering, timestamps. */
-#include "sign.h"
+#include "logic/sign.h"
 #include "tests.h"
 
 #define MAX_KA_PARAMS 12

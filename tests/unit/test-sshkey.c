@@ -1,7 +1,7 @@
 /* Unit tests for sshkey.c: real keys against ssh-keygen's fingerprints, crafted bad blobs. */
 #include <openssl/evp.h>
 
-#include "sshkey.h"
+#include "logic/sshkey.h"
 #include "tests.h"
 
 /* Generated once with ssh-keygen (the sk- ones built from real points); NAME.sha256 and NAME.md5

@@ -3,7 +3,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "state.h"
+#include "io/state.h"
 #include "tests.h"
 
 static char tmpdir[] = "/tmp/test-state.XXXXXX";

@@ -1,7 +1,7 @@
 /* Unit tests for strutil.c: booleans, numbers, durations, UTF-8 and string vectors. */
 #include <limits.h>
 
-#include "strutil.h"
+#include "base/strutil.h"
 #include "tests.h"
 
 static const struct {

@@ -1,7 +1,7 @@
 /* Unit tests for window.c: Window= parsing and finding open/next windows, across DST changes.
  * Expected instants were computed independently with GNU date, e.g.
  * `TZ=Europe/Berlin date -d '2025-03-30 03:00' +%s`; comments show them as local time. */
-#include "window.h"
+#include "logic/window.h"
 
 #include "tests.h"
 
