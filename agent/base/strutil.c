@@ -94,6 +94,10 @@ int parse_duration_usec(const char *s, uint64_t *ret) {
         return 0;
 }
 
+bool startswith(const char *s, const char *prefix) {
+        return strneq(s, prefix, strlen(prefix));
+}
+
 char *strstrip(char *s) {
         char *e;
 

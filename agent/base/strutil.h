@@ -16,6 +16,9 @@ int parse_duration_usec(const char *s, uint64_t *ret);
 /* Strips leading and trailing whitespace in place; returns s. */
 char *strstrip(char *s);
 
+/* True when s begins with prefix. */
+bool startswith(const char *s, const char *prefix);
+
 /* True when s[0..len) is valid UTF-8 without NUL bytes. */
 bool utf8_is_valid(const char *s, size_t len);
 

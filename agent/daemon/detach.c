@@ -1,6 +1,5 @@
 /* DetachKeyPair batches of one key pair: intent on disk first, the call, its results, and a look at
  * the instances when an answer leaves it open whether the detach happened. */
-#include <jansson.h>
 
 #include "base/log.h"
 #include "daemon/enforce-internal.h"
@@ -16,22 +15,6 @@ void detach_batch_free(struct enforce_batch *b) {
 
 static void batch_done_cb(const struct ecs_result *r, void *userdata);
 static void batch_verify(struct enforce_batch *b, const char *error);
-
-static char *ids_json(char *const *ids, size_t n) {
-        json_t *a = json_array();
-        char *s;
-
-        if (!a)
-                return NULL;
-        for (size_t i = 0; i < n; i++)
-                if (json_array_append_new(a, json_string(ids[i])) < 0) {
-                        json_decref(a);
-                        return NULL;
-                }
-        s = json_dumps(a, JSON_COMPACT);
-        json_decref(a);
-        return s;
-}
 
 /* Records the intent (DETACHING) of every instance of the batch; saved before the call. */
 static int batch_record_intent(struct enforce_batch *b) {
@@ -65,11 +48,10 @@ static void batch_report_failed(struct enforce_batch *b, const char *error, cons
 
 static int batch_call(struct enforce_batch *b) {
         struct enforce_target *t = b->target;
-        _cleanup_free_ char *ids = ids_json(b->ids, b->n);
         struct params params = {};
 
-        if (!ids || params_add(&params, "RegionId", t->region->name) < 0 ||
-            params_add(&params, "KeyPairName", t->keypair) < 0 || params_add(&params, "InstanceIds", ids) < 0) {
+        if (params_add(&params, "RegionId", t->region->name) < 0 || params_add(&params, "KeyPairName", t->keypair) < 0 ||
+            params_add_id_array(&params, "InstanceIds", b->ids, b->n) < 0) {
                 params_done(&params);
                 return -ENOMEM;
         }
@@ -301,11 +283,10 @@ static void verify_done_cb(const struct ecs_result *r, void *userdata);
 static void batch_verify(struct enforce_batch *b, const char *error) {
         struct enforce_target *t = b->target;
         struct enforce_batch *v = calloc(1, sizeof(*v));
-        _cleanup_free_ char *ids = ids_json(b->ids, b->n);
         struct params params = {};
 
-        if (!v || !ids || !(v->error = strdup(error)) || params_add(&params, "RegionId", t->region->name) < 0 ||
-            params_add(&params, "InstanceIds", ids) < 0 || params_addf(&params, "MaxResults", "%d", ENFORCE_INSTANCE_PAGE_SIZE) < 0) {
+        if (!v || !(v->error = strdup(error)) || params_add(&params, "RegionId", t->region->name) < 0 ||
+            params_add_id_array(&params, "InstanceIds", b->ids, b->n) < 0 || params_addf(&params, "MaxResults", "%d", ENFORCE_INSTANCE_PAGE_SIZE) < 0) {
                 params_done(&params);
                 if (v)
                         free(v->error);
@@ -321,18 +302,11 @@ static void batch_verify(struct enforce_batch *b, const char *error) {
         }
 }
 
-static const struct ecs_instance *find_instance(const struct ecs_instance *a, size_t n, const char *id) {
-        for (size_t i = 0; i < n; i++)
-                if (streq_ptr(a[i].instance_id, id))
-                        return &a[i];
-        return NULL;
-}
-
 static void verify_apply(struct enforce_batch *v, const struct ecs_instance *a, size_t n, const char *request_id) {
         struct enforce_target *t = v->target;
 
         for (size_t i = 0; i < v->n; i++) {
-                const struct ecs_instance *found = find_instance(a, n, v->ids[i]);
+                const struct ecs_instance *found = ecs_instances_find(a, n, v->ids[i]);
                 struct enforce_batch one = { t, &v->ids[i], 1, NULL };
 
                 if (!found) {

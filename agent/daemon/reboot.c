@@ -1,5 +1,4 @@
 /* The reboot scheduler: reboots queued instances inside maintenance windows, crash-safely. */
-#include <jansson.h>
 #include <sys/timerfd.h>
 #include <time.h>
 
@@ -114,13 +113,6 @@ static void look_free(struct reboot_look *l) {
         free(l->ids);
         free(l->region);
         free(l);
-}
-
-static const struct ecs_instance *find_instance(const struct ecs_instance *a, size_t n, const char *id) {
-        for (size_t i = 0; i < n; i++)
-                if (streq_ptr(a[i].instance_id, id))
-                        return &a[i];
-        return NULL;
 }
 
 static void reboot_call_done_cb(const struct ecs_result *res, void *userdata);
@@ -239,9 +231,9 @@ static void look_done_cb(const struct ecs_result *res, void *userdata) {
                 if (!ok)
                         continue;
                 if (l->follow && e->state == QUEUE_REBOOTING)
-                        follow_one(r, e, find_instance(a, n, l->ids[k]));
+                        follow_one(r, e, ecs_instances_find(a, n, l->ids[k]));
                 else if (!l->follow && e->state == QUEUE_PENDING)
-                        precheck_one(r, e, find_instance(a, n, l->ids[k]));
+                        precheck_one(r, e, ecs_instances_find(a, n, l->ids[k]));
         }
         ecs_instances_free(a, n);
         free(next);
@@ -257,15 +249,9 @@ static void look_done_cb(const struct ecs_result *res, void *userdata) {
 
 /* Sends one DescribeInstances for the entries of l (all of one region). */
 static void look_send(struct reboot *r, struct reboot_look *l) {
-        json_t *a = json_array();
-        _cleanup_free_ char *ids = NULL;
         struct params params = {};
 
-        for (size_t i = 0; a && i < l->n; i++)
-                (void) json_array_append_new(a, json_string(l->ids[i]));
-        ids = a ? json_dumps(a, JSON_COMPACT) : NULL;
-        json_decref(a);
-        if (!ids || params_add(&params, "RegionId", l->region) < 0 || params_add(&params, "InstanceIds", ids) < 0 ||
+        if (params_add(&params, "RegionId", l->region) < 0 || params_add_id_array(&params, "InstanceIds", l->ids, l->n) < 0 ||
             params_addf(&params, "MaxResults", "%d", REBOOT_DESCRIBE_MAX) < 0 ||
             ecs_call(r->o.ecs, l->region, "DescribeInstances", &params, look_done_cb, l) < 0) {
                 params_done(&params);

@@ -4,6 +4,7 @@
 #include <strings.h>
 
 #include "base/log.h"
+#include "base/strutil.h"
 #include "io/ecs.h"
 #include "io/http.h"
 #include "logic/ecsparse.h"
@@ -69,23 +70,20 @@ static void ecs_answer_done(struct ecs_answer *a) {
         free(a->message);
 }
 
-static bool ecs_has_prefix(const char *s, const char *prefix) {
-        return strncmp(s, prefix, strlen(prefix)) == 0;
-}
-
 bool ecs_code_is_retryable(const char *code) {
         if (!code)
                 return false;
-        return ecs_has_prefix(code, "Throttling") || ecs_has_prefix(code, "ServiceUnavailable") ||
-               ecs_has_prefix(code, "InternalError") || streq(code, "UnknownError");
+        return startswith(code, "Throttling") || startswith(code, "ServiceUnavailable") ||
+               startswith(code, "InternalError") || streq(code, "UnknownError");
 }
 
-/* RebootInstance has no client token: after an ambiguous failure it may already have run. */
-static bool ecs_action_is_idempotent(const char *action) {
+/* Whether a request may be sent again after an ambiguous transport error (it may have reached the
+ * API): RebootInstance has no client token, so a second copy could reboot twice. */
+static bool ecs_action_is_safe_to_resend(const char *action) {
         return !streq(action, "RebootInstance");
 }
 
-static bool ecs_transport_is_retryable(int error, bool idempotent) {
+static bool ecs_transport_is_retryable(int error, bool safe_to_resend) {
         switch (error) {
         case -ECONNREFUSED:
         case -EHOSTUNREACH:
@@ -94,7 +92,7 @@ static bool ecs_transport_is_retryable(int error, bool idempotent) {
         case -ECONNRESET:
         case -EPROTO:
         case -EIO:
-                return idempotent;
+                return safe_to_resend;
         default:
                 return false; /* size cap, certificate, bad input, no memory: would fail again */
         }
@@ -102,16 +100,16 @@ static bool ecs_transport_is_retryable(int error, bool idempotent) {
 
 static bool ecs_result_is_retryable(const struct ecs_call *c, const struct http_response *r,
                                     const struct ecs_result *res) {
-        bool idempotent = ecs_action_is_idempotent(c->action);
+        bool safe_to_resend = ecs_action_is_safe_to_resend(c->action);
 
         if (r->error < 0)
-                return ecs_transport_is_retryable(r->error, idempotent);
+                return ecs_transport_is_retryable(r->error, safe_to_resend);
         if (res->error == 0)
                 return false;
         if (res->code && ecs_code_is_retryable(res->code))
-                return idempotent || ecs_has_prefix(res->code, "Throttling") ||
-                       ecs_has_prefix(res->code, "ServiceUnavailable");
-        return res->http_status >= 500 && idempotent;
+                return safe_to_resend || startswith(res->code, "Throttling") ||
+                       startswith(res->code, "ServiceUnavailable");
+        return res->http_status >= 500 && safe_to_resend;
 }
 
 static struct ecs_call *ecs_call_free(struct ecs_call *c) {
@@ -246,8 +244,8 @@ static uint32_t ecs_random_u32(void) {
 /* Turns one HTTP answer into a result; a owns what the result points to. */
 /* Signature errors echo the string to sign, security token included: their text is not passed on. */
 static const char *ecs_safe_message(const char *code, const char *message) {
-        if (ecs_has_prefix(code, "SignatureDoesNotMatch") || ecs_has_prefix(code, "IncompleteSignature") ||
-            ecs_has_prefix(code, "InvalidSecurityToken"))
+        if (startswith(code, "SignatureDoesNotMatch") || startswith(code, "IncompleteSignature") ||
+            startswith(code, "InvalidSecurityToken"))
                 return "the API refused the signature or the security token (its details are withheld: they "
                        "echo credentials); check the AccessKeySecret and the clock";
         return message;
@@ -297,7 +295,7 @@ static void ecs_http_done_cb(const struct http_response *r, void *userdata) {
         ecs_log_attempt(c, &res);
         if (e->observe_cb)
                 e->observe_cb(c->action, &res, e->observe_userdata);
-        if (res.code && ecs_has_prefix(res.code, "Throttling")) {
+        if (res.code && startswith(res.code, "Throttling")) {
                 e->stats.throttled++;
                 ratelimit_throttled(&e->ratelimit, now);
         } else if (res.error == 0)

@@ -423,14 +423,9 @@ static int state_format(const struct state *s, char **ret) {
         return 0;
 }
 
-static void closedirp(DIR **d) {
-        if (*d)
-                (void) closedir(*d);
-}
-
 /* Temp files a killed daemon left behind; queue.json itself is always complete. */
 static void remove_stale_temps(const char *directory) {
-        _cleanup_(closedirp) DIR *d = opendir(directory);
+        _cleanup_closedir_ DIR *d = opendir(directory);
         struct dirent *de;
 
         if (!d)

@@ -532,14 +532,9 @@ static int strv_compare(const void *a, const void *b) {
         return strcmp(*(char *const *) a, *(char *const *) b);
 }
 
-static void closedirp(DIR **dp) {
-        if (*dp)
-                (void) closedir(*dp);
-}
-
 /* Lists dir's drop-in names, sorted bytewise; a missing directory has none. */
 static int conf_list_dropins(const char *dir, struct diags *d, char ***ret) {
-        _cleanup_(closedirp) DIR *dp = opendir(dir);
+        _cleanup_closedir_ DIR *dp = opendir(dir);
         _cleanup_strv_free_ char **names = NULL;
         size_t n = 0;
         struct dirent *de;

@@ -404,6 +404,13 @@ int ecsparse_instance_status(json_t *root, struct ecs_status **ret, size_t *ret_
         return r;
 }
 
+const struct ecs_instance *ecs_instances_find(const struct ecs_instance *a, size_t n, const char *id) {
+        for (size_t i = 0; i < n; i++)
+                if (streq_ptr(a[i].instance_id, id))
+                        return &a[i];
+        return NULL;
+}
+
 void ecs_instances_free(struct ecs_instance *a, size_t n) {
         items_free(a, n, &instance_type);
 }

@@ -71,6 +71,8 @@ int ecsparse_instance_status(json_t *root, struct ecs_status **ret, size_t *ret_
 
 /* Free arrays returned above (NULL accepted). */
 void ecs_instances_free(struct ecs_instance *a, size_t n);
+/* The instance of a[] with this id, or NULL. */
+const struct ecs_instance *ecs_instances_find(const struct ecs_instance *a, size_t n, const char *id);
 void ecs_keypairs_free(struct ecs_keypair *a, size_t n);
 void ecs_detach_results_free(struct ecs_detach_result *a, size_t n);
 void ecs_statuses_free(struct ecs_status *a, size_t n);

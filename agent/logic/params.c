@@ -1,4 +1,5 @@
 /* An ordered list of request parameters (name=value) for ECS RPC calls. */
+#include <jansson.h>
 #include <stdarg.h>
 
 #include "logic/params.h"
@@ -49,6 +50,18 @@ int params_addf(struct params *p, const char *name, const char *format, ...) {
         r = vasprintf(&value, format, ap);
         va_end(ap);
         return params_add_take(p, strdup(name), r < 0 ? NULL : value);
+}
+
+int params_add_id_array(struct params *p, const char *name, char *const *ids, size_t n) {
+        json_t *a = json_array();
+        _cleanup_free_ char *s = NULL;
+
+        for (size_t i = 0; a && i < n; i++)
+                if (json_array_append_new(a, json_string(ids[i])) < 0)
+                        json_decref(TAKE_PTR(a));
+        s = a ? json_dumps(a, JSON_COMPACT) : NULL;
+        json_decref(a);
+        return s ? params_add(p, name, s) : -ENOMEM;
 }
 
 const char *params_get(const struct params *p, const char *name) {

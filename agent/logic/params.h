@@ -21,6 +21,8 @@ struct params {
 int params_add(struct params *p, const char *name, const char *value);
 /* Like params_add() with a printf-formatted value. */
 int params_addf(struct params *p, const char *name, const char *format, ...) _printf_(3, 4);
+/* Appends name with the ids as a JSON array string (["i-1","i-2"]), as InstanceIds takes them. */
+int params_add_id_array(struct params *p, const char *name, char *const *ids, size_t n);
 /* Returns the value of the first parameter called name, or NULL. */
 const char *params_get(const struct params *p, const char *name);
 /* Deep copy into *ret (overwritten, not freed first); on failure *ret is untouched. */

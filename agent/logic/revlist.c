@@ -46,10 +46,6 @@ static bool ascii_is_digit(char c) {
         return c >= '0' && c <= '9';
 }
 
-static bool revlist_has_prefix(const char *s, const char *prefix) {
-        return strneq(s, prefix, strlen(prefix));
-}
-
 static bool revlist_has_suffix(const char *s, const char *suffix) {
         size_t n = strlen(s), k = strlen(suffix);
         return n >= k && streq(s + n - k, suffix);
@@ -63,7 +59,7 @@ static const char *revlist_check_name(const char *name) {
                 return "certificates are not supported: list the public key or its fingerprint";
         if (n < REVLIST_NAME_MIN || n > REVLIST_NAME_MAX)
                 return "invalid key pair name: must be 2 to 128 characters long";
-        if (revlist_has_prefix(name, "http://") || revlist_has_prefix(name, "https://"))
+        if (startswith(name, "http://") || startswith(name, "https://"))
                 return "invalid key pair name: must not start with http:// or https://";
         if (!ascii_is_letter(name[0]))
                 return "invalid key pair name: must start with a letter";
