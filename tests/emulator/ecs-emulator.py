@@ -289,6 +289,7 @@ class Emulator:
         self.lock = threading.Lock()
         self.cond = threading.Condition(self.lock)
         self.latency = opts.latency_ms / 1000.0
+        self.offset_paging = opts.paging == "offset"
         self.reboot_stop, self.reboot_start = opts.reboot_seconds
         self.regions = list(fleet.get("regions") or [])
         if not self.regions:
@@ -662,6 +663,9 @@ class Emulator:
                     "TotalCount": len(matches), "PageNumber": page_number, "PageSize": page_size}
         max_results = int_param(params, "MaxResults", 10, 1, 100)
         query_key = "%s|%s|%s|%s" % (region, kp_name, status, ids)
+        if self.offset_paging:
+            return self._instances_page_at_offset(cands, filtered, wanted, max_results, params,
+                                                  query_key)
         i = bisect.bisect_left(cands, decode_next_token(params.get("NextToken", ""), query_key))
         page, next_token = [], ""
         while i < len(cands):
@@ -673,6 +677,17 @@ class Emulator:
                 page.append(inst)
             i += 1
         # TotalCount is meaningless in NextToken mode (as documented): the candidate count.
+        return {"Instances": {"Instance": [i.to_api() for i in page]}, "NextToken": next_token,
+                "TotalCount": len(cands), "MaxResults": max_results}
+
+    def _instances_page_at_offset(self, cands, filtered, wanted, max_results, params, query_key):
+        """--paging offset: NextToken is a position in the current listing, like PageNumber, so
+        instances that leave the listing between two pages shift the later ones forward."""
+        matches = [s for s in cands if wanted(self.by_seq[s])] if filtered else cands
+        offset = decode_next_token(params.get("NextToken", ""), query_key)
+        page = [self.by_seq[s] for s in matches[offset:offset + max_results]]
+        end = offset + max_results
+        next_token = encode_next_token(end, query_key) if end < len(matches) else ""
         return {"Instances": {"Instance": [i.to_api() for i in page]}, "NextToken": next_token,
                 "TotalCount": len(cands), "MaxResults": max_results}
 
@@ -1147,6 +1162,7 @@ def parse_args(argv):
     ap.add_argument("--log")
     ap.add_argument("--latency-ms", type=int, default=0)
     ap.add_argument("--rate-limit", type=int, default=0)
+    ap.add_argument("--paging", choices=("cursor", "offset"), default="cursor")
     ap.add_argument("--reboot-seconds", default="1,1")
     ap.add_argument("--fault", action="append", default=[])
     ap.add_argument("--verbose", action="store_true")
