@@ -20,55 +20,87 @@ def load_json(path):
         return json.load(f)
 
 
-def entry_regions(line, all_regions):
-    """Regions a revocation list line applies to (its region= option, else every region)."""
-    try:
-        tokens = shlex.split(line)
-    except ValueError:
-        return set(all_regions)
-    if not tokens or tokens[0].startswith(KEY_PREFIXES):
-        return set(all_regions)        # a public key line: the rest is a comment
-    for tok in tokens[1:]:
-        if tok.startswith("region="):
-            return set(tok[len("region="):].split(",")) & set(all_regions)
-    return set(all_regions)
-
-
-def list_regions(list_path, all_regions):
-    """Regions in which at least one entry of the list applies."""
-    regions = set()
+def list_entries(list_path, all_regions):
+    """The list's entries as (kind, name or None, regions it applies to); kind is "name" or "key"
+    (a public key or a fingerprint, resolved through DescribeKeyPairs)."""
+    entries = []
     with open(list_path, encoding="utf-8") as f:
         for raw in f:
             line = raw.strip()
-            if line and not line.startswith("#"):
-                regions |= entry_regions(line, all_regions)
-    return regions
+            if not line or line.startswith("#"):
+                continue
+            try:
+                tokens = shlex.split(line)
+            except ValueError:
+                tokens = line.split()
+            if tokens[0].startswith(KEY_PREFIXES):
+                entries.append(("key", None, set(all_regions)))   # the rest is a comment
+                continue
+            regions = set(all_regions)
+            for tok in tokens[1:]:
+                if tok.startswith("region="):
+                    regions = set(tok[len("region="):].split(",")) & set(all_regions)
+            is_fp = tokens[0].startswith(("SHA256:", "MD5:"))
+            entries.append(("key" if is_fp else "name", None if is_fp else tokens[0], regions))
+    return entries
+
+
+def pages(n, size):
+    """Calls to read n items at size per page: an empty answer is one call too."""
+    return max(1, math.ceil(n / size))
+
+
+def region_minimum(r, entries, kp_count, region_size, targets, bound):
+    """The cheapest way to discover a region's revoked instances: {"strategy", "DescribeKeyPairs",
+    "DescribeInstances"}. Key and fingerprint entries need the key pair list; with it, the revoked
+    key pairs are known and listed one by one, or the whole region is listed and matched locally.
+    Names alone can go without it: each name is listed (a missing one costs an empty page)."""
+    applies = [e for e in entries if r in e[2]]
+    if not applies:
+        return {"strategy": "none", "DescribeKeyPairs": 0, "DescribeInstances": 0}
+    whole = pages(region_size, INSTANCE_PAGE)
+    per_kp = sum(pages(bound[(r, n)], INSTANCE_PAGE) for n in targets)
+    dkp = pages(kp_count, KEYPAIR_PAGE)
+    options = [(dkp + per_kp, "key pairs listed, then by key pair", dkp, per_kp),
+               (dkp + whole, "key pairs listed, then whole region", dkp, whole)]
+    if all(e[0] == "name" for e in applies):
+        by_name = sum(pages(bound[(r, n)], INSTANCE_PAGE) for n in {e[1] for e in applies})
+        options += [(by_name, "by key pair name", 0, by_name), (whole, "whole region", 0, whole)]
+    _, strategy, dkp_calls, di_calls = min(options, key=lambda o: o[0])
+    return {"strategy": strategy, "DescribeKeyPairs": dkp_calls, "DescribeInstances": di_calls}
 
 
 def minimum_calls(fleet, list_path, expect, regions_configured):
-    """The fewest calls that enforce the list on the fleet, per action, with the inputs of each
-    term: {"terms": {action: calls}, "regions", "keypairs_by_region", "targets": [...]}."""
+    """The fewest calls that enforce the list on the fleet, with the best discovery strategy in
+    each region: {"terms": {action: calls}, "regions": {region: {...its terms and inputs}},
+    "targets": [{"region", "keypair", "instances", "linux", "pages", "detaches"}]}."""
     all_regions = fleet["regions"]
-    regions = sorted(list_regions(list_path, all_regions))
+    entries = list_entries(list_path, all_regions)
     kp_count = Counter(kp["region"] for kp in fleet["keypairs"])
-    bound, linux = Counter(), Counter()
+    region_size, bound, linux = Counter(), Counter(), Counter()
     for inst in fleet["instances"]:
         key = (inst["region"], inst["key_pair_name"])
+        region_size[inst["region"]] += 1
         bound[key] += 1
         if inst["os_type"] != "windows":
             linux[key] += 1
     targets = [{"region": r, "keypair": n, "instances": bound[(r, n)], "linux": linux[(r, n)],
-                "pages": max(1, math.ceil(bound[(r, n)] / INSTANCE_PAGE)),
+                "pages": pages(bound[(r, n)], INSTANCE_PAGE),
                 "detaches": math.ceil(linux[(r, n)] / DETACH_BATCH)}
                for r, n in sorted(tuple(x) for x in expect["revoked_keypairs"])]
-    terms = {
-        "DescribeRegions": 0 if regions_configured else 1,
-        "DescribeKeyPairs": sum(max(1, math.ceil(kp_count[r] / KEYPAIR_PAGE)) for r in regions),
-        "DescribeInstances": sum(t["pages"] for t in targets),
-        "DetachKeyPair": sum(t["detaches"] for t in targets),
-    }
-    return {"terms": terms, "regions": regions,
-            "keypairs_by_region": {r: kp_count[r] for r in regions}, "targets": targets}
+    regions = {}
+    for r in all_regions:
+        mine = [t for t in targets if t["region"] == r]
+        m = region_minimum(r, entries, kp_count[r], region_size[r], [t["keypair"] for t in mine],
+                           bound)
+        m.update({"DetachKeyPair": sum(t["detaches"] for t in mine), "keypairs": kp_count[r],
+                  "instances": region_size[r], "revoked": len(mine),
+                  "linux": sum(t["linux"] for t in mine)})
+        regions[r] = m
+    terms = {"DescribeRegions": 0 if regions_configured else 1}
+    for a in ACTIONS[1:]:
+        terms[a] = sum(m[a] for m in regions.values())
+    return {"terms": terms, "regions": regions, "targets": targets}
 
 
 def parse_calls(lines):
@@ -112,13 +144,13 @@ def repeated_requests(calls):
     return repeats
 
 
-def detached_instances(calls):
-    """Instance ids whose key pair an applied DetachKeyPair removed."""
-    ids = set()
-    for c in calls:
-        if c["action"] == "DetachKeyPair":
-            ids.update(c.get("detached") or [])
-    return ids
+def outcome(instances, expect):
+    """The emulator's final instance state against the expectation: {"detached": expected ones
+    detached, "expected", "missing": [ids], "unexpected": [ids detached that should not be]}."""
+    want = set(expect["detach"])
+    done = {i for i, s in instances.items() if s["detached_from"]}
+    return {"detached": len(done & want), "expected": len(want), "missing": sorted(want - done),
+            "unexpected": sorted(done - want)}
 
 
 def detach_batch_sizes(calls):

@@ -1,10 +1,13 @@
 #!/usr/bin/python3
-"""Enforcement benchmark driver: runs keyrevoked against the ECS emulator at the API's rate limit
-and prints wall time, calls, throttling, peak RSS and list-to-first-detach latency against their
-targets. Called by bench.sh (which provides the mount namespace, the work dir and the CA)."""
+"""Enforcement benchmark driver: races keyrevoked --once against a hand-written script on
+Alibaba's SDK, each on a fresh ECS emulator with the same fleet, latency and rate limit, and prints
+calls, throttling, wall time and peak RSS against the minimum and the lower bound. Called by
+bench.sh (which provides the namespaces, the work dir, the CA and the SDK)."""
 
 import argparse
 import collections
+import http.client
+import json
 import os
 import signal
 import statistics
@@ -17,22 +20,24 @@ import accounting
 REGIONS = 5
 WINDOWS_PERCENT = 10
 KEYPAIRS = 200
-REVOKED = 40
 SEED = 1
+# name: (instances, revoked key pairs out of KEYPAIRS)
+SHAPES = {"smoke": (500, 40), "incident": (10000, 40), "rotation": (10000, 200),
+          "large": (100000, 40)}
+ALL_SHAPES = ("incident", "rotation", "large")
 LATENCY_MS = 30
 RATE_LIMIT = 50                  # server-side limit, and the daemon's MaxRequestsPerSecond=
+BURST = RATE_LIMIT               # the server's bucket holds one second and starts full
 MAX_CONCURRENT = 8
-SCALES = {"10k": 10000, "100k": 100000}
-RSS_TARGET_MIB = {"10k": 16, "100k": 48}
-CALLS_SLACK = 0.01               # calls may exceed the minimum by 1 %
-WALL_RATIO_TARGET = 1.05
-THROTTLED_TARGET = 0.01          # throttled answers per call
+CALLS_GOAL = 1.02                # calls <= 1.02 x minimum (retries and throttled calls counted)
+WALL_GOAL = 1.10                 # wall <= 1.10 x bound
 LATENCY_TARGET_SEC = 1.0
 LATENCY_REPS = 5
-LATENCY_SCALE = "10k"
+LATENCY_SHAPE = "incident"
 START_TIMEOUT_SEC = 180          # emulator load of a 100k fleet included
 EVENT_TIMEOUT_SEC = 60
 POLL_SEC = 0.005
+CREDENTIALS = ("testid", "testsecret")
 
 
 class BenchError(Exception):
@@ -59,19 +64,34 @@ def wait_until(cond, timeout, what):
         time.sleep(POLL_SEC)
 
 
-# ---- fleet, emulator, config -------------------------------------------------------------------
+def child_env(extra=None):
+    """The environment for the contestants: no proxy settings (loopback only, and a proxy would
+    change what is measured), no credentials but the ones given."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.lower().endswith("_proxy") and not k.startswith("ALIBABA_CLOUD_")
+           and k != "CREDENTIALS_DIRECTORY"}
+    env.update(extra or {})
+    return env
 
 
-def make_fleet(opts, scale):
-    """Generates (once per work dir) the fleet of a scale; returns its directory."""
-    d = os.path.join(opts.workdir, "fleet-" + scale)
+def rss_goal_mib(shape):
+    return 16 if SHAPES[shape][0] <= 10000 else 48
+
+
+# ---- fleet, emulator ---------------------------------------------------------------------------
+
+
+def make_fleet(opts, shape):
+    """Generates (once per work dir) the fleet of a shape; returns its directory."""
+    d = os.path.join(opts.workdir, "fleet-" + shape)
     if os.path.exists(os.path.join(d, "expect.json")):
         return d
     os.makedirs(d)
+    instances, revoked = SHAPES[shape]
     cmd = [opts.python, os.path.join(opts.emulator, "make-fleet.py"),
-           "--instances", str(SCALES[scale]), "--regions", str(REGIONS),
+           "--instances", str(instances), "--regions", str(REGIONS),
            "--windows-percent", str(WINDOWS_PERCENT), "--keypairs", str(KEYPAIRS),
-           "--revoked", str(REVOKED), "--seed", str(SEED),
+           "--revoked", str(revoked), "--seed", str(SEED),
            "--out", os.path.join(d, "fleet.json"), "--list-out", os.path.join(d, "revoked.list"),
            "--expect-out", os.path.join(d, "expect.json")]
     if subprocess.call(cmd) != 0:
@@ -86,17 +106,18 @@ class Emulator:
         self.log = os.path.join(run_dir, "calls.jsonl")
         self.stderr = os.path.join(run_dir, "emulator.log")
         port_file = os.path.join(run_dir, "api.port")
+        control_file = os.path.join(run_dir, "control.port")
         cmd = [opts.python, os.path.join(opts.emulator, "ecs-emulator.py"),
                "--fleet", os.path.join(fleet_dir, "fleet.json"),
                "--cert", os.path.join(opts.ca, "server.pem"),
                "--key", os.path.join(opts.ca, "server.key"), "--listen", "127.0.0.1",
-               "--port-file", port_file,
-               "--control-port-file", os.path.join(run_dir, "control.port"),
+               "--port-file", port_file, "--control-port-file", control_file,
                "--metadata-port-file", os.path.join(run_dir, "metadata.port"),
                "--log", self.log, "--latency-ms", str(LATENCY_MS),
                "--rate-limit", str(RATE_LIMIT)]
         with open(self.stderr, "w") as err:
-            self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err)
+            self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err,
+                                         env=child_env())
 
         def up():
             if self.proc.poll() is not None:
@@ -107,6 +128,21 @@ class Emulator:
         wait_until(up, START_TIMEOUT_SEC, "the emulator")
         with open(port_file, encoding="ascii") as f:
             self.port = int(f.read())
+        with open(control_file, encoding="ascii") as f:
+            self.control_port = int(f.read())
+
+    def state(self):
+        """The control API's GET /state: every instance's key pair and detach history."""
+        conn = http.client.HTTPConnection("127.0.0.1", self.control_port, timeout=60)
+        try:
+            conn.request("GET", "/state")
+            resp = conn.getresponse()
+            body = resp.read()
+        finally:
+            conn.close()
+        if resp.status != 200:
+            raise BenchError("emulator control API: GET /state answered %d" % resp.status)
+        return json.loads(body)
 
     def stop(self):
         if self.proc.poll() is None:
@@ -114,6 +150,67 @@ class Emulator:
             self.proc.wait()
         if "Traceback" in tail(self.stderr, 200):
             raise BenchError("the emulator hit an internal error:\n%s" % tail(self.stderr))
+
+
+# ---- the contestants ---------------------------------------------------------------------------
+
+
+class Timed:
+    """A contestant's process under /usr/bin/time, whose %M is the process's own peak RSS (a child
+    spawned from this Python process would inherit its high-water mark through vfork)."""
+
+    def __init__(self, opts, run_dir, cmd, env, stdout=None):
+        self.stderr = os.path.join(run_dir, "stderr.log")
+        self.rss_file = os.path.join(run_dir, "rss.txt")
+        os.sync()       # earlier steps' dirty data must not slow the contestant's fsyncs
+        self.t0 = time.time()
+        self.m0 = time.monotonic()
+        out = open(stdout, "w") if stdout else subprocess.DEVNULL
+        with open(self.stderr, "w") as err:
+            self.proc = subprocess.Popen([opts.time, "-f", "%M", "-o", self.rss_file] + cmd,
+                                         stdin=subprocess.DEVNULL, stdout=out, stderr=err, env=env)
+        if stdout:
+            out.close()
+        self.wall = None
+
+    def wait(self, timeout, what):
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            raise BenchError("%s did not finish within %gs:\n%s" % (what, timeout,
+                                                                    tail(self.stderr)))
+        self.wall = time.monotonic() - self.m0
+        rc = self.proc.returncode
+        if rc not in (0, 2):
+            raise BenchError("%s exited with status %d:\n%s" % (what, rc, tail(self.stderr)))
+        return rc
+
+    def child_pid(self):
+        """The pid of the contestant itself (the child of time), or None."""
+        for name in os.listdir("/proc"):
+            if not name.isdigit():
+                continue
+            try:
+                with open("/proc/%s/stat" % name, encoding="ascii", errors="replace") as f:
+                    stat = f.read()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == self.proc.pid:
+                return int(name)
+        return None
+
+    def kill(self):
+        pid = self.child_pid()
+        if pid is not None:
+            os.kill(pid, signal.SIGKILL)
+        self.proc.wait()
+
+    def peak_rss_kib(self):
+        lines = tail(self.rss_file).split()
+        if not lines or not lines[-1].isdigit():
+            raise BenchError("no peak RSS from time: %r" % tail(self.rss_file))
+        return int(lines[-1])
 
 
 def write_config(opts, run_dir, port):
@@ -124,8 +221,8 @@ def write_config(opts, run_dir, port):
     creds = os.path.join(run_dir, "credentials")
     fd = os.open(creds, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as f:
-        f.write("[default]\ntype = access_key\naccess_key_id = testid\n"
-                "access_key_secret = testsecret\n")
+        f.write("[default]\ntype = access_key\naccess_key_id = %s\naccess_key_secret = %s\n"
+                % CREDENTIALS)
     conf = os.path.join(run_dir, "keyrevoke.conf")
     with open(conf, "w", encoding="utf-8") as f:
         f.write("[Agent]\nRevocationDirectory=%s\nStateDirectory=%s\nRescanIntervalSec=0\n"
@@ -157,55 +254,191 @@ def install_list(fleet_dir, run_dir):
     return t
 
 
-# ---- the daemon --------------------------------------------------------------------------------
+def start_keyrevoked(opts, run_dir, fleet_dir, port):
+    conf = write_config(opts, run_dir, port)
+    install_list(fleet_dir, run_dir)
+    return Timed(opts, run_dir, [opts.keyrevoked, "-c", conf, "--once"], child_env())
 
 
-class Daemon:
-    """keyrevoked under /usr/bin/time (whose %M is the daemon's own peak RSS: a child spawned from
-    this Python process would inherit its high-water mark through vfork)."""
+def start_sdk(opts, run_dir, fleet_dir, port):
+    env = child_env({"NODE_EXTRA_CA_CERTS": os.path.join(opts.ca, "ca.pem"),
+                     "ALIBABA_CLOUD_ACCESS_KEY_ID": CREDENTIALS[0],
+                     "ALIBABA_CLOUD_ACCESS_KEY_SECRET": CREDENTIALS[1]})
+    cmd = [opts.node, os.path.join(opts.bench, "sdk-revoke.js"), "--sdk", opts.sdk,
+           "--endpoint", "https://127.0.0.1:%d" % port,
+           "--list", os.path.join(fleet_dir, "revoked.list"), "--concurrency", str(MAX_CONCURRENT)]
+    return Timed(opts, run_dir, cmd, env, stdout=os.path.join(run_dir, "summary.json"))
 
-    def __init__(self, opts, run_dir, conf, once):
-        self.stderr = os.path.join(run_dir, "daemon.log")
-        self.rss_file = os.path.join(run_dir, "rss.txt")
-        cmd = [opts.time, "-f", "%M", "-o", self.rss_file, opts.keyrevoked, "-c", conf]
-        if once:
-            cmd.append("--once")
-        os.sync()       # earlier steps' dirty data must not slow the daemon's fsyncs
-        self.t0 = time.time()
-        self.m0 = time.monotonic()
-        with open(self.stderr, "w") as err:
-            self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                         stderr=err)
-        self.wall = None
+
+# (key, label, starter)
+CONTESTANTS = (("keyrevoked", "keyrevoked --once", start_keyrevoked),
+               ("sdk", "SDK script (pop-core)", start_sdk))
+
+
+# ---- report ------------------------------------------------------------------------------------
+
+
+def mib(kib):
+    return kib / 1024.0
+
+
+def bound_sec(minimum):
+    """The lower bound on the wall time: the calls beyond the server's one-second burst at the
+    rate, plus the latency of the last call."""
+    return max(0, minimum - BURST) / RATE_LIMIT + LATENCY_MS / 1000.0
+
+
+def print_minimum(m):
+    terms = m["terms"]
+    total = sum(terms.values())
+    say("minimum calls (best discovery strategy per region):")
+    say("  %-12s %9s %9s %7s %6s %5s %5s %5s  %s" % ("region", "keypairs", "instances",
+                                                     "revoked", "linux", "DKP", "DI", "DKP2",
+                                                     "strategy"))
+    for r, x in m["regions"].items():
+        say("  %-12s %9d %9d %7d %6d %5d %5d %5d  %s"
+            % (r, x["keypairs"], x["instances"], x["revoked"], x["linux"],
+               x["DescribeKeyPairs"], x["DescribeInstances"], x["DetachKeyPair"], x["strategy"]))
+    say("  (DKP DescribeKeyPairs, ceil(key pairs/%d); DI DescribeInstances, per revoked key pair "
+        "max(1, ceil(bound/%d)) or ceil(region/%d); DKP2 DetachKeyPair, ceil(linux/%d) per key "
+        "pair)" % (accounting.KEYPAIR_PAGE, accounting.INSTANCE_PAGE, accounting.INSTANCE_PAGE,
+                   accounting.DETACH_BATCH))
+    say("  DescribeRegions %d (Regions= is empty), DescribeKeyPairs %d, DescribeInstances %d, "
+        "DetachKeyPair %d: total %d"
+        % (terms["DescribeRegions"], terms["DescribeKeyPairs"], terms["DescribeInstances"],
+           terms["DetachKeyPair"], total))
+    say("  lower bound: max(0, %d - %d burst) / %d req/s + %d ms = %.3f s"
+        % (total, BURST, RATE_LIMIT, LATENCY_MS, bound_sec(total)))
+    return total
+
+
+def print_calls(calls, m):
+    counts = accounting.by_action(calls)
+    throttled = {a: sum(1 for c in calls if c["action"] == a and accounting.is_throttled(c))
+                 for a in counts}
+    repeats = accounting.repeated_requests(calls)
+    say("  API calls by action    measured  minimum  extra  throttled  repeated-identical")
+    for a in list(accounting.ACTIONS) + sorted(set(counts) - set(accounting.ACTIONS)):
+        want = m["terms"].get(a, 0)
+        say("    %-20s %8d %8d %6d %10d %10d" % (a, counts[a], want, counts[a] - want,
+                                                 throttled.get(a, 0), repeats[a]))
+    total, want = sum(counts.values()), sum(m["terms"].values())
+    say("    %-20s %8d %8d %6d %10d %10d" % ("total", total, want, total - want,
+                                             sum(throttled.values()), sum(repeats.values())))
+    errors = sorted({c["code"] for c in calls if c.get("code")})
+    if errors:
+        say("  error codes seen: %s" % ", ".join(errors))
+    return counts
+
+
+def print_timeline(calls, t0):
+    span = accounting.busy_span(calls)
+    if span and span[1] > span[0]:
+        say("  timeline: first call answered %.3f s after start, last %.3f s; %.1f calls/s between"
+            % (span[0] - t0, span[1] - t0, (len(calls) - 1) / (span[1] - span[0])))
+    say("  calls answered per second since start: %s"
+        % " ".join(str(n) for n in accounting.calls_per_second(calls, t0)))
+    sizes = sorted(accounting.detach_batch_sizes(calls).items())
+    say("  DetachKeyPair batch sizes: %s" % ", ".join("%d x%d" % kv for kv in sizes))
+
+
+def run_contestant(opts, shape, fleet_dir, key, start, bound):
+    """One contestant on a fresh emulator; returns (process, exit status, calls, final state)."""
+    run_dir = os.path.join(opts.workdir, "%s-%s" % (shape, key))
+    os.makedirs(run_dir)
+    emu = Emulator(opts, fleet_dir, run_dir)
+    try:
+        proc = start(opts, run_dir, fleet_dir, emu.port)
+        rc = proc.wait(max(180.0, 10 * bound + 60), key)
+        state = emu.state()
+    finally:
+        emu.stop()
+    return proc, rc, accounting.read_log(emu.log), state
+
+
+def run_shape(opts, shape, results):
+    instances, revoked = SHAPES[shape]
+    say("\n== %s: %d instances in %d regions, %d%% Windows, %d of %d key pairs revoked; "
+        "%d ms per call, server limit %d req/s (bucket of %d, full at start)"
+        % (shape, instances, REGIONS, WINDOWS_PERCENT, revoked, KEYPAIRS, LATENCY_MS, RATE_LIMIT,
+           BURST))
+    fleet_dir = make_fleet(opts, shape)
+    fleet = accounting.load_json(os.path.join(fleet_dir, "fleet.json"))
+    expect = accounting.load_json(os.path.join(fleet_dir, "expect.json"))
+    m = accounting.minimum_calls(fleet, os.path.join(fleet_dir, "revoked.list"), expect, False)
+    del fleet
+    minimum = print_minimum(m)
+    bound = bound_sec(minimum)
+    for key, label, start in CONTESTANTS:
+        proc, rc, calls, state = run_contestant(opts, shape, fleet_dir, key, start, bound)
+        wall, rss = proc.wall, proc.peak_rss_kib()
+        say("\n-- %s: wall %.3f s (exit status %d), peak RSS %.1f MiB"
+            % (label, wall, rc, mib(rss)))
+        counts = print_calls(calls, m)
+        print_timeline(calls, proc.t0)
+        out = accounting.outcome(state["instances"], expect)
+        complete = not out["missing"] and not out["unexpected"]
+        say("  enforcement (emulator state): %d of %d expected instances detached, %d missing, "
+            "%d unexpected, %d Windows instances left alone"
+            % (out["detached"], out["expected"], len(out["missing"]), len(out["unexpected"]),
+               len(expect["skip_windows"])))
+        throttled = sum(1 for c in calls if accounting.is_throttled(c))
+        say("  calls/minimum %.3f (%d / %d); wall/bound %.3f (%.3f s / %.3f s); throttled %d"
+            % (len(calls) / minimum, len(calls), minimum, wall / bound, wall, bound, throttled))
+        results.append({"shape": shape, "key": key, "label": label, "counts": counts,
+                        "calls": len(calls), "throttled": throttled, "minimum": minimum,
+                        "wall": wall, "bound": bound, "rss": rss, "complete": complete})
+    ours, sdk = results[-2], results[-1]
+    say("\n%s: keyrevoked / SDK wall = %.3f (%.3f s / %.3f s); calls %d / %d"
+        % (shape, ours["wall"] / sdk["wall"], ours["wall"], sdk["wall"], ours["calls"],
+           sdk["calls"]))
+
+
+def print_tables(results):
+    say("\n== results (markdown)\n")
+    say("| shape | contestant | calls R/K/I/D | calls (throttled) | minimum | calls/min | wall s "
+        "| bound s | wall/bound | wall vs SDK | peak RSS MiB | all detached |")
+    say("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    sdk_wall = {r["shape"]: r["wall"] for r in results if r["key"] == "sdk"}
+    for r in results:
+        c = r["counts"]
+        actions = "/".join(str(c[a]) for a in accounting.ACTIONS)
+        versus = "%.2f" % (r["wall"] / sdk_wall[r["shape"]]) if r["key"] == "keyrevoked" else ""
+        say("| %s | %s | %s | %d (%d) | %d | %.3f | %.2f | %.2f | %.3f | %s | %.1f | %s |"
+            % (r["shape"], r["label"], actions, r["calls"], r["throttled"], r["minimum"],
+               r["calls"] / r["minimum"], r["wall"], r["bound"], r["wall"] / r["bound"], versus,
+               mib(r["rss"]), "yes" if r["complete"] else "NO"))
+    say("\n| goal (keyrevoked) | shape | target | measured | result |")
+    say("|---|---|---|---|---|")
+    for r in results:
+        if r["key"] != "keyrevoked":
+            continue
+        s = r["shape"]
+        rows = (("calls", "<= %.2f x minimum" % CALLS_GOAL, "%.3f" % (r["calls"] / r["minimum"]),
+                 r["calls"] <= CALLS_GOAL * r["minimum"]),
+                ("wall", "<= %.2f x bound" % WALL_GOAL, "%.3f" % (r["wall"] / r["bound"]),
+                 r["wall"] <= WALL_GOAL * r["bound"]),
+                ("wall", "<= SDK script's", "%.3f" % (r["wall"] / sdk_wall[s]),
+                 r["wall"] <= sdk_wall[s]),
+                ("peak RSS", "<= %d MiB" % rss_goal_mib(s), "%.1f MiB" % mib(r["rss"]),
+                 mib(r["rss"]) <= rss_goal_mib(s)),
+                ("detached", "all expected, nothing else", "yes" if r["complete"] else "no",
+                 r["complete"]))
+        for figure, target, measured, ok in rows:
+            say("| %s | %s | %s | %s | %s |" % (figure, s, target, measured,
+                                                "PASS" if ok else "MISS"))
+
+
+# ---- list-to-first-detach latency --------------------------------------------------------------
+
+
+class Daemon(Timed):
+    """keyrevoked running as a service (not --once), with its logfmt events on stderr."""
+
+    def __init__(self, opts, run_dir, conf):
+        super().__init__(opts, run_dir, [opts.keyrevoked, "-c", conf], child_env())
         self.stderr_pos = 0
         self.counts = collections.Counter()
-
-    def wait(self, timeout):
-        try:
-            self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.kill()
-            raise BenchError("keyrevoked did not finish within %gs:\n%s" % (timeout,
-                                                                            tail(self.stderr)))
-        self.wall = time.monotonic() - self.m0
-        rc = self.proc.returncode
-        if rc not in (0, 2):
-            raise BenchError("keyrevoked exited with status %d:\n%s" % (rc, tail(self.stderr)))
-        return rc
-
-    def child_pid(self):
-        """The pid of keyrevoked itself (the child of time), or None."""
-        for name in os.listdir("/proc"):
-            if not name.isdigit():
-                continue
-            try:
-                with open("/proc/%s/stat" % name, encoding="ascii", errors="replace") as f:
-                    stat = f.read()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == self.proc.pid:
-                return int(name)
-        return None
 
     def terminate(self, timeout):
         pid = self.child_pid()
@@ -217,18 +450,6 @@ class Daemon:
         except subprocess.TimeoutExpired:
             self.kill()
             raise BenchError("keyrevoked ignored SIGTERM for %gs" % timeout)
-
-    def kill(self):
-        pid = self.child_pid()
-        if pid is not None:
-            os.kill(pid, signal.SIGKILL)
-        self.proc.wait()
-
-    def peak_rss_kib(self):
-        lines = tail(self.rss_file).split()
-        if not lines or not lines[-1].isdigit():
-            raise BenchError("no peak RSS from time: %r" % tail(self.rss_file))
-        return int(lines[-1])
 
     def events(self, kind):
         """Number of logfmt events of this kind on the daemon's stderr so far (read on from
@@ -251,159 +472,6 @@ class Daemon:
             return self.events(kind) >= count
 
         wait_until(seen, timeout, "%d %s event(s) from keyrevoked" % (count, kind))
-
-
-# ---- report ------------------------------------------------------------------------------------
-
-
-class Table:
-    """The final target-vs-measured table."""
-
-    def __init__(self):
-        self.rows = []
-
-    def add(self, figure, target, measured, ok):
-        self.rows.append((figure, target, measured, "PASS" if ok else "MISS"))
-
-    def print(self):
-        say("\n== summary (targets of the issue; a MISS is a finding, not a harness error)")
-        widths = [max(len(r[i]) for r in self.rows + [("figure", "target", "measured", "")])
-                  for i in range(3)]
-        fmt = "%%-%ds  %%-%ds  %%-%ds  %%s" % tuple(widths)
-        say(fmt % ("figure", "target", "measured", "result"))
-        for row in self.rows:
-            say(fmt % row)
-
-
-def mib(kib):
-    return kib / 1024.0
-
-
-def print_minimum(m):
-    terms = m["terms"]
-    total = sum(terms.values())
-    say("minimum calls:")
-    say("  DescribeRegions    %5d   (Regions= is empty: one call lists the regions)"
-        % terms["DescribeRegions"])
-    say("  DescribeKeyPairs   %5d   sum over %d regions with entries of ceil(key pairs/%d): %s"
-        % (terms["DescribeKeyPairs"], len(m["regions"]), accounting.KEYPAIR_PAGE,
-           ", ".join("%s %d" % kv for kv in sorted(m["keypairs_by_region"].items()))))
-    bound = sum(t["instances"] for t in m["targets"])
-    linux = sum(t["linux"] for t in m["targets"])
-    say("  DescribeInstances  %5d   sum over %d revoked (region, key pair) of "
-        "max(1, ceil(bound/%d)); %d instances bound"
-        % (terms["DescribeInstances"], len(m["targets"]), accounting.INSTANCE_PAGE, bound))
-    say("  DetachKeyPair      %5d   sum of ceil(linux/%d); %d Linux instances to detach"
-        % (terms["DetachKeyPair"], accounting.DETACH_BATCH, linux))
-    say("  total              %5d   lower bound %d / %d req/s = %.2f s"
-        % (total, total, RATE_LIMIT, total / RATE_LIMIT))
-    return total
-
-
-def print_calls(calls, m):
-    counts = accounting.by_action(calls)
-    throttled = {a: sum(1 for c in calls if c["action"] == a and accounting.is_throttled(c))
-                 for a in counts}
-    repeats = accounting.repeated_requests(calls)
-    say("API calls by action    measured  minimum  extra  throttled  repeated-identical")
-    for a in list(accounting.ACTIONS) + sorted(set(counts) - set(accounting.ACTIONS)):
-        want = m["terms"].get(a, 0)
-        say("  %-20s %8d %8d %6d %10d %10d" % (a, counts[a], want, counts[a] - want,
-                                               throttled.get(a, 0), repeats[a]))
-    total, want = sum(counts.values()), sum(m["terms"].values())
-    say("  %-20s %8d %8d %6d %10d %10d" % ("total", total, want, total - want,
-                                           sum(throttled.values()), sum(repeats.values())))
-    errors = sorted({c["code"] for c in calls if c.get("code")})
-    if errors:
-        say("error codes seen: %s" % ", ".join(errors))
-
-
-def check_outcome(calls, expect):
-    """Whether the detaches match the fleet's expectation; prints what differs."""
-    done = accounting.detached_instances(calls)
-    want, windows = set(expect["detach"]), set(expect["skip_windows"])
-    missing, extra = want - done, done - want
-    say("enforcement: %d detached of %d expected, %d missing, %d unexpected, %d Windows skipped"
-        % (len(done & want), len(want), len(missing), len(extra), len(windows)))
-    return not missing and not extra
-
-
-# ---- modes -------------------------------------------------------------------------------------
-
-
-def scale_plan(opts, scale):
-    """Generates the fleet of a scale and prints the minimum; returns (fleet dir, expectation,
-    minimum per action)."""
-    say("\n== %s: %d instances in %d regions, %d%% Windows, %d key pairs (%d revoked); "
-        "%d ms per call, server limit %d req/s"
-        % (scale, SCALES[scale], REGIONS, WINDOWS_PERCENT, KEYPAIRS, REVOKED, LATENCY_MS,
-           RATE_LIMIT))
-    fleet_dir = make_fleet(opts, scale)
-    fleet = accounting.load_json(os.path.join(fleet_dir, "fleet.json"))
-    expect = accounting.load_json(os.path.join(fleet_dir, "expect.json"))
-    m = accounting.minimum_calls(fleet, os.path.join(fleet_dir, "revoked.list"), expect, False)
-    minimum = print_minimum(m)
-    say("expected duration of the daemon run: about %.0f s (the lower bound)"
-        % (minimum / RATE_LIMIT))
-    return fleet_dir, expect, m
-
-
-def scale_run(opts, scale, fleet_dir, bound):
-    """keyrevoked --once with the fleet's list; returns (daemon, exit status, API calls)."""
-    run_dir = os.path.join(opts.workdir, "run-" + scale)
-    os.makedirs(run_dir)
-    emu = Emulator(opts, fleet_dir, run_dir)
-    try:
-        conf = write_config(opts, run_dir, emu.port)
-        install_list(fleet_dir, run_dir)
-        daemon = Daemon(opts, run_dir, conf, once=True)
-        rc = daemon.wait(max(120.0, 5 * bound + 60))
-    finally:
-        emu.stop()
-    return daemon, rc, accounting.read_log(emu.log)
-
-
-def print_timeline(calls, t0):
-    span = accounting.busy_span(calls)
-    if span and span[1] > span[0]:
-        say("timeline: first call answered %.3f s after start, last %.3f s; %.1f calls/s between"
-            % (span[0] - t0, span[1] - t0, (len(calls) - 1) / (span[1] - span[0])))
-    say("calls answered per second since start: %s"
-        % " ".join(str(n) for n in accounting.calls_per_second(calls, t0)))
-    sizes = sorted(accounting.detach_batch_sizes(calls).items())
-    say("DetachKeyPair batch sizes: %s" % ", ".join("%d x%d" % kv for kv in sizes))
-
-
-def run_scale(opts, scale, table):
-    """--once on a fleet of this scale; prints its figures and adds its rows to the table."""
-    fleet_dir, expect, m = scale_plan(opts, scale)
-    minimum = sum(m["terms"].values())
-    bound = minimum / RATE_LIMIT
-    daemon, rc, calls = scale_run(opts, scale, fleet_dir, bound)
-    wall, rss, total = daemon.wall, daemon.peak_rss_kib(), len(calls)
-    throttled = sum(1 for c in calls if accounting.is_throttled(c))
-    share = throttled / max(total, 1)
-    say("wall time: %.3f s (keyrevoked --once exit status %d)" % (wall, rc))
-    print_calls(calls, m)
-    print_timeline(calls, daemon.t0)
-    say("throttled responses: %d (%.2f %% of calls)" % (throttled, 100 * share))
-    say("lower bound: %.3f s; wall/bound: %.3f" % (bound, wall / bound))
-    say("peak RSS: %.1f MiB (%d KiB)" % (mib(rss), rss))
-    correct = check_outcome(calls, expect)
-
-    table.add("%s calls (retries counted)" % scale, "<= %d (min %d +1%%)"
-              % (int(minimum * (1 + CALLS_SLACK)), minimum),
-              "%d (%+.1f%%)" % (total, 100.0 * (total - minimum) / minimum),
-              total <= minimum * (1 + CALLS_SLACK))
-    table.add("%s wall/bound" % scale, "<= %.2f" % WALL_RATIO_TARGET,
-              "%.3f (%.2f s / %.2f s)" % (wall / bound, wall, bound),
-              wall / bound <= WALL_RATIO_TARGET)
-    table.add("%s throttled/calls" % scale, "<= %.0f%%" % (100 * THROTTLED_TARGET),
-              "%.2f%% (%d)" % (100 * share, throttled), share <= THROTTLED_TARGET)
-    table.add("%s peak RSS" % scale, "<= %d MiB" % RSS_TARGET_MIB[scale], "%.1f MiB" % mib(rss),
-              mib(rss) <= RSS_TARGET_MIB[scale])
-    table.add("%s detached = expected" % scale, "all, nothing else",
-              "yes" if correct else "no", correct)
 
 
 def first_detach_after(log, since, timeout):
@@ -438,7 +506,7 @@ def latency_once(opts, rep, fleet_dir):
     emu = Emulator(opts, fleet_dir, run_dir)
     try:
         conf = write_config(opts, run_dir, emu.port)
-        daemon = Daemon(opts, run_dir, conf, once=False)
+        daemon = Daemon(opts, run_dir, conf)
         try:
             daemon.wait_event("enforcement-complete", 1, EVENT_TIMEOUT_SEC)
             t_rename = install_list(fleet_dir, run_dir)
@@ -458,42 +526,44 @@ def latency_once(opts, rep, fleet_dir):
     return latency
 
 
-def run_latency(opts, table):
+def run_latency(opts):
     say("\n== latency: daemon running idle on the %s fleet, list file renamed into the directory,"
         " time to the first DetachKeyPair answer (%d runs, fresh emulator and state each)"
-        % (LATENCY_SCALE, LATENCY_REPS))
-    fleet_dir = make_fleet(opts, LATENCY_SCALE)
+        % (LATENCY_SHAPE, LATENCY_REPS))
+    fleet_dir = make_fleet(opts, LATENCY_SHAPE)
     samples = [latency_once(opts, rep, fleet_dir) for rep in range(LATENCY_REPS)]
     med, worst = statistics.median(samples), max(samples)
-    say("list-to-first-DetachKeyPair: median %.3f s, max %.3f s" % (med, worst))
-    table.add("list-to-first-detach median", "<= %.0f s" % LATENCY_TARGET_SEC, "%.3f s" % med,
-              med <= LATENCY_TARGET_SEC)
-    table.add("list-to-first-detach max", "<= %.0f s" % LATENCY_TARGET_SEC, "%.3f s" % worst,
-              worst <= LATENCY_TARGET_SEC)
+    say("list-to-first-DetachKeyPair: median %.3f s, max %.3f s (target <= %.0f s: %s)"
+        % (med, worst, LATENCY_TARGET_SEC,
+           "PASS" if worst <= LATENCY_TARGET_SEC else "MISS"))
 
 
 def main(argv):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("mode", choices=("10k", "100k", "latency", "all"))
+    ap.add_argument("mode", choices=tuple(SHAPES) + ("all", "latency"))
     ap.add_argument("--workdir", required=True)
     ap.add_argument("--ca", required=True, help="directory made by make-ca.sh")
     ap.add_argument("--emulator", required=True, help="tests/emulator directory")
+    ap.add_argument("--bench", required=True, help="tests/bench directory")
     ap.add_argument("--keyrevoked", required=True)
+    ap.add_argument("--node", default="node")
+    ap.add_argument("--sdk", help="npm prefix holding node_modules/@alicloud/pop-core")
     ap.add_argument("--time", default="/usr/bin/time")
     ap.add_argument("--python", default=sys.executable)
     opts = ap.parse_args(argv)
-    modes = ("10k", "100k", "latency") if opts.mode == "all" else (opts.mode,)
-    table = Table()
+    if opts.mode != "latency" and not opts.sdk:
+        ap.error("--sdk is required for the race")
+    results = []
     try:
-        for mode in modes:
-            if mode == "latency":
-                run_latency(opts, table)
-            else:
-                run_scale(opts, mode, table)
+        if opts.mode == "latency":
+            run_latency(opts)
+            return 0
+        for shape in ALL_SHAPES if opts.mode == "all" else (opts.mode,):
+            run_shape(opts, shape, results)
     except BenchError as e:
         say("bench: error: %s" % e)
         return 1
-    table.print()
+    print_tables(results)
     return 0
 
 
