@@ -292,17 +292,17 @@ def print_minimum(m):
     terms = m["terms"]
     total = sum(terms.values())
     say("minimum calls (best discovery strategy per region):")
-    say("  %-12s %9s %9s %7s %6s %5s %5s %5s  %s" % ("region", "keypairs", "instances",
-                                                     "revoked", "linux", "DKP", "DI", "DKP2",
-                                                     "strategy"))
+    say("  %-12s %8s %9s %7s %6s %7s %8s %6s  %s" % ("region", "keypairs", "instances",
+                                                       "revoked", "linux", "DescKP", "DescInst",
+                                                       "Detach", "strategy"))
     for r, x in m["regions"].items():
-        say("  %-12s %9d %9d %7d %6d %5d %5d %5d  %s"
+        say("  %-12s %8d %9d %7d %6d %7d %8d %6d  %s"
             % (r, x["keypairs"], x["instances"], x["revoked"], x["linux"],
                x["DescribeKeyPairs"], x["DescribeInstances"], x["DetachKeyPair"], x["strategy"]))
-    say("  (DKP DescribeKeyPairs, ceil(key pairs/%d); DI DescribeInstances, per revoked key pair "
-        "max(1, ceil(bound/%d)) or ceil(region/%d); DKP2 DetachKeyPair, ceil(linux/%d) per key "
-        "pair)" % (accounting.KEYPAIR_PAGE, accounting.INSTANCE_PAGE, accounting.INSTANCE_PAGE,
-                   accounting.DETACH_BATCH))
+    say("  (DescKP: ceil(key pairs/%d); DescInst: per revoked key pair max(1, ceil(bound/%d)), "
+        "or ceil(region/%d); Detach: per revoked key pair ceil(linux/%d))"
+        % (accounting.KEYPAIR_PAGE, accounting.INSTANCE_PAGE, accounting.INSTANCE_PAGE,
+           accounting.DETACH_BATCH))
     say("  DescribeRegions %d (Regions= is empty), DescribeKeyPairs %d, DescribeInstances %d, "
         "DetachKeyPair %d: total %d"
         % (terms["DescribeRegions"], terms["DescribeKeyPairs"], terms["DescribeInstances"],
@@ -342,6 +342,19 @@ def print_timeline(calls, t0):
     say("  DetachKeyPair batch sizes: %s" % ", ".join("%d x%d" % kv for kv in sizes))
 
 
+def print_own_count(path):
+    """The SDK script's own summary (a cross-check of the emulator's log), when it wrote one."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            own = json.loads(f.read() or "null")
+    except (OSError, ValueError):
+        return
+    if own:
+        say("  its own count: %d calls (%d throttled), %d failed %s, %d detached, %d Windows "
+            "skipped" % (sum(own["calls"].values()), own["throttled"], own["failed"],
+                         json.dumps(own["errors"]), own["detached"], own["windows_skipped"]))
+
+
 def run_contestant(opts, shape, fleet_dir, key, start, bound):
     """One contestant on a fresh emulator; returns (process, exit status, calls, final state)."""
     run_dir = os.path.join(opts.workdir, "%s-%s" % (shape, key))
@@ -366,7 +379,7 @@ def run_shape(opts, shape, results):
     fleet = accounting.load_json(os.path.join(fleet_dir, "fleet.json"))
     expect = accounting.load_json(os.path.join(fleet_dir, "expect.json"))
     m = accounting.minimum_calls(fleet, os.path.join(fleet_dir, "revoked.list"), expect, False)
-    del fleet
+    del fleet       # a 100k fleet is ~100 MB of Python objects: not kept during the race
     minimum = print_minimum(m)
     bound = bound_sec(minimum)
     for key, label, start in CONTESTANTS:
@@ -376,6 +389,7 @@ def run_shape(opts, shape, results):
             % (label, wall, rc, mib(rss)))
         counts = print_calls(calls, m)
         print_timeline(calls, proc.t0)
+        print_own_count(os.path.join(opts.workdir, "%s-%s" % (shape, key), "summary.json"))
         out = accounting.outcome(state["instances"], expect)
         complete = not out["missing"] and not out["unexpected"]
         say("  enforcement (emulator state): %d of %d expected instances detached, %d missing, "
