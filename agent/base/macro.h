@@ -104,6 +104,12 @@ static inline void closedirp(DIR **d) {
                         func(*p);                       \
         }
 
+/* Frees p and returns NULL, for "p = mfree(p)". */
+static inline void *mfree(void *p) {
+        free(p);
+        return NULL;
+}
+
 /* Frees *p and replaces it with the new value; returns the new value. */
 static inline char *free_and_replace_str(char **p, char *v) {
         free(*p);

@@ -63,7 +63,13 @@ static bool plan_shows(enum event_kind k) {
         case EVENT_WOULD_DETACH:
         case EVENT_SKIPPED_WINDOWS:
         case EVENT_DETACH_FAILED:
+        case EVENT_LOOKUP_FAILED:
+        case EVENT_WOULD_CONTAIN:
+        case EVENT_CONTAIN_FAILED:
+        case EVENT_KEYPAIR_REFERENCED:
                 return true;
+        case EVENT_CONTAINED:
+        case EVENT_KEYPAIR_DELETED:
         case EVENT_LIST_LOADED:
         case EVENT_DETACHED:
         case EVENT_REBOOT_QUEUED:
@@ -86,7 +92,8 @@ static bool dup_field(char **dst, const char *src) {
 
 static void plan_sink_cb(enum event_kind kind, const struct event_fields *f, const char *message, void *userdata) {
         struct plan *p = userdata;
-        const char *reason = kind == EVENT_DETACH_FAILED ? message : f->reason ? f->reason : f->error;
+        bool failure = kind == EVENT_DETACH_FAILED || kind == EVENT_LOOKUP_FAILED || kind == EVENT_CONTAIN_FAILED;
+        const char *reason = failure ? message : f->reason ? f->reason : f->error;
         struct plan_row *r;
 
         if (!plan_shows(kind) || p->oom)

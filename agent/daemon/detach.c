@@ -1,11 +1,43 @@
-/* DetachKeyPair batches of one key pair: intent on disk first, the call, its results, and a look at
- * the instances when an answer leaves it open whether the detach happened. */
-
+/* DetachKeyPair batches of one pass: intents on disk first (group commit), the calls, their
+ * results, and a look at the instances when an answer leaves it open whether a detach happened. */
 #include "base/log.h"
-#include "daemon/enforce-internal.h"
-#include "io/state.h"
+#include "daemon/detach.h"
+#include "logic/discovery.h"
 
-void detach_batch_free(struct enforce_batch *b) {
+struct detach {
+        struct pass *pass;
+        sd_event_source *flush_source;  /* group commit of the batches below */
+        struct batch **unsent;          /* batches whose intents are not on disk yet */
+        size_t n_unsent;
+};
+
+/* Instances of one target in one call; also used for the look that verifies them. */
+struct batch {
+        struct detach *detach;
+        const struct detach_target *target;
+        char **ids;
+        size_t n;
+        char *error;                    /* why its detach is being verified, or NULL */
+};
+
+struct event_fields detach_target_fields(const struct pass *p, const struct detach_target *t, const char *instance,
+                                         const char *request_id, const char *error) {
+        return (struct event_fields) {
+                .keypair = t->keypair,
+                .region = t->region,
+                .instance = instance,
+                .request_id = request_id,
+                .error = error,
+                .list = t->why.list->path,
+                .line = t->why.entry->line,
+                .reason = t->why.entry->reason,
+                .dry_run = p->dry_run,
+        };
+}
+
+static void batch_free(struct batch *b) {
+        if (!b)
+                return;
         for (size_t i = 0; i < b->n; i++)
                 free(b->ids[i]);
         free(b->ids);
@@ -13,194 +45,235 @@ void detach_batch_free(struct enforce_batch *b) {
         free(b);
 }
 
-static void batch_done_cb(const struct ecs_result *r, void *userdata);
-static void batch_verify(struct enforce_batch *b, const char *error);
+/* A batch of t for ids[0..n) (copied, or taken over when take is set); NULL on ENOMEM. */
+static struct batch *batch_new(struct detach *d, const struct detach_target *t, char **ids, size_t n, bool take) {
+        struct batch *b = calloc(1, sizeof(*b));
 
-/* Records the intent (DETACHING) of every instance of the batch; saved before the call. */
-static int batch_record_intent(struct enforce_batch *b) {
-        struct enforce_target *t = b->target;
+        if (!b || !(b->ids = calloc(n ? n : 1, sizeof(char *)))) {
+                free(b);
+                return NULL;
+        }
+        *b = (struct batch) { .detach = d, .target = t, .ids = b->ids };
+        for (; b->n < n; b->n++) {
+                b->ids[b->n] = take ? TAKE_PTR(ids[b->n]) : strdup(ids[b->n]);
+                if (!b->ids[b->n]) {
+                        batch_free(b);
+                        return NULL;
+                }
+        }
+        return b;
+}
+
+static void report_failed(struct batch *b, const char *error, const char *request_id, const char *why) {
+        struct pass *p = b->detach->pass;
 
         for (size_t i = 0; i < b->n; i++) {
-                struct queue_entry *e;
-                int r = state_add(t->pass->o.state, b->ids[i], t->region->name, t->keypair, t->why.entry->reason, &e);
+                struct event_fields f = detach_target_fields(p, b->target, b->ids[i], request_id, error);
+                p->counts.failed++;
+                report_event(EVENT_DETACH_FAILED, &f, "Could not detach key pair '%s' from %s: %s (still pending)",
+                             b->target->keypair, b->ids[i], why ? why : error);
+        }
+}
+
+/* ---- intents ------------------------------------------------------------------------------- */
+
+/* Writes id's intent (DETACHING) for t. An entry of an earlier cycle starts a new one; one whose
+ * reboot is in flight is left alone (-EBUSY): its reboot settles first, the next pass detaches. */
+static int record_intent(struct pass *p, const struct detach_target *t, const char *id) {
+        struct queue_entry *e;
+        int r = state_begin_detach(p->state, id, t->region, t->keypair, t->why.entry->reason, &e);
+
+        if (r < 0)
+                return r;
+        return state_set_origin(p->state, e, t->why.list->path, t->why.entry->line);
+}
+
+/* Records the intents of b, dropping (and counting as pending) the ids whose reboot is in flight. */
+static int batch_record_intents(struct batch *b) {
+        struct pass *p = b->detach->pass;
+        size_t kept = 0;
+
+        for (size_t i = 0; i < b->n; i++) {
+                int r = record_intent(p, b->target, b->ids[i]);
+                if (r == -EBUSY) {
+                        struct event_fields f = detach_target_fields(p, b->target, b->ids[i], NULL, "reboot-in-flight");
+                        p->counts.failed++;
+                        report_event(EVENT_DETACH_FAILED, &f,
+                                     "Not detaching key pair '%s' from %s yet: its reboot is in flight (still pending)",
+                                     b->target->keypair, b->ids[i]);
+                        free(b->ids[i]);
+                        continue;
+                }
                 if (r < 0)
                         return r;
-                if (!streq_ptr(e->list, t->why.list->path)) {
-                        char *list = strdup(t->why.list->path);
-                        if (!list)
-                                return -ENOMEM;
-                        free_and_replace_str(&e->list, list);
-                }
-                e->line = t->why.entry->line;
-                state_set(t->pass->o.state, e, QUEUE_DETACHING);
+                b->ids[kept++] = b->ids[i];
         }
+        b->n = kept;
         return 0;
 }
 
-static void batch_report_failed(struct enforce_batch *b, const char *error, const char *request_id, int r) {
-        for (size_t i = 0; i < b->n; i++) {
-                struct event_fields f = enforce_target_fields(b->target, b->ids[i], request_id, error);
-                b->target->pass->counts.failed++;
-                report_event(EVENT_DETACH_FAILED, &f, "Could not detach key pair '%s' from %s: %s (still pending)",
-                             b->target->keypair, b->ids[i], r < 0 ? strerror(-r) : error);
-        }
-}
+/* ---- the call ------------------------------------------------------------------------------ */
 
-static int batch_call(struct enforce_batch *b) {
-        struct enforce_target *t = b->target;
+static void batch_done_cb(const struct ecs_result *r, void *userdata);
+
+/* Sends b as one DetachKeyPair (taken over: freed here when it cannot be sent). */
+static void batch_call(struct batch *b) {
         struct params params = {};
 
-        if (params_add(&params, "RegionId", t->region->name) < 0 || params_add(&params, "KeyPairName", t->keypair) < 0 ||
-            params_add_id_array(&params, "InstanceIds", b->ids, b->n) < 0) {
+        if (b->n == 0 || params_add(&params, "RegionId", b->target->region) < 0 ||
+            params_add(&params, "KeyPairName", b->target->keypair) < 0 ||
+            params_add_id_array(&params, "InstanceIds", b->ids, b->n) < 0 ||
+            pass_call(b->detach->pass, b->target->region, "DetachKeyPair", &params, batch_done_cb, b) < 0) {
+                if (b->n > 0)
+                        report_failed(b, "ENOMEM", NULL, "out of memory");
                 params_done(&params);
-                return -ENOMEM;
+                batch_free(b);
         }
-        return enforce_call(t->pass, t->region->name, "DetachKeyPair", &params, batch_done_cb, b);
 }
 
 /* Group commit: the intents of every batch that became ready in this loop iteration are saved
  * with one write, then their calls go out. */
-int detach_flush_cb(sd_event_source *s, void *userdata) {
-        struct enforce *p = userdata;
-        size_t n = p->n_unsent;
+static int flush_cb(sd_event_source *s, void *userdata) {
+        struct detach *d = userdata;
+        struct pass *p = d->pass;
+        size_t n = d->n_unsent;
         int r = 0;
 
         for (size_t i = 0; i < n && r >= 0; i++)
-                r = batch_record_intent(p->unsent[i]);
+                r = batch_record_intents(d->unsent[i]);
         if (r >= 0)
-                r = state_save(p->o.state);
+                r = state_save(p->state);
         if (r < 0)
-                log_error_errno(r, "Not detaching: cannot persist the reboot queue in %s: %m", p->o.state->directory);
-        p->n_unsent = 0;
+                log_error_errno(r, "Not detaching: cannot persist the reboot queue in %s: %m", p->state->directory);
+        d->n_unsent = 0;
         for (size_t i = 0; i < n; i++) {
-                struct enforce_batch *b = p->unsent[i];
-                if (r < 0)
-                        batch_report_failed(b, "state-write-failed", NULL, r);
-                if (r < 0 || batch_call(b) < 0)
-                        detach_batch_free(b);
+                struct batch *b = d->unsent[i];
+                if (r < 0) {
+                        report_failed(b, "state-write-failed", NULL, strerror(-r));
+                        batch_free(b);
+                } else
+                        batch_call(b);
         }
         /* Each unsent batch held the pass open; the last release may finish it. */
         for (size_t i = 0; i < n; i++)
-                enforce_call_done(p);
+                pass_release(p);
         return 0;
 }
 
-static int batch_send(struct enforce_batch *b) {
-        struct enforce *p = b->target->pass;
-        struct enforce_batch **a = reallocarray(p->unsent, p->n_unsent + 1, sizeof(*a));
+static int batch_queue(struct detach *d, struct batch *b) {
+        struct batch **a = reallocarray(d->unsent, d->n_unsent + 1, sizeof(*a));
         int r;
 
         if (!a)
                 return -ENOMEM;
-        p->unsent = a;
-        r = sd_event_source_set_enabled(p->flush_source, SD_EVENT_ONESHOT);
+        d->unsent = a;
+        r = sd_event_source_set_enabled(d->flush_source, SD_EVENT_ONESHOT);
         if (r < 0)
                 return r;
-        p->unsent[p->n_unsent++] = b;
-        p->outstanding++;
+        d->unsent[d->n_unsent++] = b;
+        pass_hold(d->pass);
         return 0;
 }
 
-static void report_would_detach(struct enforce_target *t, char *const *ids, size_t n) {
+static void report_would_detach(struct pass *p, const struct detach_target *t, char *const *ids, size_t n) {
         for (size_t i = 0; i < n; i++) {
-                struct event_fields f = enforce_target_fields(t, ids[i], NULL, NULL);
-                t->pass->counts.detached++;
+                struct event_fields f = detach_target_fields(p, t, ids[i], NULL, NULL);
+                p->counts.detached++;
                 report_event(EVENT_WOULD_DETACH, &f, "Would detach key pair '%s' from %s in %s", t->keypair, ids[i],
-                             t->region->name);
+                             t->region);
         }
 }
 
-/* Sends the filled batch of target as one DetachKeyPair call (or reports it, in dry-run). */
-void detach_flush(struct enforce_target *t) {
-        struct enforce_batch *b;
-        int r;
-
-        if (t->n_batch == 0)
-                return;
-        if (t->pass->o.dry_run) {
-                report_would_detach(t, t->batch, t->n_batch);
-                for (size_t i = 0; i < t->n_batch; i++)
-                        free(t->batch[i]);
-                t->n_batch = 0;
-                return;
+int detach_instances(struct detach *d, const struct detach_target *t, char *const *ids, size_t n) {
+        if (d->pass->dry_run) {
+                report_would_detach(d->pass, t, ids, n);
+                return 0;
         }
-        b = calloc(1, sizeof(*b));
-        if (b)
-                b->ids = calloc(t->n_batch, sizeof(char *));
-        if (!b || !b->ids) {
-                free(b);
-                log_error("Out of memory while detaching key pair '%s'", t->keypair);
-                return;
+        for (size_t from = 0; from < n; from += PLANNER_DETACH_BATCH_MAX) {
+                struct batch *b = batch_new(d, t, (char **) ids + from, MIN(n - from, PLANNER_DETACH_BATCH_MAX), false);
+                if (!b || batch_queue(d, b) < 0) {
+                        batch_free(b);
+                        return log_error_errno(-ENOMEM, "Out of memory while detaching key pair '%s' in %s", t->keypair,
+                                               t->region);
+                }
         }
-        b->target = t;
-        memcpy(b->ids, t->batch, t->n_batch * sizeof(char *));
-        b->n = t->n_batch;
-        t->n_batch = 0;
-        r = batch_send(b);
-        if (r < 0)
-                detach_batch_free(b);
+        return 0;
 }
 
-/* Splits a batch refused because of a Windows instance into two calls. */
-static void batch_split(struct enforce_batch *b) {
-        size_t half = planner_split_batch(b->n);
-        struct enforce_target *t = b->target;
+/* ---- results ------------------------------------------------------------------------------- */
 
-        for (size_t part = 0; part < 2; part++) {
-                size_t from = part ? half : 0, n = part ? b->n - half : half;
-                for (size_t i = 0; i < n; i++)
-                        t->batch[t->n_batch++] = TAKE_PTR(b->ids[from + i]);
-                detach_flush(t);
-        }
-}
+static void batch_verify(struct batch *b, const char *error);
 
-static void instance_detached(struct enforce_target *t, const char *id, const char *request_id) {
-        struct queue_entry *e = state_find(t->pass->o.state, id);
-        struct event_fields f = enforce_target_fields(t, id, request_id, NULL);
+static void instance_detached(struct batch *b, const char *id, const char *request_id) {
+        struct pass *p = b->detach->pass;
+        struct queue_entry *e = state_find(p->state, id);
+        struct event_fields f = detach_target_fields(p, b->target, id, request_id, NULL);
 
-        t->pass->counts.detached++;
-        report_event(EVENT_DETACHED, &f, "Detached key pair '%s' from %s in %s", t->keypair, id, t->region->name);
-        if (!e)
+        p->counts.detached++;
+        report_event(EVENT_DETACHED, &f, "Detached key pair '%s' from %s in %s", b->target->keypair, id,
+                     b->target->region);
+        if (!e || e->state != QUEUE_DETACHING)
                 return;
-        e->detached_usec = enforce_now(t->pass);
-        state_set(t->pass->o.state, e, QUEUE_PENDING);
+        e->detached_usec = pass_now(p);
+        state_set(p->state, e, QUEUE_PENDING);
         report_event(EVENT_REBOOT_QUEUED, &f, "Queued %s for a reboot: the detach takes effect at its next boot", id);
 }
 
-/* The detach certainly did not happen: the instance leaves the queue. */
-static void instance_not_detached(struct enforce_target *t, const char *id) {
-        struct queue_entry *e = state_find(t->pass->o.state, id);
+/* The detach certainly did not happen: the intent leaves the queue. */
+static void instance_not_detached(struct batch *b, const char *id) {
+        struct pass *p = b->detach->pass;
+        struct queue_entry *e = state_find(p->state, id);
+
         if (e && e->state == QUEUE_DETACHING)
-                state_remove(t->pass->o.state, e);
+                state_remove(p->state, e);
 }
 
-static void batch_skip_windows(struct enforce_batch *b, const struct ecs_result *r) {
-        struct event_fields f = enforce_target_fields(b->target, b->ids[0], r->request_id, r->code);
+static void batch_skip_windows(struct batch *b, const struct ecs_result *r) {
+        struct pass *p = b->detach->pass;
+        struct event_fields f = detach_target_fields(p, b->target, b->ids[0], r->request_id, r->code);
 
-        b->target->pass->counts.skipped++;
-        instance_not_detached(b->target, b->ids[0]);
+        p->counts.skipped++;
+        instance_not_detached(b, b->ids[0]);
         report_event(EVENT_SKIPPED_WINDOWS, &f, "Left Windows instance %s alone (key pair '%s' stays attached)",
                      b->ids[0], b->target->keypair);
 }
 
-/* Ids of b that need a look: no result, or a failed one (it may have been applied by a call
- * that was answered after a reset and retried). Moves them out of b. */
-static struct enforce_batch *batch_take_unconfirmed(struct enforce_batch *b, const struct ecs_result *r,
-                                                    struct ecs_detach_result *res, size_t n, bool per_instance) {
-        struct enforce_batch *v = calloc(1, sizeof(*v));
+/* A batch refused because of a Windows instance becomes two calls, until the Windows one is
+ * alone (the intents are on disk already). */
+static void batch_split(struct batch *b) {
+        size_t half = planner_split_batch(b->n);
+        struct batch *parts[2] = {
+                batch_new(b->detach, b->target, b->ids, half, true),
+                batch_new(b->detach, b->target, b->ids + half, b->n - half, true),
+        };
 
-        if (!v || !(v->ids = calloc(b->n, sizeof(char *)))) {
-                free(v);
+        for (size_t i = 0; i < 2; i++)
+                if (parts[i])
+                        batch_call(parts[i]);
+        if (!parts[0] || !parts[1])
+                /* The ids left in b keep their intents: the next pass settles them. */
+                report_failed(b, "ENOMEM", NULL, "out of memory while splitting the batch");
+}
+
+/* Ids of b that need a look: no result, or a failed one (it may have been applied by a call
+ * that was answered after a reset and retried). Moves them into a new batch. */
+static struct batch *batch_take_unconfirmed(struct batch *b, const struct ecs_result *r,
+                                            const struct ecs_detach_result *res, size_t n, bool per_instance) {
+        struct batch *v = batch_new(b->detach, b->target, b->ids, b->n, false);
+
+        if (!v)
                 return NULL;
-        }
-        v->target = b->target;
+        /* v starts with copies; it keeps only the ids that need a look. */
+        for (size_t i = 0; i < v->n; i++)
+                free(v->ids[i]);
+        v->n = 0;
         for (size_t i = 0; i < b->n; i++) {
                 const struct ecs_detach_result *found = NULL;
                 for (size_t j = 0; per_instance && j < n && !found; j++)
                         if (streq_ptr(res[j].instance_id, b->ids[i]))
                                 found = &res[j];
                 if (!per_instance || (found && found->success))
-                        instance_detached(b->target, b->ids[i], r->request_id);
+                        instance_detached(b, b->ids[i], r->request_id);
                 else {
                         if (found && !v->error && found->code)
                                 v->error = strdup(found->code);
@@ -210,9 +283,9 @@ static struct enforce_batch *batch_take_unconfirmed(struct enforce_batch *b, con
         return v;
 }
 
-static void batch_apply_results(struct enforce_batch *b, const struct ecs_result *r) {
+static void batch_apply_results(struct batch *b, const struct ecs_result *r) {
         struct ecs_detach_result *res = NULL;
-        struct enforce_batch *v;
+        struct batch *v;
         size_t n = 0;
         int k = ecsparse_detach(r->body, &res, &n);
 
@@ -226,7 +299,7 @@ static void batch_apply_results(struct enforce_batch *b, const struct ecs_result
                 return (void) log_error("Out of memory while reading DetachKeyPair results");
         if (v->n > 0)
                 batch_verify(v, v->error ? v->error : "no-result-for-instance");
-        detach_batch_free(v);
+        batch_free(v);
 }
 
 /* An error after which the detach may still have happened. A used nonce means an earlier copy of
@@ -236,8 +309,8 @@ static bool result_is_ambiguous(const struct ecs_result *r) {
                streq_ptr(r->code, "SignatureNonceUsed");
 }
 
-static void batch_handle_error(struct enforce_batch *b, const struct ecs_result *r) {
-        struct enforce_target *t = b->target;
+static void batch_handle_error(struct batch *b, const struct ecs_result *r) {
+        struct pass *p = b->detach->pass;
 
         if (streq_ptr(r->code, "DependencyViolation.WindowsInstance")) {
                 if (b->n == 1)
@@ -247,95 +320,117 @@ static void batch_handle_error(struct enforce_batch *b, const struct ecs_result 
                 return;
         }
         if (streq_ptr(r->code, "InvalidKeyPairName.NotFound")) {
-                struct event_fields f = enforce_target_fields(t, NULL, r->request_id, r->code);
+                struct event_fields f = detach_target_fields(p, b->target, NULL, r->request_id, r->code);
                 for (size_t i = 0; i < b->n; i++)
-                        instance_not_detached(t, b->ids[i]);
-                report_event(EVENT_KEYPAIR_NOT_FOUND, &f, "Key pair '%s' no longer exists in %s", t->keypair,
-                             t->region->name);
+                        instance_not_detached(b, b->ids[i]);
+                report_event(EVENT_KEYPAIR_NOT_FOUND, &f, "Key pair '%s' no longer exists in %s", b->target->keypair,
+                             b->target->region);
                 return;
         }
         if (result_is_ambiguous(r)) {
-                batch_verify(b, enforce_error_name(r));
+                batch_verify(b, pass_error_name(r));
                 return;
         }
         for (size_t i = 0; i < b->n; i++)
-                instance_not_detached(t, b->ids[i]);
-        batch_report_failed(b, r->code, r->request_id, 0);
+                instance_not_detached(b, b->ids[i]);
+        report_failed(b, r->code, r->request_id, NULL);
 }
 
 static void batch_done_cb(const struct ecs_result *r, void *userdata) {
-        struct enforce_batch *b = userdata;
-        struct enforce *p = b->target->pass;
+        struct batch *b = userdata;
+        struct pass *p = b->detach->pass;
 
         if (r->error == 0)
                 batch_apply_results(b, r);
         else
                 batch_handle_error(b, r);
-        detach_batch_free(b);
-        enforce_call_done(p);
+        batch_free(b);
+        pass_release(p);
 }
 
 /* ---- verifying unconfirmed detaches -------------------------------------------------------- */
 
 static void verify_done_cb(const struct ecs_result *r, void *userdata);
 
-/* Looks at the instances of b (taken over) to learn whether their detach happened after all. */
-static void batch_verify(struct enforce_batch *b, const char *error) {
-        struct enforce_target *t = b->target;
-        struct enforce_batch *v = calloc(1, sizeof(*v));
+/* Looks at the instances of b (its ids are taken over) to learn whether their detach happened. */
+static void batch_verify(struct batch *b, const char *error) {
+        struct batch *v = batch_new(b->detach, b->target, b->ids, b->n, true);
         struct params params = {};
 
-        if (!v || !(v->error = strdup(error)) || params_add(&params, "RegionId", t->region->name) < 0 ||
-            params_add_id_array(&params, "InstanceIds", b->ids, b->n) < 0 || params_addf(&params, "MaxResults", "%d", ENFORCE_INSTANCE_PAGE_SIZE) < 0) {
-                params_done(&params);
-                if (v)
-                        free(v->error);
-                free(v);
-                batch_report_failed(b, error, NULL, -ENOMEM);
-                return;
-        }
-        *v = (struct enforce_batch) { .target = t, .ids = TAKE_PTR(b->ids), .n = b->n, .error = v->error };
+        if (!v)
+                return report_failed(b, error, NULL, "out of memory");
         b->n = 0;
-        if (enforce_call(t->pass, t->region->name, "DescribeInstances", &params, verify_done_cb, v) < 0) {
-                batch_report_failed(v, error, NULL, -ENOMEM);
-                detach_batch_free(v);
+        if ( !(v->error = strdup(error)) || params_add(&params, "RegionId", v->target->region) < 0 ||
+            params_add_id_array(&params, "InstanceIds", v->ids, v->n) < 0 ||
+            params_addf(&params, "MaxResults", "%u", DISCOVERY_PAGE_SIZE) < 0 ||
+            pass_call(v->detach->pass, v->target->region, "DescribeInstances", &params, verify_done_cb, v) < 0) {
+                params_done(&params);
+                report_failed(v, error, NULL, "out of memory");
+                batch_free(v);
         }
 }
 
-static void verify_apply(struct enforce_batch *v, const struct ecs_instance *a, size_t n, const char *request_id) {
-        struct enforce_target *t = v->target;
-
+static void verify_apply(struct batch *v, const struct ecs_instance *a, size_t n, const char *request_id) {
         for (size_t i = 0; i < v->n; i++) {
                 const struct ecs_instance *found = ecs_instances_find(a, n, v->ids[i]);
-                struct enforce_batch one = { t, &v->ids[i], 1, NULL };
+                struct batch one = { v->detach, v->target, &v->ids[i], 1, NULL };
 
                 if (!found) {
-                        instance_not_detached(t, v->ids[i]);
-                        log_info("Instance %s no longer exists in %s; nothing to detach", v->ids[i], t->region->name);
-                } else if (!streq_ptr(found->key_pair_name, t->keypair))
-                        instance_detached(t, v->ids[i], request_id);
+                        instance_not_detached(v, v->ids[i]);
+                        log_info("Instance %s no longer exists in %s; nothing to detach", v->ids[i], v->target->region);
+                } else if (!streq_ptr(found->key_pair_name, v->target->keypair))
+                        instance_detached(v, v->ids[i], request_id);
                 else {
-                        instance_not_detached(t, v->ids[i]);
-                        batch_report_failed(&one, v->error, request_id, 0);
+                        instance_not_detached(v, v->ids[i]);
+                        report_failed(&one, v->error, request_id, NULL);
                 }
         }
 }
 
 static void verify_done_cb(const struct ecs_result *r, void *userdata) {
-        struct enforce_batch *v = userdata;
-        struct enforce *p = v->target->pass;
+        struct batch *v = userdata;
+        struct pass *p = v->detach->pass;
         struct ecs_instance *a = NULL;
         char *next = NULL;
         size_t n = 0;
 
         /* Without an answer the intents stay DETACHING: the next pass settles them. */
         if (r->error < 0 || ecsparse_instances(r->body, &a, &n, &next) < 0)
-                batch_report_failed(v, v->error, r->request_id, 0);
+                report_failed(v, v->error, r->request_id, NULL);
         else
                 verify_apply(v, a, n, r->request_id);
         ecs_instances_free(a, n);
         free(next);
-        detach_batch_free(v);
-        enforce_call_done(p);
+        batch_free(v);
+        pass_release(p);
 }
 
+/* ---- lifecycle ----------------------------------------------------------------------------- */
+
+int detach_new(struct pass *p, struct detach **ret) {
+        _cleanup_(detach_freep) struct detach *d = calloc(1, sizeof(*d));
+        int r;
+
+        if (!d)
+                return -ENOMEM;
+        d->pass = p;
+        r = sd_event_add_defer(p->event, &d->flush_source, flush_cb, d);
+        if (r < 0)
+                return r;
+        /* Idle priority: it runs once the answers already waiting have added their batches. */
+        (void) sd_event_source_set_priority(d->flush_source, SD_EVENT_PRIORITY_IDLE);
+        (void) sd_event_source_set_enabled(d->flush_source, SD_EVENT_OFF);
+        *ret = TAKE_PTR(d);
+        return 0;
+}
+
+struct detach *detach_free(struct detach *d) {
+        if (!d)
+                return NULL;
+        sd_event_source_disable_unref(d->flush_source);
+        for (size_t i = 0; i < d->n_unsent; i++)
+                batch_free(d->unsent[i]);
+        free(d->unsent);
+        free(d);
+        return NULL;
+}

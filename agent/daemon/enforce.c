@@ -1,245 +1,450 @@
-/* One enforcement pass: resolve every list entry to key pairs and instances, detach, queue. */
+/* One enforcement pass: resolve every list entry to key pairs and instances, detach, queue.
+ *
+ * A listing is trusted only when it was paged to its end before anything it lists was changed:
+ * the instances of a key pair (or of a whole region) are all collected first, and only then
+ * detached, so a NextToken or PageNumber that is an offset cannot skip any. Intents left by a
+ * killed run are settled by evidence only: a complete listing, or a look at the instance. */
 #include "base/log.h"
 #include "base/strutil.h"
-#include "daemon/enforce-internal.h"
+#include "daemon/detach.h"
+#include "daemon/enforce.h"
+#include "daemon/pass.h"
+#include "io/report.h"
 
 /* Region used for DescribeRegions when no region is configured (the API's home region). */
 #define ENFORCE_BOOTSTRAP_REGION "cn-hangzhou"
+#define ENFORCE_KEYPAIR_PAGE_SIZE 50U
+/* A DescribeKeyPairs TotalCount above this is not believed (and not paged). */
+#define ENFORCE_KEYPAIR_MAX 100000U
+/* InstanceIds per DescribeInstances when intents are looked at one by one. */
+#define ENFORCE_LOOK_MAX 100U
 
-static void region_free(struct enforce_region *r) {
-        if (!r)
-                return;
-        free(r->name);
-        free(r->entries);
-        free(r->name_found);
-        ecs_keypairs_free(r->keypairs, r->n_keypairs);
-        free(r);
-}
+enum enforce_phase {
+        PHASE_DISCOVER,         /* regions, key pairs, instances, detaches */
+        PHASE_SETTLE,           /* intents no listing settled, names that matched nothing */
+        PHASE_DONE,
+};
+
+struct enforce_target {
+        struct detach_target d;         /* d.keypair is keypair below, d.region the region's name */
+        struct enforce_region *region;
+        char *keypair;
+        char *next_token;
+        char **linux_ids;               /* bound Linux instances, detached once listed to the end */
+        size_t n_linux;
+        size_t n_bound;                 /* Windows ones included */
+        bool failed;                    /* its listing did not reach the end */
+};
+
+struct enforce_region {
+        struct enforce *pass;
+        char *name;
+        struct planner_entry *entries;
+        size_t n_entries;
+        bool *name_found;               /* per entry: a NAME entry matched a listed key pair */
+        struct ecs_keypair *keypairs;
+        size_t n_keypairs;
+        unsigned keypair_pages;         /* pages of DescribeKeyPairs, known from page one (0 before) */
+        unsigned keypair_pages_left;
+        bool keypairs_listed;           /* every key pair page was read */
+        bool keypairs_failed;
+        struct enforce_target **targets;
+        size_t n_targets;
+        struct hashmap *by_name;        /* keypair -> struct enforce_target */
+        enum discovery_strategy strategy;
+        unsigned listing_pages;         /* region listing: pages, known from page one (0 before) */
+        unsigned listing_pages_left;    /* region listing: pages still to come */
+        size_t listing_seen;            /* region listing: instances seen */
+        bool failed;                    /* something here could not be listed */
+};
+
+struct enforce {
+        struct pass pass;               /* first: the finish callback gets back from it */
+        struct enforce_options o;
+        enforce_done_cb cb;
+        void *userdata;
+        enum enforce_phase phase;
+        sd_event_source *setup_source;
+        struct detach *detach;
+        struct enforce_region **regions;
+        size_t n_regions;
+        struct hashmap *stale;          /* instance id -> queue entry left DETACHING by a past run */
+        struct hashmap *found_names;    /* key pair names seen bound or listed in some region */
+};
+
+/* ---- lifecycle ----------------------------------------------------------------------------- */
 
 static void target_free(struct enforce_target *t) {
-        for (size_t i = 0; i < t->n_batch; i++)
-                free(t->batch[i]);
-        free(t->key);
+        for (size_t i = 0; i < t->n_linux; i++)
+                free(t->linux_ids[i]);
+        free(t->linux_ids);
         free(t->keypair);
         free(t->next_token);
         free(t);
 }
 
-struct enforce *enforce_free(struct enforce *p) {
-        struct enforce_target *t;
-        size_t i = 0;
+static void region_free(struct enforce_region *g) {
+        if (!g)
+                return;
+        for (size_t i = 0; i < g->n_targets; i++)
+                target_free(g->targets[i]);
+        free(g->targets);
+        hashmap_free(g->by_name);
+        free(g->name);
+        free(g->entries);
+        free(g->name_found);
+        ecs_keypairs_free(g->keypairs, g->n_keypairs);
+        free(g);
+}
 
+struct enforce *enforce_free(struct enforce *p) {
         if (!p)
                 return NULL;
         sd_event_source_disable_unref(p->setup_source);
-        sd_event_source_disable_unref(p->flush_source);
-        for (size_t k = 0; k < p->n_unsent; k++)
-                detach_batch_free(p->unsent[k]);
-        free(p->unsent);
+        detach_free(p->detach);
         for (size_t k = 0; k < p->n_regions; k++)
                 region_free(p->regions[k]);
         free(p->regions);
-        if (p->targets)
-                while (hashmap_iterate(p->targets, &i, NULL, (void **) &t))
-                        target_free(t);
-        hashmap_free(p->targets);
         hashmap_free(p->stale);
         hashmap_free(p->found_names);
         free(p);
         return NULL;
 }
 
-/* ---- events ------------------------------------------------------------------------------ */
+/* ---- events -------------------------------------------------------------------------------- */
 
-const char *enforce_error_name(const struct ecs_result *r) {
-        if (r->code)
-                return r->code;
-        if (r->error < 0 && strerrorname_np(-r->error))
-                return strerrorname_np(-r->error);
-        return "unparsable-answer";
-}
+static void report_lookup_failed(struct enforce *p, const char *region, const char *what,
+                                 const struct ecs_result *r) {
+        struct event_fields f = { .region = region, .request_id = r->request_id, .error = pass_error_name(r),
+                                  .dry_run = p->pass.dry_run };
 
-uint64_t enforce_now(struct enforce *p) {
-        uint64_t now = 0;
-        (void) sd_event_now(p->o.event, CLOCK_REALTIME, &now);
-        return now;
-}
-
-/* Fields of an event about target (and optionally one instance). */
-struct event_fields enforce_target_fields(const struct enforce_target *t, const char *instance, const char *request_id,
-                                          const char *error) {
-        return (struct event_fields) {
-                .keypair = t->keypair,
-                .region = t->region->name,
-                .instance = instance,
-                .request_id = request_id,
-                .error = error,
-                .list = t->why.list->path,
-                .line = t->why.entry->line,
-                .reason = t->why.entry->reason,
-                .dry_run = t->pass->o.dry_run,
-        };
-}
-
-static void report_failed_target(struct enforce_target *t, const char *what, const struct ecs_result *r) {
-        struct event_fields f = enforce_target_fields(t, NULL, r->request_id, enforce_error_name(r));
-
-        t->failed = true;
-        t->pass->counts.failed++;
-        report_event(EVENT_DETACH_FAILED, &f, "Could not %s for key pair '%s' in %s: %s%s%s (still pending)",
-                     what, t->keypair, t->region->name, strempty(r->code), r->code ? ": " : "",
+        p->pass.counts.failed++;
+        p->pass.counts.regions_failed++;
+        report_event(EVENT_LOOKUP_FAILED, &f, "Could not list %s in %s: %s%s%s (nothing there counts as enforced)",
+                     what, region, r->code ? r->code : pass_error_name(r), r->message ? ": " : "",
                      strempty(r->message));
 }
 
-/* ---- pass bookkeeping ---------------------------------------------------------------------- */
-
-static void pass_finish(struct enforce *p);
-
-int enforce_call(struct enforce *p, const char *region, const char *action, struct params *params, ecs_done_cb cb,
-                 void *ctx) {
-        int r = ecs_call(p->o.ecs, region, action, params, cb, ctx);
-        if (r < 0)
-                return log_error_errno(r, "Failed to queue %s in %s: %m", action, region);
-        p->outstanding++;
-        return 0;
+static void region_lookup_failed(struct enforce_region *g, const char *what, const struct ecs_result *r) {
+        /* One event per region and pass: later failures there add nothing. */
+        if (!g->failed)
+                report_lookup_failed(g->pass, g->name, what, r);
+        g->failed = true;
 }
 
-/* Every ECS callback ends here: the pass is over when nothing is left in flight. */
-void enforce_call_done(struct enforce *p) {
-        if (--p->outstanding == 0)
-                pass_finish(p);
+/* ---- intents left by a past run ------------------------------------------------------------ */
+
+/* An intent whose instance no longer carries its key pair: the detach happened. */
+static void stale_promote(struct enforce *p, struct queue_entry *e, const char *how) {
+        struct event_fields f = { .keypair = e->keypair, .region = e->region, .instance = e->instance_id,
+                                  .reason = e->reason, .list = e->list, .line = e->line };
+
+        (void) hashmap_remove(p->stale, e->instance_id);
+        p->pass.counts.detached++;
+        p->pass.counts.newly_queued++;
+        e->detached_usec = pass_now(&p->pass);
+        state_set(p->pass.state, e, QUEUE_PENDING);
+        report_event(EVENT_DETACHED, &f, "Detached key pair '%s' from %s in %s (confirmed after a restart: %s)",
+                     e->keypair, e->instance_id, e->region, how);
+        report_event(EVENT_REBOOT_QUEUED, &f, "Queued %s for a reboot: the detach takes effect at its next boot",
+                     e->instance_id);
+}
+
+/* An intent whose instance is still bound, or gone: the detach did not happen. */
+static void stale_drop(struct enforce *p, struct queue_entry *e) {
+        (void) hashmap_remove(p->stale, e->instance_id);
+        state_remove(p->pass.state, e);
+}
+
+/* A complete listing of t did not show these intents' instances: they were detached. */
+static void target_promote_stale(struct enforce_target *t) {
+        struct enforce *p = t->region->pass;
+        struct queue_entry *e;
+        size_t i = 0;
+
+        while (hashmap_iterate(p->stale, &i, NULL, (void **) &e))
+                if (streq(e->region, t->d.region) && streq(e->keypair, t->keypair)) {
+                        stale_promote(p, e, "its key pair's instances were listed");
+                        i = 0; /* the map changed under the iteration */
+                }
 }
 
 /* ---- instances ----------------------------------------------------------------------------- */
 
-static void instances_done_cb(const struct ecs_result *r, void *userdata);
-
-static int target_describe(struct enforce_target *t) {
-        struct params params = {};
-
-        if (params_add(&params, "RegionId", t->region->name) < 0 || params_add(&params, "KeyPairName", t->keypair) < 0 ||
-            params_addf(&params, "MaxResults", "%d", ENFORCE_INSTANCE_PAGE_SIZE) < 0 ||
-            (t->next_token && params_add(&params, "NextToken", t->next_token) < 0)) {
-                params_done(&params);
-                return -ENOMEM;
-        }
-        return enforce_call(t->pass, t->region->name, "DescribeInstances", &params, instances_done_cb, t);
-}
-
 static void target_take_instance(struct enforce_target *t, const struct ecs_instance *i) {
-        struct event_fields f = enforce_target_fields(t, i->instance_id, NULL, NULL);
+        struct enforce *p = t->region->pass;
+        struct queue_entry *stale = hashmap_get(p->stale, i->instance_id);
+        char **a;
 
-        /* The filter is exact, but an instance re-bound meanwhile must not be touched. */
-        if (!streq_ptr(i->key_pair_name, t->keypair))
-                return;
+        t->n_bound++;
+        /* The listing shows it still bound: an intent of a past run did not take effect. */
+        if (stale)
+                (void) hashmap_remove(p->stale, i->instance_id);
         if (planner_instance_action(i) == PLANNER_SKIP_WINDOWS) {
-                t->pass->counts.skipped++;
+                struct event_fields f = detach_target_fields(&p->pass, &t->d, i->instance_id, NULL, NULL);
+                if (stale)
+                        state_remove(p->pass.state, stale);
+                p->pass.counts.skipped++;
                 report_event(EVENT_SKIPPED_WINDOWS, &f, "Left Windows instance %s alone (key pair '%s' stays attached)",
                              i->instance_id, t->keypair);
                 return;
         }
-        /* Still bound: a detach left pending by an earlier run did not happen, send it again. */
-        (void) hashmap_remove(t->pass->stale, i->instance_id);
-        t->batch[t->n_batch] = strdup(i->instance_id);
-        if (!t->batch[t->n_batch]) {
-                log_error("Out of memory while collecting instances of key pair '%s'", t->keypair);
-                return;
+        a = reallocarray(t->linux_ids, t->n_linux + 1, sizeof(*a));
+        if (!a || !(a[t->n_linux] = strdup(i->instance_id))) {
+                if (a)
+                        t->linux_ids = a;
+                t->failed = true;
+                return (void) log_error("Out of memory while collecting instances of key pair '%s'", t->keypair);
         }
-        if (++t->n_batch == PLANNER_DETACH_BATCH_MAX)
-                detach_flush(t);
+        t->linux_ids = a;
+        t->n_linux++;
 }
 
-static void promote_stale(struct enforce *p, struct queue_entry *e);
+/* Whether i, from a listing of region g, is bound to one of its revoked key pairs; takes it. */
+static void region_take_instance(struct enforce_region *g, const struct ecs_instance *i) {
+        struct enforce_target *t = i->key_pair_name ? hashmap_get(g->by_name, i->key_pair_name) : NULL;
 
-/* Stale intents of this key pair whose instance no longer carries it were detached. */
-static void target_resolve_stale(struct enforce_target *t) {
-        struct queue_entry *e;
-        const char *id;
-        size_t i = 0;
+        if (t)
+                target_take_instance(t, i);
+}
 
-        while (hashmap_iterate(t->pass->stale, &i, &id, (void **) &e))
-                if (streq(e->region, t->region->name) && streq(e->keypair, t->keypair)) {
-                        (void) hashmap_remove(t->pass->stale, id);
-                        promote_stale(t->pass, e);
+/* t's listing is over (complete or not): nothing it lists changes before this point. */
+static void target_listed(struct enforce_target *t) {
+        struct enforce *p = t->region->pass;
+
+        if (t->n_bound > 0)
+                (void) hashmap_put(p->found_names, t->keypair, t);
+        if (detach_instances(p->detach, &t->d, t->linux_ids, t->n_linux) < 0)
+                p->pass.counts.failed += t->n_linux;
+        if (t->failed)
+                return;
+        target_promote_stale(t);
+        if (p->o.memory)
+                (void) discovery_memory_set(p->o.memory, t->d.region, t->keypair, t->n_bound);
+}
+
+/* ---- discovery by key pair ----------------------------------------------------------------- */
+
+static void keypair_page_done_cb(const struct ecs_result *r, void *userdata);
+
+static int target_describe(struct enforce_target *t) {
+        struct params params = {};
+
+        if (params_add(&params, "RegionId", t->d.region) < 0 || params_add(&params, "KeyPairName", t->keypair) < 0 ||
+            params_addf(&params, "MaxResults", "%u", DISCOVERY_PAGE_SIZE) < 0 ||
+            (t->next_token && params_add(&params, "NextToken", t->next_token) < 0)) {
+                params_done(&params);
+                return -ENOMEM;
+        }
+        return pass_call(&t->region->pass->pass, t->d.region, "DescribeInstances", &params, keypair_page_done_cb, t);
+}
+
+static void keypair_page_done_cb(const struct ecs_result *r, void *userdata) {
+        struct enforce_target *t = userdata;
+        struct enforce *p = t->region->pass;
+        struct ecs_instance *a = NULL;
+        char *next = NULL;
+        size_t n = 0;
+
+        if (r->error < 0 || ecsparse_instances(r->body, &a, &n, &next) < 0) {
+                region_lookup_failed(t->region, "instances", r);
+                t->failed = true;
+                target_listed(t);
+                return pass_release(&p->pass);
+        }
+        for (size_t i = 0; i < n; i++)
+                if (streq_ptr(a[i].key_pair_name, t->keypair)) /* never trust a filter with a mutation */
+                        target_take_instance(t, &a[i]);
+        ecs_instances_free(a, n);
+        free_and_replace_str(&t->next_token, next);
+        if (!t->next_token || target_describe(t) < 0) {
+                if (t->next_token) {
+                        t->failed = true;
+                        p->pass.counts.failed++;
+                }
+                target_listed(t);
+        }
+        pass_release(&p->pass);
+}
+
+static void region_discover_by_keypair(struct enforce_region *g) {
+        g->strategy = DISCOVERY_BY_KEYPAIR;
+        for (size_t i = 0; i < g->n_targets; i++)
+                if (target_describe(g->targets[i]) < 0) {
+                        g->targets[i]->failed = true;
+                        g->pass->pass.counts.failed++;
                 }
 }
 
-static void instances_done_cb(const struct ecs_result *r, void *userdata) {
-        struct enforce_target *t = userdata;
-        struct ecs_instance *a = NULL;
-        size_t n = 0;
-        char *next = NULL;
-        int k;
+/* ---- discovery by listing the region ------------------------------------------------------- */
 
-        if (r->error < 0) {
-                report_failed_target(t, "list instances", r);
-                goto done;
+static void listing_page_done_cb(const struct ecs_result *r, void *userdata);
+
+static int region_list_page(struct enforce_region *g, unsigned page) {
+        struct params params = {};
+
+        if (params_add(&params, "RegionId", g->name) < 0 || params_addf(&params, "PageNumber", "%u", page) < 0 ||
+            params_addf(&params, "PageSize", "%u", DISCOVERY_PAGE_SIZE) < 0) {
+                params_done(&params);
+                return -ENOMEM;
         }
-        k = ecsparse_instances(r->body, &a, &n, &next);
-        if (k < 0) {
-                struct ecs_result bad = { .request_id = r->request_id, .message = "unparsable DescribeInstances answer" };
-                report_failed_target(t, "list instances", &bad);
-                goto done;
-        }
-        for (size_t i = 0; i < n; i++)
-                target_take_instance(t, &a[i]);
-        ecs_instances_free(a, n);
-        free_and_replace_str(&t->next_token, next);
-        if (t->next_token && target_describe(t) >= 0)
-                goto done;
-        detach_flush(t);
-        target_resolve_stale(t);
-done:
-        enforce_call_done(t->pass);
+        return pass_call(&g->pass->pass, g->name, "DescribeInstances", &params, listing_page_done_cb, g);
 }
 
-/* ---- key pairs and regions ----------------------------------------------------------------- */
+/* The whole region was listed (or some page failed): each target's listing is over. */
+static void region_listed(struct enforce_region *g) {
+        for (size_t i = 0; i < g->n_targets; i++) {
+                g->targets[i]->failed |= g->failed;
+                target_listed(g->targets[i]);
+        }
+        if (!g->failed && g->pass->o.memory)
+                (void) discovery_memory_set(g->pass->o.memory, g->name, NULL, g->listing_seen);
+}
+
+/* The answer to page one: how many pages there are, and whether the listing still wins. */
+static void region_first_page(struct enforce_region *g, unsigned total) {
+        g->listing_pages = (unsigned) discovery_pages(total);
+        g->listing_pages_left = g->listing_pages;
+        if (g->strategy == DISCOVERY_PROBE) {
+                _cleanup_free_ char **names = calloc(g->n_targets ? g->n_targets : 1, sizeof(char *));
+                for (size_t i = 0; names && i < g->n_targets; i++)
+                        names[i] = g->targets[i]->keypair;
+                if (names && !discovery_listing_wins(total, discovery_keypair_pages(g->pass->o.memory, g->name,
+                                                                                     names, g->n_targets))) {
+                        if (g->pass->o.memory)
+                                (void) discovery_memory_set(g->pass->o.memory, g->name, NULL, total);
+                        return region_discover_by_keypair(g);
+                }
+                g->strategy = DISCOVERY_LIST_REGION;
+        }
+        for (unsigned page = 2; page <= g->listing_pages; page++)
+                if (region_list_page(g, page) < 0) {
+                        g->failed = true;
+                        g->pass->pass.counts.failed++;
+                        g->listing_pages_left -= g->listing_pages - page + 1;
+                        break;
+                }
+}
+
+/* One page of the region's listing is in (or failed); the last one ends the listing. */
+static void region_page_over(struct enforce_region *g) {
+        if (g->listing_pages == 0 || --g->listing_pages_left == 0)
+                region_listed(g);
+}
+
+static void listing_page_done_cb(const struct ecs_result *r, void *userdata) {
+        struct enforce_region *g = userdata;
+        struct enforce *p = g->pass;
+        struct ecs_instance *a = NULL;
+        unsigned total = 0;
+        char *next = NULL;
+        size_t n = 0;
+
+        if (r->error < 0 || ecsparse_instances(r->body, &a, &n, &next) < 0 ||
+            ecsparse_total_count(r->body, &total) < 0 || total > DISCOVERY_REGION_MAX) {
+                struct ecs_result bad = { .request_id = r->request_id, .error = -EBADMSG,
+                                          .message = "unparsable or implausible DescribeInstances answer" };
+                region_lookup_failed(g, "instances", r->error < 0 ? r : &bad);
+                region_page_over(g);
+                goto done;
+        }
+        if (g->listing_pages == 0)
+                region_first_page(g, total);
+        if (g->strategy == DISCOVERY_LIST_REGION) {
+                g->listing_seen += n;
+                for (size_t i = 0; i < n; i++)
+                        region_take_instance(g, &a[i]);
+                region_page_over(g);
+        }
+done:
+        ecs_instances_free(a, n);
+        free(next);
+        pass_release(&p->pass);
+}
+
+/* ---- targets ------------------------------------------------------------------------------- */
+
+static int region_add_target(struct enforce_region *g, const struct planner_target *pt) {
+        struct enforce_target *t, **a;
+
+        if (hashmap_get(g->by_name, pt->keypair))
+                return 0;
+        a = reallocarray(g->targets, g->n_targets + 1, sizeof(*a));
+        if (!a)
+                return -ENOMEM;
+        g->targets = a;
+        t = calloc(1, sizeof(*t));
+        if (!t || !(t->keypair = strdup(pt->keypair))) {
+                free(t);
+                return -ENOMEM;
+        }
+        t->region = g;
+        t->d = (struct detach_target) { .region = g->name, .keypair = t->keypair, .why = pt->why };
+        g->targets[g->n_targets++] = t;
+        return hashmap_put(g->by_name, t->keypair, t);
+}
+
+static void region_discover(struct enforce_region *g) {
+        _cleanup_free_ char **names = calloc(g->n_targets ? g->n_targets : 1, sizeof(char *));
+
+        if (!names)
+                return (void) log_error("Out of memory while enforcing %s", g->name);
+        for (size_t i = 0; i < g->n_targets; i++)
+                names[i] = g->targets[i]->keypair;
+        g->strategy = discovery_choose(g->pass->o.memory, g->name, names, g->n_targets);
+        log_debug("Finding the instances of %zu key pair(s) in %s: %s", g->n_targets, g->name,
+                  discovery_strategy_to_string(g->strategy));
+        if (g->strategy == DISCOVERY_BY_KEYPAIR)
+                return region_discover_by_keypair(g);
+        if (region_list_page(g, 1) < 0) {
+                g->failed = true;
+                g->pass->pass.counts.failed++;
+        }
+}
+
+/* The region's revoked key pairs are known: names only, or matched against its key pairs. */
+static void region_start_targets(struct enforce_region *g) {
+        _cleanup_free_ struct planner_target *targets = NULL;
+        size_t n = 0;
+        int r;
+
+        if (g->keypairs_listed)
+                r = planner_match_keypairs(g->entries, g->n_entries, g->keypairs, g->n_keypairs, g->name_found,
+                                           &targets, &n);
+        else
+                r = planner_name_targets(g->entries, g->n_entries, &targets, &n);
+        for (size_t i = 0; r >= 0 && i < n; i++)
+                r = region_add_target(g, &targets[i]);
+        if (r < 0) {
+                g->pass->pass.counts.failed++;
+                return (void) log_error("Out of memory while matching key pairs in %s", g->name);
+        }
+        for (size_t i = 0; g->keypairs_listed && i < g->n_keypairs; i++)
+                (void) hashmap_put(g->pass->found_names, g->keypairs[i].name, g);
+        if (g->n_targets > 0)
+                region_discover(g);
+}
+
+/* ---- key pairs ----------------------------------------------------------------------------- */
 
 static void keypairs_done_cb(const struct ecs_result *r, void *userdata);
 
-static int region_describe_keypairs(struct enforce_region *g) {
+static int region_list_keypairs(struct enforce_region *g, unsigned page) {
         struct params params = {};
+        int r;
 
-        g->page++;
-        if (params_add(&params, "RegionId", g->name) < 0 ||
-            params_addf(&params, "PageNumber", "%u", g->page) < 0 ||
-            params_addf(&params, "PageSize", "%d", ENFORCE_KEYPAIR_PAGE_SIZE) < 0 ||
+        if (params_add(&params, "RegionId", g->name) < 0 || params_addf(&params, "PageNumber", "%u", page) < 0 ||
+            params_addf(&params, "PageSize", "%u", ENFORCE_KEYPAIR_PAGE_SIZE) < 0 ||
             (planner_needs_public_keys(g->entries, g->n_entries) &&
              params_add(&params, "IncludePublicKey", "true") < 0)) {
                 params_done(&params);
                 return -ENOMEM;
         }
-        return enforce_call(g->pass, g->name, "DescribeKeyPairs", &params, keypairs_done_cb, g);
-}
-
-static void region_start_target(struct enforce_region *g, const struct planner_target *pt) {
-        struct enforce *p = g->pass;
-        struct enforce_target *t = calloc(1, sizeof(*t));
-
-        if (!t || asprintf(&t->key, "%s/%s", g->name, pt->keypair) < 0 || !(t->keypair = strdup(pt->keypair))) {
-                if (t)
-                        free(t->key);
-                free(t);
-                return (void) log_error("Out of memory while enforcing key pair '%s'", pt->keypair);
-        }
-        if (hashmap_get(p->targets, t->key) || hashmap_put(p->targets, t->key, t) < 0)
-                return target_free(t);
-        t->pass = p;
-        t->region = g;
-        t->why = pt->why;
-        (void) hashmap_put(p->found_names, t->keypair, t);
-        if (target_describe(t) < 0)
-                t->failed = true;
-}
-
-static void region_match(struct enforce_region *g) {
-        _cleanup_free_ struct planner_target *targets = NULL;
-        size_t n = 0;
-
-        if (planner_match_keypairs(g->entries, g->n_entries, g->keypairs, g->n_keypairs, g->name_found, &targets, &n) < 0)
-                return (void) log_error("Out of memory while matching key pairs in %s", g->name);
-        for (size_t i = 0; i < n; i++)
-                region_start_target(g, &targets[i]);
+        r = pass_call(&g->pass->pass, g->name, "DescribeKeyPairs", &params, keypairs_done_cb, g);
+        if (r < 0)
+                return r;
+        g->keypair_pages_left++;
+        return 0;
 }
 
 static int region_append_keypairs(struct enforce_region *g, struct ecs_keypair *kp, size_t n) {
@@ -247,48 +452,63 @@ static int region_append_keypairs(struct enforce_region *g, struct ecs_keypair *
 
         if (!all)
                 return -ENOMEM;
-        memcpy(all + g->n_keypairs, kp, n * sizeof(*kp));
+        if (n > 0)
+                memcpy(all + g->n_keypairs, kp, n * sizeof(*kp));
         g->keypairs = all;
         g->n_keypairs += n;
         free(kp);
         return 0;
 }
 
+/* Page one told how many key pairs there are: the other pages go out at once. */
+static void region_keypair_pages(struct enforce_region *g, unsigned total) {
+        g->keypair_pages = total == 0 ? 1 : (total + ENFORCE_KEYPAIR_PAGE_SIZE - 1) / ENFORCE_KEYPAIR_PAGE_SIZE;
+        for (unsigned page = 2; page <= g->keypair_pages; page++)
+                if (region_list_keypairs(g, page) < 0) {
+                        g->keypairs_failed = true;
+                        g->pass->pass.counts.failed++;
+                        break;
+                }
+}
+
 static void keypairs_done_cb(const struct ecs_result *r, void *userdata) {
         struct enforce_region *g = userdata;
+        struct enforce *p = g->pass;
         struct ecs_keypair *kp = NULL;
         unsigned total = 0;
         size_t n = 0;
 
-        if (r->error < 0 || ecsparse_keypairs(r->body, &kp, &n, &total) < 0) {
-                struct event_fields f = { .region = g->name, .request_id = r->request_id,
-                                          .error = enforce_error_name(r),
-                                          .dry_run = g->pass->o.dry_run };
-                g->pass->counts.failed++;
-                report_event(EVENT_DETACH_FAILED, &f, "Could not list key pairs in %s: %s (still pending)", g->name,
-                             r->message ? r->message : "bad answer");
-                goto done;
-        }
-        if (region_append_keypairs(g, kp, n) < 0) {
+        g->keypair_pages_left--;
+        if (r->error < 0 || ecsparse_keypairs(r->body, &kp, &n, &total) < 0 || total > ENFORCE_KEYPAIR_MAX) {
+                struct ecs_result bad = { .request_id = r->request_id, .error = -EBADMSG,
+                                          .message = "unparsable or implausible DescribeKeyPairs answer" };
+                region_lookup_failed(g, "key pairs", r->error < 0 ? r : &bad);
+                g->keypairs_failed = true;
+        } else if (region_append_keypairs(g, kp, n) < 0) {
                 ecs_keypairs_free(kp, n);
+                g->keypairs_failed = true;
+                p->pass.counts.failed++;
                 log_error("Out of memory while listing key pairs in %s", g->name);
-                goto done;
+        } else if (g->keypair_pages == 0)
+                region_keypair_pages(g, total);
+        if (g->keypair_pages_left == 0) {
+                g->keypairs_listed = !g->keypairs_failed;
+                /* Without its key pairs a region still has its names to enforce. */
+                if (p->phase == PHASE_DISCOVER)
+                        region_start_targets(g);
         }
-        if (n == ENFORCE_KEYPAIR_PAGE_SIZE && g->n_keypairs < total && region_describe_keypairs(g) >= 0)
-                goto done;
-        g->listed = true;
-        region_match(g);
-done:
-        enforce_call_done(g->pass);
+        pass_release(&p->pass);
 }
+
+/* ---- regions ------------------------------------------------------------------------------- */
 
 static int pass_add_region(struct enforce *p, const char *name) {
         struct enforce_region *g, **a;
         int r;
 
         g = calloc(1, sizeof(*g));
-        if (!g || !(g->name = strdup(name))) {
-                free(g);
+        if (!g || !(g->name = strdup(name)) || hashmap_new(&g->by_name) < 0) {
+                region_free(g);
                 return -ENOMEM;
         }
         g->pass = p;
@@ -307,117 +527,273 @@ static int pass_add_region(struct enforce *p, const char *name) {
         g->name_found = calloc(g->n_entries, sizeof(bool));
         if (!g->name_found)
                 return -ENOMEM;
-        return region_describe_keypairs(g);
+        /* Key pairs are listed only where an entry needs their public keys. */
+        if (planner_needs_public_keys(g->entries, g->n_entries))
+                return region_list_keypairs(g, 1);
+        region_start_targets(g);
+        return 0;
 }
 
 static void pass_add_regions(struct enforce *p, char *const *regions) {
         for (; regions && *regions; regions++)
-                if (pass_add_region(p, *regions) < 0)
+                if (pass_add_region(p, *regions) < 0) {
+                        p->pass.counts.failed++;
                         log_error("Failed to start enforcing region %s", *regions);
+                }
 }
 
 static void regions_done_cb(const struct ecs_result *r, void *userdata) {
         struct enforce *p = userdata;
         _cleanup_strv_free_ char **regions = NULL;
 
-        if (r->error < 0 || ecsparse_regions(r->body, &regions) < 0) {
-                struct event_fields f = { .request_id = r->request_id, .error = enforce_error_name(r),
-                                          .dry_run = p->o.dry_run };
-                p->counts.failed++;
-                report_event(EVENT_DETACH_FAILED, &f, "Could not list regions: %s (nothing enforced, still pending)",
-                             r->message ? r->message : "bad answer");
-        } else
+        if (r->error < 0 || ecsparse_regions(r->body, &regions) < 0)
+                report_lookup_failed(p, ENFORCE_BOOTSTRAP_REGION, "regions", r);
+        else
                 pass_add_regions(p, regions);
-        enforce_call_done(p);
+        pass_release(&p->pass);
 }
 
-/* ---- start and finish ---------------------------------------------------------------------- */
+/* ---- settling what discovery left open ----------------------------------------------------- */
 
-/* An intent from a past run whose instance no longer carries the key pair: it was detached. */
-static void promote_stale(struct enforce *p, struct queue_entry *e) {
-        struct event_fields f = { .keypair = e->keypair, .region = e->region, .instance = e->instance_id,
-                                  .reason = e->reason };
+static void look_done_cb(const struct ecs_result *r, void *userdata);
 
-        p->counts.detached++;
-        e->detached_usec = enforce_now(p);
-        state_set(p->o.state, e, QUEUE_PENDING);
-        report_event(EVENT_DETACHED, &f, "Detached key pair '%s' from %s in %s (confirmed after a restart)",
-                     e->keypair, e->instance_id, e->region);
-        report_event(EVENT_REBOOT_QUEUED, &f, "Queued %s for a reboot: the detach takes effect at its next boot",
-                     e->instance_id);
+struct look {
+        struct enforce *pass;
+        char *region;
+        char **ids;
+        size_t n;
+};
+
+static void look_free(struct look *l) {
+        for (size_t i = 0; i < l->n; i++)
+                free(l->ids[i]);
+        free(l->ids);
+        free(l->region);
+        free(l);
 }
 
-/* Intents whose key pair was not looked at in this pass (its entry is gone) count as detached:
- * rebooting once too often is safer than leaving a revoked key usable. Failed targets keep
- * theirs for the next pass. */
-static void pass_resolve_remaining_stale(struct enforce *p) {
+static struct enforce_region *pass_find_region(struct enforce *p, const char *name) {
+        for (size_t i = 0; i < p->n_regions; i++)
+                if (streq(p->regions[i]->name, name))
+                        return p->regions[i];
+        return NULL;
+}
+
+/* What one look at an intent's instance shows. */
+static void look_settle(struct enforce *p, struct queue_entry *e, const struct ecs_instance *i) {
+        struct enforce_region *g = pass_find_region(p, e->region);
+
+        if (!i)
+                return stale_drop(p, e);
+        if (!streq_ptr(i->key_pair_name, e->keypair))
+                return stale_promote(p, e, "the instance no longer carries it");
+        /* Still bound. Where its key pair could not be listed it is still to be detached. */
+        if (!g || g->failed) {
+                (void) hashmap_remove(p->stale, e->instance_id);
+                p->pass.counts.failed++;
+                return;
+        }
+        /* Its key pair is not revoked any more: the detach was never made and is not wanted. */
+        stale_drop(p, e);
+}
+
+static void look_done_cb(const struct ecs_result *r, void *userdata) {
+        struct look *l = userdata;
+        struct enforce *p = l->pass;
+        struct ecs_instance *a = NULL;
+        char *next = NULL;
+        size_t n = 0;
+
+        if (r->error < 0 || ecsparse_instances(r->body, &a, &n, &next) < 0) {
+                /* No evidence: the intents stay DETACHING for the next pass. */
+                p->pass.counts.failed += l->n;
+                log_error("Could not look at %zu instance(s) in %s left detaching by an earlier run: %s", l->n,
+                          l->region, pass_error_name(r));
+        } else
+                for (size_t i = 0; i < l->n; i++) {
+                        struct queue_entry *e = hashmap_get(p->stale, l->ids[i]);
+                        if (e)
+                                look_settle(p, e, ecs_instances_find(a, n, l->ids[i]));
+                }
+        ecs_instances_free(a, n);
+        free(next);
+        look_free(l);
+        pass_release(&p->pass);
+}
+
+static int look_send(struct enforce *p, struct look *l) {
+        struct params params = {};
+
+        if (params_add(&params, "RegionId", l->region) < 0 ||
+            params_add_id_array(&params, "InstanceIds", l->ids, l->n) < 0 ||
+            params_addf(&params, "MaxResults", "%u", ENFORCE_LOOK_MAX) < 0 ||
+            pass_call(&p->pass, l->region, "DescribeInstances", &params, look_done_cb, l) < 0) {
+                params_done(&params);
+                return -ENOMEM;
+        }
+        return 0;
+}
+
+/* The look of region with room for one more id among looks[], or a new one appended; NULL on
+ * ENOMEM. */
+static struct look *look_for(struct enforce *p, struct look ***looks, size_t *n, const char *region) {
+        struct look *l, **a;
+
+        for (size_t i = 0; i < *n; i++)
+                if (streq((*looks)[i]->region, region) && (*looks)[i]->n < ENFORCE_LOOK_MAX)
+                        return (*looks)[i];
+        a = reallocarray(*looks, *n + 1, sizeof(*a));
+        if (!a)
+                return NULL;
+        *looks = a;
+        l = calloc(1, sizeof(*l));
+        if (!l || !(l->region = strdup(region)) || !(l->ids = calloc(ENFORCE_LOOK_MAX, sizeof(char *)))) {
+                if (l)
+                        free(l->region);
+                free(l);
+                return NULL;
+        }
+        l->pass = p;
+        a[(*n)++] = l;
+        return l;
+}
+
+/* Looks, by id, at every instance whose intent no complete listing settled. */
+static void pass_look_at_stale(struct enforce *p) {
+        _cleanup_free_ struct look **looks = NULL;
         struct queue_entry *e;
-        const char *id;
-        size_t i = 0;
+        size_t n = 0, i = 0;
 
-        while (hashmap_iterate(p->stale, &i, &id, (void **) &e)) {
-                _cleanup_free_ char *key = NULL;
-                if (asprintf(&key, "%s/%s", e->region, e->keypair) < 0 || hashmap_get(p->targets, key))
+        while (hashmap_iterate(p->stale, &i, NULL, (void **) &e)) {
+                struct look *l = look_for(p, &looks, &n, e->region);
+                if (!l || !(l->ids[l->n] = strdup(e->instance_id))) {
+                        p->pass.counts.failed++;
+                        log_error("Out of memory while looking at %s, left detaching by an earlier run", e->instance_id);
                         continue;
-                promote_stale(p, e);
+                }
+                l->n++;
+        }
+        for (size_t k = 0; k < n; k++)
+                if (look_send(p, looks[k]) < 0) {
+                        p->pass.counts.failed += (unsigned) looks[k]->n;
+                        look_free(looks[k]);
+                }
+}
+
+/* ---- names that matched nothing ------------------------------------------------------------ */
+
+/* A NAME entry of g whose key pair was seen nowhere: bound to no instance, listed in no region. */
+static bool entry_unseen(const struct enforce_region *g, size_t i) {
+        const struct revlist_entry *e = g->entries[i].entry;
+        return e->kind == REVLIST_NAME && !g->name_found[i] && !hashmap_get(g->pass->found_names, e->name);
+}
+
+/* Key pairs are listed where an unseen name might still exist, to tell a missing key pair from
+ * one that has no instances. */
+static void pass_list_keypairs_for_unseen(struct enforce *p) {
+        for (size_t k = 0; k < p->n_regions; k++) {
+                struct enforce_region *g = p->regions[k];
+                bool unseen = false;
+
+                for (size_t i = 0; i < g->n_entries && !unseen; i++)
+                        unseen = entry_unseen(g, i);
+                if (!unseen || g->keypairs_listed || g->failed || g->keypair_pages > 0)
+                        continue;
+                if (region_list_keypairs(g, 1) < 0)
+                        log_error("Out of memory while listing key pairs in %s", g->name);
         }
 }
 
 static void pass_report_not_found(struct enforce *p) {
+        /* Only a name seen nowhere is missing; the regions that were listed say where. */
         for (size_t k = 0; k < p->n_regions; k++) {
                 struct enforce_region *g = p->regions[k];
-                for (size_t i = 0; i < g->n_entries; i++) {
+
+                if (g->keypairs_listed)
+                        for (size_t i = 0; i < g->n_keypairs; i++)
+                                (void) hashmap_put(p->found_names, g->keypairs[i].name, g);
+        }
+        for (size_t k = 0; k < p->n_regions; k++) {
+                struct enforce_region *g = p->regions[k];
+                for (size_t i = 0; g->keypairs_listed && i < g->n_entries; i++) {
                         const struct revlist_entry *e = g->entries[i].entry;
-                        struct event_fields f = { .keypair = e->name, .region = g->name, .list = g->entries[i].list->path,
-                                                  .line = e->line, .reason = e->reason, .dry_run = p->o.dry_run };
-                        if (!g->listed || e->kind != REVLIST_NAME || g->name_found[i] ||
-                            hashmap_get(p->found_names, e->name))
+                        struct event_fields f = { .keypair = e->name, .region = g->name,
+                                                  .list = g->entries[i].list->path, .line = e->line,
+                                                  .reason = e->reason, .dry_run = p->pass.dry_run };
+                        if (!entry_unseen(g, i))
                                 continue;
-                        p->counts.not_found++;
+                        p->pass.counts.not_found++;
                         report_event(EVENT_KEYPAIR_NOT_FOUND, &f, "Key pair '%s' does not exist in %s", e->name, g->name);
                 }
         }
 }
 
-static void pass_finish(struct enforce *p) {
-        char detached[32], skipped[32], failed[32], queued[32];
-        const char *extra[] = { detached, skipped, failed, queued, NULL };
-        struct event_fields f = { .dry_run = p->o.dry_run, .extra = extra };
-        size_t pending;
+/* ---- start and finish ---------------------------------------------------------------------- */
+
+static void pass_report_complete(struct enforce *p) {
+        const struct planner_counts *c = &p->pass.counts;
+        char detached[32], skipped[32], failed[32], queued[32], newly[40], regions[48];
+        const char *extra[] = { detached, skipped, failed, queued, newly, regions, NULL };
+        struct event_fields f = { .dry_run = p->pass.dry_run, .extra = extra };
+        size_t pending = state_count(p->pass.state, QUEUE_PENDING) + state_count(p->pass.state, QUEUE_REBOOTING);
+
+        snprintf(detached, sizeof(detached), "KEYREVOKE_DETACHED=%u", c->detached);
+        snprintf(skipped, sizeof(skipped), "KEYREVOKE_SKIPPED=%u", c->skipped);
+        snprintf(failed, sizeof(failed), "KEYREVOKE_FAILED=%u", c->failed);
+        snprintf(queued, sizeof(queued), "KEYREVOKE_QUEUED=%zu", pending);
+        snprintf(newly, sizeof(newly), "KEYREVOKE_NEWLY_QUEUED=%u", c->newly_queued);
+        snprintf(regions, sizeof(regions), "KEYREVOKE_REGIONS_FAILED=%u", c->regions_failed);
+        report_event(EVENT_ENFORCEMENT_COMPLETE, &f,
+                     "Enforcement pass complete: %u %s (%u newly queued for reboot, %zu in the queue), %u skipped, "
+                     "%u failed (%u region(s) could not be listed)",
+                     c->detached, p->pass.dry_run ? "would be detached" : "detached", c->newly_queued, pending,
+                     c->skipped, c->failed, c->regions_failed);
+}
+
+static void pass_done(struct enforce *p) {
         int r;
 
-        if (!p->o.dry_run)
-                pass_resolve_remaining_stale(p);
         pass_report_not_found(p);
-        if (!p->o.dry_run && enforce_now(p) > STATE_DONE_KEEP_USEC)
-                (void) state_prune(p->o.state, enforce_now(p) - STATE_DONE_KEEP_USEC);
-        r = p->o.dry_run ? 0 : state_save(p->o.state);
-        if (r < 0)
-                log_error_errno(r, "Failed to save the reboot queue in %s: %m", p->o.state->directory);
-        pending = state_count(p->o.state, QUEUE_PENDING) + state_count(p->o.state, QUEUE_REBOOTING);
-        snprintf(detached, sizeof(detached), "KEYREVOKE_DETACHED=%u", p->counts.detached);
-        snprintf(skipped, sizeof(skipped), "KEYREVOKE_SKIPPED=%u", p->counts.skipped);
-        snprintf(failed, sizeof(failed), "KEYREVOKE_FAILED=%u", p->counts.failed);
-        snprintf(queued, sizeof(queued), "KEYREVOKE_QUEUED=%zu", pending);
-        report_event(EVENT_ENFORCEMENT_COMPLETE, &f,
-                     "Enforcement pass complete: %u %s, %u skipped, %u failed, %zu queued for reboot",
-                     p->counts.detached, p->o.dry_run ? "would be detached" : "detached", p->counts.skipped,
-                     p->counts.failed, pending);
-        p->cb(p, &p->counts, p->userdata);
+        if (!p->pass.dry_run && pass_now(&p->pass) > STATE_DONE_KEEP_USEC)
+                (void) state_prune(p->pass.state, pass_now(&p->pass) - STATE_DONE_KEEP_USEC);
+        r = p->pass.dry_run ? 0 : state_save(p->pass.state);
+        if (r < 0) {
+                p->pass.counts.failed++;
+                log_error_errno(r, "Failed to save the reboot queue in %s: %m", p->pass.state->directory);
+        }
+        pass_report_complete(p);
+        p->cb(p, &p->pass.counts, p->userdata);
+}
+
+/* The last hold of a phase was released: the next phase starts, or the pass ends. */
+static void pass_finish_cb(struct pass *pass) {
+        struct enforce *p = (struct enforce *) pass;
+
+        if (p->phase == PHASE_DISCOVER) {
+                p->phase = PHASE_SETTLE;
+                pass_hold(&p->pass);
+                pass_look_at_stale(p);
+                pass_list_keypairs_for_unseen(p);
+                return pass_release(&p->pass);
+        }
+        p->phase = PHASE_DONE;
+        pass_done(p);
 }
 
 /* Releases the hold taken while the pass was set up (see enforce_start()). */
 static int setup_done_cb(sd_event_source *s, void *userdata) {
-        enforce_call_done(userdata);
+        struct enforce *p = userdata;
+
+        pass_release(&p->pass);
         return 0;
 }
 
-/* Intents (DETACHING) left by a run that was killed: resolved when their key pair is described. */
+/* Intents (DETACHING) left by a run that was killed: settled by what this pass sees. */
 static int pass_collect_stale(struct enforce *p) {
         struct queue_entry *e;
         size_t i = 0;
 
-        while (state_iterate(p->o.state, &i, &e))
+        while (state_iterate(p->pass.state, &i, &e))
                 if (e->state == QUEUE_DETACHING && hashmap_put(p->stale, e->instance_id, e) < 0)
                         return -ENOMEM;
         return 0;
@@ -433,7 +809,7 @@ static bool lists_have_entries(const struct enforce_options *o) {
 static int pass_begin(struct enforce *p) {
         struct params params = {};
 
-        if (!p->o.dry_run && pass_collect_stale(p) < 0)
+        if (!p->pass.dry_run && pass_collect_stale(p) < 0)
                 return -ENOMEM;
         if (!lists_have_entries(&p->o))
                 return 0;
@@ -441,7 +817,7 @@ static int pass_begin(struct enforce *p) {
                 pass_add_regions(p, p->o.regions);
                 return 0;
         }
-        return enforce_call(p, ENFORCE_BOOTSTRAP_REGION, "DescribeRegions", &params, regions_done_cb, p);
+        return pass_call(&p->pass, ENFORCE_BOOTSTRAP_REGION, "DescribeRegions", &params, regions_done_cb, p);
 }
 
 int enforce_start(const struct enforce_options *o, enforce_done_cb cb, void *userdata, struct enforce **ret) {
@@ -453,23 +829,22 @@ int enforce_start(const struct enforce_options *o, enforce_done_cb cb, void *use
         p->o = *o;
         p->cb = cb;
         p->userdata = userdata;
-        if (hashmap_new(&p->targets) < 0 || hashmap_new(&p->stale) < 0 || hashmap_new(&p->found_names) < 0)
+        p->pass = (struct pass) { .ecs = o->ecs, .state = o->state, .event = o->event, .dry_run = o->dry_run,
+                                  .finish = pass_finish_cb };
+        if (hashmap_new(&p->stale) < 0 || hashmap_new(&p->found_names) < 0)
                 return -ENOMEM;
+        r = detach_new(&p->pass, &p->detach);
+        if (r < 0)
+                return r;
         /* A hold released from the event loop, so that the pass never finishes inside this call. */
         r = sd_event_add_defer(o->event, &p->setup_source, setup_done_cb, p);
         if (r < 0)
                 return r;
-        r = sd_event_add_defer(o->event, &p->flush_source, detach_flush_cb, p);
-        if (r < 0)
-                return r;
-        /* Idle priority: it runs once the answers already waiting have added their batches. */
-        (void) sd_event_source_set_priority(p->flush_source, SD_EVENT_PRIORITY_IDLE);
-        (void) sd_event_source_set_enabled(p->flush_source, SD_EVENT_OFF);
-        p->outstanding = 1;
+        p->pass.holds = 1;
         r = pass_begin(p);
         if (r < 0) {
                 /* Calls may already be queued: the pass runs on and reports what it could do. */
-                p->counts.failed++;
+                p->pass.counts.failed++;
                 log_error_errno(r, "Failed to start the enforcement pass: %m");
         }
         *ret = TAKE_PTR(p);

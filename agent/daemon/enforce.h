@@ -5,6 +5,7 @@
 
 #include "io/ecs.h"
 #include "io/state.h"
+#include "logic/discovery.h"
 #include "logic/planner.h"
 #include "logic/revlist.h"
 
@@ -21,6 +22,7 @@ struct enforce_options {
         char *const *regions;           /* empty or NULL = all regions, via DescribeRegions */
         bool dry_run;
         sd_event *event;                /* for the completion of a pass with nothing to do */
+        struct discovery_memory *memory; /* region sizes seen by earlier passes, updated; or NULL */
 };
 
 /* Starts a pass; calls are queued on the ECS client, cb runs from the event loop when done. */

@@ -12,8 +12,8 @@
 #define REPORT_PREFIX "KEYREVOKE_"
 #define JOURNAL_SOCKET "/run/systemd/journal/socket"
 #define REPORT_EXTRA_MAX 16U
-/* The nine KEYREVOKE_* fields of struct event_fields, and the extras. */
-#define REPORT_FIELDS_MAX (9U + REPORT_EXTRA_MAX)
+/* The thirteen KEYREVOKE_* fields of struct event_fields, and the extras. */
+#define REPORT_FIELDS_MAX (13U + REPORT_EXTRA_MAX)
 /* MESSAGE, PRIORITY, MESSAGE_ID, SYSLOG_IDENTIFIER, KEYREVOKE_EVENT. */
 #define REPORT_FIXED_FIELDS 5U
 
@@ -72,6 +72,19 @@ static struct event_info event_info(enum event_kind k) {
                 /* The key pair is detached already; the reboot is retried in a later window. */
                 return (struct event_info) { "reboot-failed", "375952471e7e4b1ca9680fbf0f1d65f3",
                                             LOG_WARNING };
+        case EVENT_LOOKUP_FAILED:
+                return (struct event_info) { "lookup-failed", "3b2a811518564e02b15b4eaf4bc13d78", LOG_ERR };
+        case EVENT_CONTAINED:
+                return (struct event_info) { "contained", "75805835c9374f9aa20fdd84058ca180", LOG_NOTICE };
+        case EVENT_WOULD_CONTAIN:
+                return (struct event_info) { "would-contain", "43d808427bd4482fade0bcb1c0a3c275", LOG_NOTICE };
+        case EVENT_CONTAIN_FAILED:
+                return (struct event_info) { "contain-failed", "ab491b6e928e40fca939f22c1cb3ec1b", LOG_ERR };
+        case EVENT_KEYPAIR_REFERENCED:
+                return (struct event_info) { "keypair-referenced", "156eb28c3a0d4628bade804ae8fd9ee9",
+                                            LOG_WARNING };
+        case EVENT_KEYPAIR_DELETED:
+                return (struct event_info) { "keypair-deleted", "c178c338ab6a41acbab229b9a4250676", LOG_NOTICE };
         case EVENT_ENFORCEMENT_COMPLETE:
                 return (struct event_info) { "enforcement-complete", "144cf36bcaed46a38106530b32986a77",
                                             LOG_INFO };
@@ -125,6 +138,10 @@ static size_t collect_fields(const struct event_fields *f, const char *line, str
         fields_add(fields, &n, REPORT_PREFIX "LIST", f->list);
         fields_add(fields, &n, REPORT_PREFIX "LINE", f->line > 0 ? line : NULL);
         fields_add(fields, &n, REPORT_PREFIX "REASON", f->reason);
+        fields_add(fields, &n, REPORT_PREFIX "SKIP", f->skip);
+        fields_add(fields, &n, REPORT_PREFIX "INVOCATION", f->invocation);
+        fields_add(fields, &n, REPORT_PREFIX "REMOVED", f->removed);
+        fields_add(fields, &n, REPORT_PREFIX "SOURCE", f->source);
         fields_add(fields, &n, REPORT_PREFIX "DRY_RUN", f->dry_run ? "1" : NULL);
         for (size_t i = 0, limit = n + REPORT_EXTRA_MAX; f->extra && f->extra[i] && n < limit; i++) {
                 size_t key_len;

@@ -17,6 +17,12 @@ enum event_kind {
         EVENT_REBOOT_COMPLETED,
         EVENT_REBOOT_SKIPPED,
         EVENT_REBOOT_FAILED,
+        EVENT_LOOKUP_FAILED,
+        EVENT_CONTAINED,
+        EVENT_WOULD_CONTAIN,
+        EVENT_CONTAIN_FAILED,
+        EVENT_KEYPAIR_REFERENCED,
+        EVENT_KEYPAIR_DELETED,
         EVENT_ENFORCEMENT_COMPLETE,
         _EVENT_KIND_MAX,
 };
@@ -31,6 +37,10 @@ struct event_fields {
         const char *list;
         unsigned line;
         const char *reason;
+        const char *skip;               /* KEYREVOKE_SKIP: why a reboot was skipped */
+        const char *invocation;         /* KEYREVOKE_INVOCATION: Cloud Assistant InvokeId */
+        const char *removed;            /* KEYREVOKE_REMOVED: authorized-keys lines removed */
+        const char *source;             /* KEYREVOKE_SOURCE: launch template or scaling configuration */
         bool dry_run;
         const char *const *extra;       /* more "KEYREVOKE_X=value" strings, NULL-terminated */
 };

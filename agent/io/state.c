@@ -472,6 +472,56 @@ static bool valid_string(const char *v, bool optional) {
         return *v && utf8_is_valid(v, strlen(v));
 }
 
+/* Replaces *p with a copy of v (NULL allowed) unless they are equal; -ENOMEM. */
+static int replace_str(char **p, const char *v) {
+        char *copy;
+
+        if (streq_ptr(*p, v))
+                return 0;
+        copy = v ? strdup(v) : NULL;
+        if (v && !copy)
+                return -ENOMEM;
+        free_and_replace_str(p, copy);
+        return 1;
+}
+
+int state_begin_detach(struct state *s, const char *instance_id, const char *region, const char *keypair,
+                       const char *reason, struct queue_entry **ret) {
+        struct queue_entry *e = state_find(s, instance_id);
+
+        if (!e)
+                return state_add(s, instance_id, region, keypair, reason, ret);
+        if (e->state == QUEUE_REBOOTING)
+                return -EBUSY;
+        if (!valid_string(region, false) || !valid_string(keypair, false) || !valid_string(reason, true))
+                return -EINVAL;
+        if (replace_str(&e->region, region) < 0 || replace_str(&e->keypair, keypair) < 0 ||
+            replace_str(&e->reason, reason) < 0)
+                return -ENOMEM;
+        if (e->state != QUEUE_DETACHING) {
+                e->detached_usec = 0;
+                e->reboot_started_usec = 0;
+                e->start_time_before = mfree(e->start_time_before);
+                e->outcome = mfree(e->outcome);
+                e->done_usec = 0;
+                e->reboot_failures = 0;
+                e->reboot_accepted = false;
+                e->seen_down = false;
+                e->state = QUEUE_DETACHING;
+        }
+        s->dirty = true;
+        *ret = e;
+        return 0;
+}
+
+int state_set_origin(struct state *s, struct queue_entry *e, const char *list, unsigned line) {
+        if (replace_str(&e->list, list) < 0)
+                return -ENOMEM;
+        e->line = line;
+        s->dirty = true;
+        return 0;
+}
+
 int state_add(struct state *s, const char *instance_id, const char *region, const char *keypair,
               const char *reason, struct queue_entry **ret) {
         _cleanup_(entry_freep) struct queue_entry *e = NULL;

@@ -54,10 +54,19 @@ int state_save(struct state *s);
 
 struct queue_entry *state_find(const struct state *s, const char *instance_id);
 
-/* Adds an entry in QUEUE_DETACHING (or returns the existing one, untouched); marks dirty.
+/* Adds an entry in QUEUE_DETACHING and marks dirty, or returns the existing one untouched.
  * Returns 1 when added, 0 when it existed; -EINVAL for empty or non-UTF-8 strings. */
 int state_add(struct state *s, const char *instance_id, const char *region, const char *keypair,
               const char *reason, struct queue_entry **ret);
+
+/* The intent of a new detach of instance_id: a new entry, or the existing one made DETACHING for
+ * keypair and reason with everything of its finished cycle (reboot fields, outcome) reset.
+ * -EBUSY when its reboot is in flight (QUEUE_REBOOTING): that has to settle first. Marks dirty. */
+int state_begin_detach(struct state *s, const char *instance_id, const char *region, const char *keypair,
+                       const char *reason, struct queue_entry **ret);
+
+/* Records the list file and line of the entry that revoked e; -ENOMEM. Marks dirty. */
+int state_set_origin(struct state *s, struct queue_entry *e, const char *list, unsigned line);
 
 /* Changes an entry's state; marks dirty. */
 void state_set(struct state *s, struct queue_entry *e, enum queue_state st);

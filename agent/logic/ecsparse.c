@@ -243,6 +243,12 @@ static const struct item_type instance_type = {
         sizeof(struct ecs_instance), instance_parse, instance_done
 };
 
+int ecsparse_total_count(json_t *root, unsigned *ret) {
+        if (!json_is_object(root))
+                return -EBADMSG;
+        return field_count(root, "TotalCount", ret);
+}
+
 int ecsparse_instances(json_t *root, struct ecs_instance **ret, size_t *ret_n, char **ret_next_token) {
         _cleanup_free_ char *token = NULL;
         void *a;

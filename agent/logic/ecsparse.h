@@ -55,6 +55,8 @@ const char *ecsparse_request_id(json_t *root);
  * and RegionId are required. */
 int ecsparse_instances(json_t *root, struct ecs_instance **ret, size_t *ret_n, char **ret_next_token);
 
+/* TotalCount of a paged answer (0 when absent). */
+int ecsparse_total_count(json_t *root, unsigned *ret);
 /* DescribeKeyPairs page; *ret_total is TotalCount (0 when absent). */
 int ecsparse_keypairs(json_t *root, struct ecs_keypair **ret, size_t *ret_n, unsigned *ret_total);
 

@@ -74,6 +74,27 @@ int planner_match_keypairs(const struct planner_entry *entries, size_t n_entries
         return 0;
 }
 
+int planner_name_targets(const struct planner_entry *entries, size_t n_entries, struct planner_target **ret,
+                         size_t *ret_n) {
+        _cleanup_free_ struct planner_target *t = calloc(n_entries ? n_entries : 1, sizeof(*t));
+        _cleanup_(hashmap_freep) struct hashmap *seen = NULL;
+        size_t n = 0;
+
+        if (!t || hashmap_new(&seen) < 0)
+                return -ENOMEM;
+        for (size_t i = 0; i < n_entries; i++) {
+                const char *name = entries[i].entry->name;
+                if (entries[i].entry->kind != REVLIST_NAME || hashmap_get(seen, name))
+                        continue;
+                if (hashmap_put(seen, name, (void *) name) < 0)
+                        return -ENOMEM;
+                t[n++] = (struct planner_target) { name, entries[i] };
+        }
+        *ret = TAKE_PTR(t);
+        *ret_n = n;
+        return 0;
+}
+
 enum planner_instance_action planner_instance_action(const struct ecs_instance *i) {
         /* Only OSType=windows is skipped: an instance without OSType is sent, and if it is Windows
          * after all, DependencyViolation.WindowsInstance isolates it by splitting the batch. */

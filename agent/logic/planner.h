@@ -1,6 +1,7 @@
 /* The planner: what to detach, skip, queue and reboot, and why (pure decisions on plain data). */
 #pragma once
 
+#include "base/hashmap.h"
 #include "logic/ecsparse.h"
 #include "logic/revlist.h"
 
@@ -12,6 +13,8 @@ struct planner_counts {
         unsigned skipped;       /* Windows instances left alone */
         unsigned failed;        /* instances or key pairs that could not be enforced */
         unsigned not_found;     /* named key pairs that exist nowhere */
+        unsigned regions_failed; /* regions whose regions, key pairs or instances could not be listed */
+        unsigned newly_queued;  /* instances that entered the reboot queue in this pass */
 };
 
 /* A revocation list entry together with the list it came from. */
@@ -46,6 +49,11 @@ bool planner_needs_public_keys(const struct planner_entry *entries, size_t n);
 int planner_match_keypairs(const struct planner_entry *entries, size_t n_entries,
                            const struct ecs_keypair *keypairs, size_t n_keypairs,
                            bool *name_found, struct planner_target **ret, size_t *ret_n);
+
+/* A region's NAME entries as targets when its key pairs are not listed: each name once, with the
+ * first entry naming it. The names are borrowed from the entries. */
+int planner_name_targets(const struct planner_entry *entries, size_t n_entries, struct planner_target **ret,
+                         size_t *ret_n);
 
 /* What to do with one instance found bound to a revoked key pair. */
 enum planner_instance_action planner_instance_action(const struct ecs_instance *i);

@@ -50,9 +50,7 @@ void ratelimit_init(struct ratelimit *r, double max_rate, uint64_t now_usec) {
                 .last_usec = now_usec,
         };
         set_rate(r, max_rate);
-        /* Half a bucket to start with: the server's bucket absorbs our arrival jitter only while
-         * it is not drained by an initial burst as large as its own. */
-        r->tokens = r->burst / 2;
+        r->tokens = r->burst;
 }
 
 uint64_t ratelimit_take(struct ratelimit *r, uint64_t now_usec) {

@@ -190,6 +190,27 @@ static void test_match_edges(void) {
         CHECK(!found[0] && !found[1]);
 }
 
+/* Without a key pair listing, names are targets as they are: each once, with its first entry. */
+static void test_name_targets(void) {
+        _cleanup_(revlist_freep) struct revlist *l =
+                parse_list("n", "kp-x reason=first\nSHA256:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU\nkp-y\nkp-x reason=second\n");
+        struct revlist *lists[1] = { l };
+        _cleanup_free_ struct planner_entry *entries = NULL;
+        _cleanup_free_ struct planner_target *targets = NULL;
+        size_t n = 0, n_targets = 0;
+
+        CHECK_INTEQ(planner_entries_for_region(lists, 1, "cn-hangzhou", &entries, &n), 0);
+        CHECK_INTEQ(n, 4);
+        CHECK_INTEQ(planner_name_targets(entries, n, &targets, &n_targets), 0);
+        CHECK_INTEQ(n_targets, 2);
+        CHECK_STREQ(targets[0].keypair, "kp-x");
+        CHECK_STREQ(targets[0].why.entry->reason, "first");
+        CHECK_STREQ(targets[1].keypair, "kp-y");
+        free(TAKE_PTR(targets));
+        CHECK_INTEQ(planner_name_targets(entries, 0, &targets, &n_targets), 0);
+        CHECK_INTEQ(n_targets, 0);
+}
+
 /* ---- instances and batches ----------------------------------------------------------------- */
 
 static const struct {
@@ -369,6 +390,7 @@ static void test_follow(void) {
 int main(void) {
         test_match();
         test_match_edges();
+        test_name_targets();
         test_instance_action();
         test_split_batch();
         test_gate();

@@ -25,9 +25,10 @@ static const struct {
         double max_rate;
         struct step steps[MAX_STEPS];
 } bucket_cases[] = {
-        /* half a bucket of 2 to start with, then one token every 0.5 s */
+        /* a full bucket of 2 to start with (the server's starts full too), then one every 0.5 s */
         { 2,
           { { TAKE, 0, 0 },
+            { TAKE, 0, 0 },
             { TAKE, 0, 500001 },
             { TAKE, 250000, 250001 },
             { TAKE, 500000, 0 },
@@ -74,7 +75,7 @@ static const struct {
             { SUCCEED, 0 },
             { RATE, 0, 0, 1.5 } } },
         /* invalid configured rates: at least 1/s, at most RATELIMIT_MAX_RATE */
-        { 0, { { RATE, 0, 0, 1 }, { TAKE, 0, 500001 }, { TAKE, 500000, 0 }, { TAKE, 500000, 1000001 } } },
+        { 0, { { RATE, 0, 0, 1 }, { TAKE, 0, 0 }, { TAKE, 500000, 500001 }, { TAKE, 1000000, 0 } } },
         { -3, { { RATE, 0, 0, 1 }, { THROTTLE, 0 }, { RATE, 0, 0, 1 } } },
         { 0.25, { { RATE, 0, 0, 1 } } },
         { 0.0 / 0.0, { { RATE, 0, 0, 1 } } },

@@ -9,7 +9,8 @@
 static const char *const kind_names[_EVENT_KIND_MAX] = {
         "list-loaded",     "list-error",     "keypair-not-found", "detached",       "would-detach",
         "skipped-windows", "detach-failed",  "reboot-queued",     "reboot-started", "would-reboot",
-        "reboot-completed", "reboot-skipped", "reboot-failed",    "enforcement-complete",
+        "reboot-completed", "reboot-skipped", "reboot-failed",    "lookup-failed",  "contained",
+        "would-contain",   "contain-failed", "keypair-referenced", "keypair-deleted", "enforcement-complete",
 };
 
 static bool is_message_id(const char *s) {

@@ -1,0 +1,40 @@
+/* What the parts of one enforcement pass share: its options, its counts, the calls in flight. */
+#include <assert.h>
+
+#include "base/log.h"
+#include "daemon/pass.h"
+
+int pass_call(struct pass *p, const char *region, const char *action, struct params *params, ecs_done_cb cb,
+              void *userdata) {
+        int r = ecs_call(p->ecs, region, action, params, cb, userdata);
+
+        if (r < 0)
+                return log_error_errno(r, "Failed to queue %s in %s: %m", action, region);
+        p->holds++;
+        return 0;
+}
+
+void pass_hold(struct pass *p) {
+        p->holds++;
+}
+
+void pass_release(struct pass *p) {
+        assert(p->holds > 0);
+        if (--p->holds == 0)
+                p->finish(p);
+}
+
+uint64_t pass_now(const struct pass *p) {
+        uint64_t now = 0;
+
+        (void) sd_event_now(p->event, CLOCK_REALTIME, &now);
+        return now;
+}
+
+const char *pass_error_name(const struct ecs_result *r) {
+        if (r->code)
+                return r->code;
+        if (r->error < 0 && strerrorname_np(-r->error))
+                return strerrorname_np(-r->error);
+        return "unparsable-answer";
+}

@@ -1,0 +1,40 @@
+/* What the parts of one enforcement pass share: its options, its counts, the calls in flight. */
+#pragma once
+
+#include <systemd/sd-event.h>
+
+#include "io/ecs.h"
+#include "io/state.h"
+#include "logic/planner.h"
+
+struct pass;
+
+/* Runs once when the last hold on the pass is released. */
+typedef void (*pass_finish_fn)(struct pass *p);
+
+struct pass {
+        struct ecs *ecs;
+        struct state *state;            /* the reboot queue; saved before every DetachKeyPair */
+        sd_event *event;
+        bool dry_run;
+        struct planner_counts counts;
+        unsigned holds;                 /* ECS calls in flight and other work that keeps it open */
+        pass_finish_fn finish;
+};
+
+/* Queues an ECS call that holds the pass until its callback calls pass_release() (params are
+ * taken over); -errno (logged) when it could not be queued, and then nothing is held. */
+int pass_call(struct pass *p, const char *region, const char *action, struct params *params, ecs_done_cb cb,
+              void *userdata);
+
+/* Keeps the pass open for work that is not an ECS call (a deferred group commit, say). */
+void pass_hold(struct pass *p);
+
+/* Ends one hold; the last one runs p->finish (which may free the pass). */
+void pass_release(struct pass *p);
+
+/* Realtime now, as the event loop saw it. */
+uint64_t pass_now(const struct pass *p);
+
+/* KEYREVOKE_ERROR= of a failed call: the API's code, the errno name, or "unparsable-answer". */
+const char *pass_error_name(const struct ecs_result *r);
