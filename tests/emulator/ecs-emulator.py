@@ -32,6 +32,9 @@ from functools import lru_cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, quote, urlsplit
 
+sys.dont_write_bytecode = True             # no __pycache__ next to the sources
+import cloudassist  # noqa: E402  (Cloud Assistant: RunCommand and friends, CLOUD-API.md section 1)
+
 API_VERSION = "2014-05-26"
 TIMESTAMP_SKEW_SEC = 15 * 60
 NONCE_WINDOW_SEC = 15 * 60
@@ -342,6 +345,8 @@ class Emulator:
             self._add_keypair(kp, now)
         for inst in fleet.get("instances", []):
             self._add_instance(inst, now)
+        self.ca = cloudassist.CloudAssist(self, fleet, opts, ApiError)
+        self.actions.update(self.ca.actions())
         for spec in opts.fault:
             self._add_fault(*parse_fault_spec(spec))
 
@@ -847,6 +852,8 @@ class Emulator:
                 return 200, state
             if path == "/calls":
                 return 200, self.calls[int(query.get("since", "0")):]
+            if path == "/ca":
+                return 200, self.ca._control_state(query)
             if path == "/secrets":
                 return 200, {"access_key_secrets": list(self.credentials.values()),
                              "sts": [{"access_key_id": k, "access_key_secret": v[0],
@@ -866,7 +873,10 @@ class Emulator:
                 return 200, {"faults": {k: list(map(list, v)) for k, v in self.faults.items()}}
             if path == "/instances":
                 self._add_instance(body, time.time())
+                self.ca._instance_spec(body)
                 return 200, self.instances[body["id"]].to_state()
+            if path == "/ca/instance":
+                return 200, self.ca._control_set(body)
             if path == "/keypairs":
                 self._add_keypair(body, time.time())
                 return 200, {"region": body["region"], "name": body["name"],
@@ -1138,6 +1148,7 @@ def self_test():
         if got != want:
             print("FAIL check %d: %r != %r" % (i, got, want))
             ok = False
+    ok = cloudassist.self_test() and ok
     print("self-test: %s" % ("ok" if ok else "FAILED"))
     return 0 if ok else 1
 
@@ -1167,6 +1178,7 @@ def parse_args(argv):
     ap.add_argument("--fault", action="append", default=[])
     ap.add_argument("--verbose", action="store_true")
     ap.add_argument("--self-test", action="store_true")
+    cloudassist.add_arguments(ap)
     opts = ap.parse_args(argv)
     if opts.self_test:
         return opts

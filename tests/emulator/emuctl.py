@@ -8,6 +8,9 @@
   emuctl.py --control-port-file F add-keypair JSON
   emuctl.py --control-port-file F config JSON
   emuctl.py --control-port-file F wait-idle [--quiet SEC] [--timeout SEC]
+  emuctl.py --control-port-file F ca-state [--instance ID]
+  emuctl.py --control-port-file F ca-agent ID online|offline
+  emuctl.py --control-port-file F ca-set JSON
   emuctl.py sign [--id ID --secret S --token T] [--get] Name=Value...   (prints the signed query)
 
 Prints the JSON answer; exits 1 on an HTTP error or a wait-idle timeout."""
@@ -78,6 +81,12 @@ def main(argv):
     p = sub.add_parser("wait-idle")
     p.add_argument("--quiet", type=float, default=1.0)
     p.add_argument("--timeout", type=float, default=60.0)
+    p = sub.add_parser("ca-state")
+    p.add_argument("--instance")
+    p = sub.add_parser("ca-agent")
+    p.add_argument("id")
+    p.add_argument("state", choices=("online", "offline"))
+    sub.add_parser("ca-set").add_argument("json")
     p = sub.add_parser("sign")
     p.add_argument("--id", default="testid")
     p.add_argument("--secret", default="testsecret")
@@ -110,8 +119,14 @@ def main(argv):
                                                "count": opts.count})
     elif opts.cmd == "wait-idle":
         out = wait_idle(port, opts.quiet, opts.timeout)
+    elif opts.cmd == "ca-state":
+        query = "?" + urllib.parse.urlencode({"instance": opts.instance}) if opts.instance else ""
+        out = request(port, "GET", "/ca" + query)
+    elif opts.cmd == "ca-agent":
+        out = request(port, "POST", "/ca/instance", {"id": opts.id, "cloud_assistant": opts.state})
     else:
-        path = {"add-instance": "/instances", "add-keypair": "/keypairs", "config": "/config"}
+        path = {"add-instance": "/instances", "add-keypair": "/keypairs", "config": "/config",
+                "ca-set": "/ca/instance"}
         out = request(port, "POST", path[opts.cmd], json.loads(opts.json))
     json.dump(out, sys.stdout, indent=1)
     sys.stdout.write("\n")

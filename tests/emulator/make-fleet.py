@@ -11,6 +11,9 @@ import struct
 import sys
 import time
 
+sys.dont_write_bytecode = True             # no __pycache__ next to the sources
+import cloudassist  # noqa: E402  (the emulator's ca_behaviour syntax)
+
 REGIONS = ("cn-hangzhou", "cn-shanghai", "cn-beijing", "cn-shenzhen", "cn-qingdao",
            "cn-zhangjiakou", "cn-huhehaote", "cn-chengdu", "cn-hongkong", "ap-southeast-1",
            "ap-southeast-3", "ap-southeast-5", "ap-northeast-1", "ap-south-1", "us-west-1",
@@ -109,9 +112,41 @@ def make_list(rng, keypairs, revoked):
     return lines, hit
 
 
+def assign_agents(seed, instances, offline_percent, behaviours):
+    """Cloud Assistant fields: some agents offline, some behaviours other than "ok" (another
+    random stream, so the fleet itself is the same as without these options)."""
+    rng = random.Random("cloud-assistant/%d" % seed)
+    for inst in instances:
+        if rng.random() * 100 < offline_percent:
+            inst["cloud_assistant"] = "offline"
+            continue
+        roll = rng.random() * 100
+        for behaviour, percent in behaviours:
+            if roll < percent:
+                inst["ca_behaviour"] = behaviour
+                break
+            roll -= percent
+
+
+def behaviour_share(text):
+    """'BEHAVIOUR:PERCENT' (BEHAVIOUR as the emulator's ca_behaviour, e.g. exit:1:5)."""
+    behaviour, _, percent = text.rpartition(":")
+    try:
+        value = float(percent)
+    except ValueError:
+        value = -1.0
+    try:
+        cloudassist.parse_behaviour(behaviour)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 100:
+        raise argparse.ArgumentTypeError("expected BEHAVIOUR:PERCENT, got %r" % text)
+    return behaviour, value
+
+
 def expectation(instances, hit):
     exp = {"revoked_keypairs": sorted([r, n] for r, n in hit), "detach": [], "skip_windows": [],
-           "reboot": [], "reboot_skipped_stopped": []}
+           "reboot": [], "reboot_skipped_stopped": [], "contain": [], "contain_agent_offline": []}
     for inst in instances:
         if (inst["region"], inst["key_pair_name"]) not in hit:
             continue
@@ -121,6 +156,9 @@ def expectation(instances, hit):
         exp["detach"].append(inst["id"])
         queue = "reboot" if inst["status"] == "Running" else "reboot_skipped_stopped"
         exp[queue].append(inst["id"])
+        if inst["status"] == "Running":
+            offline = inst.get("cloud_assistant") == "offline"
+            exp["contain_agent_offline" if offline else "contain"].append(inst["id"])
     return exp
 
 
@@ -135,17 +173,23 @@ def main(argv):
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--detach-style", default="strings", choices=("strings", "native", "legacy"))
     ap.add_argument("--sts-lifetime", type=int, default=3600)
+    ap.add_argument("--ca-offline-percent", type=float, default=0)
+    ap.add_argument("--ca-behaviour", type=behaviour_share, action="append", default=[],
+                    metavar="BEHAVIOUR:PERCENT")
     ap.add_argument("--out", required=True)
     ap.add_argument("--list-out", required=True)
     ap.add_argument("--expect-out")
     opts = ap.parse_args(argv)
     if opts.regions < 1 or opts.keypairs < 0 or not 0 <= opts.revoked <= opts.keypairs:
         ap.error("need --regions >= 1 and 0 <= --revoked <= --keypairs")
+    if not 0 <= opts.ca_offline_percent <= 100 or sum(p for _, p in opts.ca_behaviour) > 100:
+        ap.error("--ca-offline-percent and the --ca-behaviour shares are 0..100 percent")
     rng = random.Random(opts.seed)
     regions = region_ids(opts.regions)
     keypairs = make_keypairs(rng, regions, opts.keypairs)
     instances = make_instances(rng, regions, keypairs, opts.instances, opts.windows_percent,
                                opts.stopped_percent)
+    assign_agents(opts.seed, instances, opts.ca_offline_percent, opts.ca_behaviour)
     lines, hit = make_list(rng, keypairs, opts.revoked)
     fleet = {"regions": regions,
              "credentials": [{"access_key_id": "testid", "access_key_secret": "testsecret"}],
