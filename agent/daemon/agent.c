@@ -37,6 +37,7 @@ struct agent {
         struct enforce *pass;
         struct reboot *reboot;
         struct metrics *metrics;        /* API counters for MetricsFile= */
+        struct discovery_memory *discovery; /* region sizes seen by earlier passes */
         uint64_t pass_start_usec;       /* CLOCK_REALTIME start of the running or last pass */
         bool rerun;                     /* lists changed while a pass was running */
         bool failed;                    /* some target could not be enforced (--once) */
@@ -179,6 +180,7 @@ static void start_pass(struct agent *a) {
                 .regions = a->conf->regions,
                 .dry_run = agent_dry_run(a),
                 .event = a->event,
+                .memory = a->discovery,
         };
         (void) sd_event_now(a->event, CLOCK_REALTIME, &a->pass_start_usec);
         r = enforce_start(&o, pass_done_cb, a, &a->pass);
@@ -366,6 +368,9 @@ int agent_new(const struct agent_options *o, struct agent **ret) {
         r = metrics_new(&a->metrics);
         if (r < 0)
                 return r;
+        r = discovery_memory_new(&a->discovery);
+        if (r < 0)
+                return r;
         r = sd_event_default(&a->event);
         if (r < 0)
                 return log_error_errno(r, "Failed to create the event loop: %m");
@@ -422,6 +427,7 @@ struct agent *agent_free(struct agent *a) {
         conf_free(a->pending_conf);
         conf_free(a->conf);
         metrics_free(a->metrics);
+        discovery_memory_free(a->discovery);
         free(a);
         return NULL;
 }
