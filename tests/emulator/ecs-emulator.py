@@ -248,11 +248,13 @@ def id_array_param(params, name, limit, code):
 
 class Instance:
     __slots__ = ("seq", "id", "region", "name", "zone", "os_type", "status", "key_pair_name",
-                 "start_time", "creation_time", "locks", "reboots", "detached_from", "gen")
+                 "start_time", "creation_time", "locks", "reboots", "detached_from", "gen",
+                 "listed_os_type")
 
     def to_api(self):
         return {"InstanceId": self.id, "InstanceName": self.name, "Status": self.status,
-                "OSType": self.os_type, "KeyPairName": self.key_pair_name, "RegionId": self.region,
+                "OSType": self.listed_os_type or self.os_type, "KeyPairName": self.key_pair_name,
+                "RegionId": self.region,
                 "ZoneId": self.zone, "StartTime": fmt_minute(self.start_time),
                 "CreationTime": fmt_minute(self.creation_time),
                 "OperationLocks": {"LockReason": [{"LockReason": r} for r in self.locks]}}
@@ -409,6 +411,7 @@ class Emulator:
         inst.start_time = fleet_time(spec.get("start_time"), now)
         inst.creation_time = fleet_time(spec.get("creation_time"), inst.start_time)
         inst.locks = list(spec.get("lock_reasons", []))
+        inst.listed_os_type = spec.get("listed_os_type")
         inst.reboots = 0
         inst.detached_from = []
         inst.gen = 0
