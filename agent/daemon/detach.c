@@ -216,6 +216,7 @@ static void instance_detached(struct batch *b, const char *id, const char *reque
                 return;
         e->detached_usec = pass_now(p);
         state_set(p->state, e, QUEUE_PENDING);
+        p->counts.newly_queued++;
         report_event(EVENT_REBOOT_QUEUED, &f, "Queued %s for a reboot: the detach takes effect at its next boot", id);
 }
 

@@ -482,7 +482,13 @@ static void keypairs_done_cb(const struct ecs_result *r, void *userdata) {
         if (r->error < 0 || ecsparse_keypairs(r->body, &kp, &n, &total) < 0 || total > ENFORCE_KEYPAIR_MAX) {
                 struct ecs_result bad = { .request_id = r->request_id, .error = -EBADMSG,
                                           .message = "unparsable or implausible DescribeKeyPairs answer" };
-                region_lookup_failed(g, "key pairs", r->error < 0 ? r : &bad);
+                /* After discovery the key pairs only tell a missing name from one without
+                 * instances: everything here was enforced all the same. */
+                if (p->phase == PHASE_DISCOVER)
+                        region_lookup_failed(g, "key pairs", r->error < 0 ? r : &bad);
+                else
+                        log_warning("Could not list key pairs in %s to tell whether names bound to no instance "
+                                    "exist: %s", g->name, pass_error_name(r->error < 0 ? r : &bad));
                 g->keypairs_failed = true;
         } else if (region_append_keypairs(g, kp, n) < 0) {
                 ecs_keypairs_free(kp, n);
