@@ -198,6 +198,58 @@ static void test_save_failure(void) {
         CHECK(s->dirty);
 }
 
+/* A new detach of a queued instance starts a new cycle, except while its reboot is in flight. */
+static void test_begin_detach(void) {
+        static const struct {
+                enum queue_state from;
+                int result;
+                enum queue_state to;
+        } cases[] = {
+                { QUEUE_DETACHING, 0, QUEUE_DETACHING },
+                { QUEUE_PENDING, 0, QUEUE_DETACHING },
+                { QUEUE_REBOOTING, -EBUSY, QUEUE_REBOOTING },
+                { QUEUE_DONE, 0, QUEUE_DETACHING },
+        };
+        _cleanup_free_ char *dir = make_dir("begin");
+        _cleanup_(state_freep) struct state *s = NULL;
+        struct queue_entry *e, *again;
+
+        CHECK_INTEQ(state_load(dir, &s), 0);
+        CHECK_INTEQ(state_begin_detach(s, "i-new", "r", "kp-a", NULL, &e), 1);
+        CHECK_INTEQ(e->state, QUEUE_DETACHING);
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                CHECK_INTEQ(state_add(s, "i-1", "r", "kp-old", "old reason", &e), 1);
+                CHECK_INTEQ(state_set_origin(s, e, "/old.list", 3), 0);
+                state_set(s, e, cases[i].from);
+                e->detached_usec = 10;
+                e->reboot_started_usec = 20;
+                e->start_time_before = strdup("2024-01-01T00:00Z");
+                e->outcome = strdup("completed");
+                e->done_usec = 30;
+                e->reboot_failures = 2;
+                e->reboot_accepted = true;
+                s->dirty = false;
+
+                CHECK_INTEQ(state_begin_detach(s, "i-1", "r", "kp-new", NULL, &again), cases[i].result);
+                CHECK_INTEQ(e->state, cases[i].to);
+                if (cases[i].result == 0) {
+                        bool reset = cases[i].from != QUEUE_DETACHING;
+                        CHECK(again == e && s->dirty);
+                        CHECK_STREQ(e->keypair, "kp-new");
+                        CHECK(!e->reason);
+                        CHECK(reset == (e->outcome == NULL && e->start_time_before == NULL));
+                        CHECK(reset == (e->detached_usec == 0 && e->reboot_started_usec == 0 && e->done_usec == 0 &&
+                                        e->reboot_failures == 0 && !e->reboot_accepted));
+                        CHECK_INTEQ(state_set_origin(s, e, "/new.list", 7), 0);
+                        CHECK_STREQ(e->list, "/new.list");
+                        CHECK_INTEQ(e->line, 7);
+                } else
+                        CHECK(!s->dirty && streq(e->keypair, "kp-old") && e->reboot_accepted);
+                state_remove(s, e);
+        }
+        remove_dir(dir);
+}
+
 /* Only DONE entries finished before the limit go; everything still to do stays. */
 static void test_prune(void) {
         _cleanup_free_ char *dir = make_dir("prune");
@@ -372,6 +424,7 @@ static void test_state_names(void) {
 
 int main(void) {
         CHECK(mkdtemp(tmpdir));
+        test_begin_detach();
         test_state_names();
         test_round_trip();
         test_stale_temp();
