@@ -37,6 +37,7 @@ LATENCY_SHAPE = "incident"
 START_TIMEOUT_SEC = 180          # emulator load of a 100k fleet included
 EVENT_TIMEOUT_SEC = 60
 POLL_SEC = 0.005
+THROTTLES_SHOWN = 5
 CREDENTIALS = ("testid", "testsecret")
 
 
@@ -331,11 +332,18 @@ def print_calls(calls, m):
     return counts
 
 
-def print_timeline(calls, t0):
+def print_timeline(calls, t0, wall):
     span = accounting.busy_span(calls)
     if span and span[1] > span[0]:
-        say("  timeline: first call answered %.3f s after start, last %.3f s; %.1f calls/s between"
-            % (span[0] - t0, span[1] - t0, (len(calls) - 1) / (span[1] - span[0])))
+        say("  timeline: first call answered %.3f s after start, last %.3f s (exit %.3f s after "
+            "it); %.1f calls/s between" % (span[0] - t0, span[1] - t0, t0 + wall - span[1],
+                                          (len(calls) - 1) / (span[1] - span[0])))
+    throttled = [c for c in calls if accounting.is_throttled(c)]
+    if throttled:
+        shown = ", ".join("%s %s +%.3f s" % (c["action"], c["region"] or "-", c["t"] - t0)
+                          for c in throttled[:THROTTLES_SHOWN])
+        say("  throttled answers: %s%s" % (shown, " ..." if len(throttled) > THROTTLES_SHOWN
+                                           else ""))
     say("  calls answered per second since start: %s"
         % " ".join(str(n) for n in accounting.calls_per_second(calls, t0)))
     sizes = sorted(accounting.detach_batch_sizes(calls).items())
@@ -388,7 +396,7 @@ def run_shape(opts, shape, results):
         say("\n-- %s: wall %.3f s (exit status %d), peak RSS %.1f MiB"
             % (label, wall, rc, mib(rss)))
         counts = print_calls(calls, m)
-        print_timeline(calls, proc.t0)
+        print_timeline(calls, proc.t0, wall)
         print_own_count(os.path.join(opts.workdir, "%s-%s" % (shape, key), "summary.json"))
         out = accounting.outcome(state["instances"], expect)
         complete = not out["missing"] and not out["unexpected"]
