@@ -198,6 +198,29 @@ static int conf_set_regions(struct conf *c, const struct conf_key *k, const char
         return 0;
 }
 
+const char *conf_contain_scope_to_string(enum conf_contain_scope s) {
+        switch (s) {
+        case CONF_CONTAIN_BOUND:
+                return "bound";
+        case CONF_CONTAIN_FLEET:
+                return "fleet";
+        case _CONF_CONTAIN_SCOPE_MAX:
+                break;
+        }
+        return NULL;
+}
+
+static int conf_set_contain_scope(struct conf *c, const struct conf_key *k, const char *value,
+                                  const char **ret_error) {
+        for (enum conf_contain_scope s = 0; s < _CONF_CONTAIN_SCOPE_MAX; s++)
+                if (streq(value, conf_contain_scope_to_string(s))) {
+                        *CONF_FIELD(c, k, enum conf_contain_scope) = s;
+                        return 0;
+                }
+        *ret_error = "expected bound or fleet";
+        return -EINVAL;
+}
+
 /* Window= appends; the empty assignment (here: the default "") clears the list. */
 static int conf_set_window(struct conf *c, const struct conf_key *k, const char *value,
                            const char **ret_error) {
@@ -234,6 +257,14 @@ static const struct conf_key conf_keys[] = {
         CONF_KEY("Cloud", "RequestTimeoutSec", conf_set_duration, request_timeout_usec, USEC_PER_SEC,
                  5 * USEC_PER_MINUTE, "10"),
         CONF_KEY("Cloud", "MaxRetries", conf_set_unsigned, max_retries, 0, 20, "5"),
+        CONF_KEY("Cloud", "DeleteRevokedKeyPairs", conf_set_bool, delete_revoked_keypairs, 0, 0, "no"),
+        CONF_KEY("Cloud", "CheckLaunchSources", conf_set_bool, check_launch_sources, 0, 0, "yes"),
+        CONF_KEY("Cloud", "ScalingEndpoint", conf_set_https_url, scaling_endpoint, 0, 0,
+                 "https://ess.{region}.aliyuncs.com"),
+        CONF_KEY("Contain", "Enabled", conf_set_bool, contain_enabled, 0, 0, "no"),
+        CONF_KEY("Contain", "Scope", conf_set_contain_scope, contain_scope, 0, 0, "bound"),
+        CONF_KEY("Contain", "TimeoutSec", conf_set_duration, contain_timeout_usec, 10 * USEC_PER_SEC,
+                 USEC_PER_DAY, "60s"),
         CONF_KEY("Reboot", "Enabled", conf_set_bool, reboot_enabled, 0, 0, "yes"),
         CONF_KEY("Reboot", "Window", conf_set_window, windows, 0, 0, ""),
         CONF_KEY("Reboot", "TimeZone", conf_set_time_zone, time_zone, 0, 0, ""),
@@ -245,7 +276,7 @@ static const struct conf_key conf_keys[] = {
         CONF_KEY("Reboot", "MaxFailures", conf_set_unsigned, max_failures, 1, 1000, "3"),
 };
 
-static const char *const conf_sections[] = { "Agent", "Cloud", "Reboot" };
+static const char *const conf_sections[] = { "Agent", "Cloud", "Contain", "Reboot" };
 
 static const struct conf_key *conf_key_find(const char *section, const char *name) {
         for (size_t i = 0; i < ELEMENTSOF(conf_keys); i++)
@@ -641,6 +672,7 @@ struct conf *conf_free(struct conf *c) {
         free(c->profile);
         free(c->ram_role);
         free(c->metadata_endpoint);
+        free(c->scaling_endpoint);
         window_set_done(&c->windows);
         free(c->time_zone);
         free(c);

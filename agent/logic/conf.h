@@ -16,6 +16,14 @@
 #define CONF_DEFAULT_REVOCATION_DIRECTORY SYSCONFDIR "/keyrevoke/revoked.d"
 #define CONF_DEFAULT_STATE_DIRECTORY LOCALSTATEDIR "/lib/keyrevoke"
 
+enum conf_contain_scope {
+        CONF_CONTAIN_BOUND,             /* Running Linux instances bound to a revoked key pair */
+        CONF_CONTAIN_FLEET,             /* every Running Linux instance of the regions */
+        _CONF_CONTAIN_SCOPE_MAX,
+};
+
+const char *conf_contain_scope_to_string(enum conf_contain_scope s);
+
 struct conf {
         /* [Agent] */
         char *revocation_directory;
@@ -37,6 +45,14 @@ struct conf {
         unsigned max_requests_per_second;
         uint64_t request_timeout_usec;
         unsigned max_retries;
+        bool delete_revoked_keypairs;   /* DeleteKeyPairs once no Linux instance is bound */
+        bool check_launch_sources;      /* report launch templates and scaling configurations */
+        char *scaling_endpoint;         /* Auto Scaling (ESS) API, "{region}" replaced */
+
+        /* [Contain] */
+        bool contain_enabled;
+        enum conf_contain_scope contain_scope;
+        uint64_t contain_timeout_usec;  /* Cloud Assistant command timeout on the instance */
 
         /* [Reboot] */
         bool reboot_enabled;
