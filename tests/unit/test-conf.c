@@ -451,7 +451,7 @@ static void test_shipped(void) {
                         line[0] = ' ';
                         keys++;
                 }
-        CHECK_INTEQ(keys, 24);
+        CHECK_INTEQ(keys, 30);
         CHECK_INTEQ(conf_new(NULL, &c), 0);
         CHECK_INTEQ(conf_parse(c, path, text, &d), 0);
         diags_print(&d, stderr);
