@@ -125,7 +125,7 @@ kr_replace() {
 # missing (as its systemd unit does at start), since sshd refuses to test a config without it.
 kr_sshd_T() {
         "$kr_sshd_bin" -T "$@" >"$kr_work/T" 2>"$kr_work/T.err" && return 0
-        _dir=$(sed -n 's/.*Missing privilege separation directory: \(\/[^ ]*\).*/\1/p' "$kr_work/T.err")
+        _dir=$(tr -d '\r' <"$kr_work/T.err" | sed -n 's/^Missing privilege separation directory: \(\/[^ ]*\)$/\1/p')
         if [ -n "$_dir" ] && [ ! -e "$_dir" ] && mkdir -m 0755 "$_dir"; then
                 kr_say "created sshd's missing privilege separation directory $_dir"
                 "$kr_sshd_bin" -T "$@" >"$kr_work/T" 2>"$kr_work/T.err" && return 0
@@ -614,7 +614,7 @@ kr_clean_file() {
 }
 
 # Step 2: every account's authorized-keys files. The per-user sshd -T only runs when the config
-# has Match blocks (which may give a user other files).
+# has Match blocks (which may give a user other files, looked at besides the global ones).
 kr_clean_accounts() {
         : >"$kr_work/seen"
         _match=no
@@ -630,7 +630,7 @@ kr_clean_accounts() {
                 yes:*[,=[:space:]]* | no:*) ;;
                 yes:*)
                         if kr_sshd_T -C "user=$_name"; then
-                                _patterns="$(kr_T_value authorizedkeysfile) $KR_DEFAULT_AKF"
+                                _patterns="$(kr_T_value authorizedkeysfile) $kr_akf"
                         fi
                         ;;
                 esac
