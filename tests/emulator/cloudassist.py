@@ -49,11 +49,13 @@ BEHAVIOURS = ("ok", "failed", "timeout", "abort", "hang-then-offline")
 KEY_TYPES = frozenset(("ssh-rsa", "ssh-dss", "ssh-ed25519", "ecdsa-sha2-nistp256",
                        "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521", "sk-ssh-ed25519@openssh.com",
                        "sk-ecdsa-sha2-nistp256@openssh.com"))
-KEY_LINE_RE = re.compile(r"\A(\S+) ([A-Za-z0-9+/]+={0,2})\Z")
+MAX_KEYS = 1000                        # contain.sh's KR_MAX_KEYS and KR_MAX_BLOB_CHARS
+MAX_BLOB_CHARS = 16384
+BLOB_RE = re.compile(r"\A[A-Za-z0-9+/]+={0,2}\Z")
 NUMBERED_ID_RE = re.compile(r"\AInstanceId\.([1-9][0-9]{0,5})\Z")
 ASSIGNMENT = "KEYREVOKE_KEYS='"
 REVOKED_KEYS_FILE = "/etc/ssh/keyrevoke_revoked_keys"
-SSHD_DROPIN = "/etc/ssh/sshd_config.d/50-keyrevoke.conf"
+SSHD_DROPIN = "/etc/ssh/sshd_config.d/00-keyrevoke.conf"
 SUMMARY = ("KEYREVOKE-CONTAIN v1 status=%s keys=%d digest=%s removed=%d files=%d unclean=0 "
            "revokedkeys=%s sshd=%s")
 FINAL = frozenset(("Success", "Failed", "Timeout", "Aborted", "Error"))
@@ -82,24 +84,28 @@ def digest(value):
 
 
 def parse_assignment(text):
-    """(value, keys, problem) of a containment command's first line KEYREVOKE_KEYS='...'.
-
-    keys is a list of (type, blob); problem is None or why the input is invalid (value is None
-    when there is no assignment at all)."""
+    """(value, keys, problem) of a containment command's first line KEYREVOKE_KEYS='...', checked
+    as contain.sh checks it. keys is a list of (type, blob); problem is None or why the input is
+    invalid. value is "" without an assignment (the script then sees KEYREVOKE_KEYS unset)."""
     if not text.startswith(ASSIGNMENT):
-        return None, [], "the content does not start with KEYREVOKE_KEYS='"
+        return "", [], "KEYREVOKE_KEYS is unset or empty"
     end = text.find("'", len(ASSIGNMENT))
     if end < 0 or text[end + 1:end + 2] != "\n":
-        return None, [], "KEYREVOKE_KEYS is not one quoted value followed by a newline"
+        return "", [], "KEYREVOKE_KEYS is not one quoted value followed by a newline"
     value = text[len(ASSIGNMENT):end]
     if not value:
-        return value, [], "KEYREVOKE_KEYS is empty"
+        return value, [], "KEYREVOKE_KEYS is unset or empty"
+    lines = value.split("\n")
+    if len(lines) > MAX_KEYS:
+        return value, [], "more than %d keys" % MAX_KEYS
     keys = []
-    for n, line in enumerate(value.split("\n"), 1):
-        m = KEY_LINE_RE.match(line)
-        if not m or m.group(1) not in KEY_TYPES:
-            return value, [], "key line %d is not TYPE BLOB" % n
-        keys.append((m.group(1), m.group(2)))
+    for n, line in enumerate(lines, 1):
+        key_type, sep, blob = line.partition(" ")
+        if not sep or key_type not in KEY_TYPES:
+            return value, [], "key line %d: not a known key type" % n
+        if not BLOB_RE.match(blob) or len(blob) > MAX_BLOB_CHARS:
+            return value, [], "key line %d: the key is not base64" % n
+        keys.append((key_type, blob))
     return value, keys, None
 
 
@@ -440,41 +446,49 @@ class CloudAssist:
         lines = ["noise %06d %s" % (i, "x" * 66) for i in range((n + 79) // 80)]   # 80 bytes
         value, keys, problem = parse_assignment(inv.data.decode("utf-8", "replace"))
         if problem:
-            lines += ["invalid input: " + problem,
-                      SUMMARY % ("invalid-input", 0, digest(value) if value is not None else "-",
-                                 0, 0, "-", "unchanged")]
+            lines += [problem, SUMMARY % ("invalid-input", 0, digest(value), 0, 0, "-", "unchanged")]
             return ("\n".join(lines) + "\n").encode(), 3
+        lines += self._revoke(agent, keys, kind == "failed")
         revoked = set(keys)
         removed = files = 0
         for account, entries in agent.accounts.items():
             kept = [e for e in entries if line_key(e) not in revoked]
             if len(kept) != len(entries):
-                lines.append("cleaned %s/.ssh/authorized_keys: %d line(s) removed"
+                lines.append("cleaned %s/.ssh/authorized_keys: removed %d line(s)"
                              % (home_of(account), len(entries) - len(kept)))
                 removed += len(entries) - len(kept)
                 files += 1
                 agent.accounts[account] = kept
         agent.removed += removed
         if kind == "failed":
-            lines += ["sshd -t rejected the RevokedKeys configuration: rolled back",
-                      SUMMARY % ("failed", len(keys), digest(value), removed, files, "-",
-                                 "failed")]
+            lines.append(SUMMARY % ("failed", len(keys), digest(value), removed, files, "-",
+                                    "failed"))
             return ("\n".join(lines) + "\n").encode(), 1
-        added = [k for k in dict.fromkeys(keys) if k not in agent.revoked]
-        for k in added:
-            agent.revoked[k] = None
-        lines.append("revokedkeys %s: %d key(s) added, %d in total"
-                     % (REVOKED_KEYS_FILE, len(added), len(agent.revoked)))
-        if agent.sshd_configured:
-            sshd = "unchanged"
-            lines.append("sshd: RevokedKeys %s already configured" % REVOKED_KEYS_FILE)
-        else:
-            sshd, agent.sshd_configured = "reloaded", True
-            lines.append("sshd: RevokedKeys %s set in %s, sshd -t ok, reloaded"
-                         % (REVOKED_KEYS_FILE, SSHD_DROPIN))
+        sshd = "unchanged" if agent.sshd_configured else "reloaded"
+        agent.sshd_configured = True
         lines.append(SUMMARY % ("contained", len(keys), digest(value), removed, files,
                                 REVOKED_KEYS_FILE, sshd))
         return ("\n".join(lines) + "\n").encode(), 0
+
+    @staticmethod
+    def _revoke(agent, keys, fail):
+        """contain.sh's RevokedKeys step (before it cleans the accounts): its detail lines."""
+        lines = [] if agent.sshd_configured else [
+            "sshd has no RevokedKeys file: using " + REVOKED_KEYS_FILE]
+        added = [k for k in dict.fromkeys(keys) if k not in agent.revoked]
+        if fail:
+            return lines + ["sshd -t rejected the new config:",
+                            "%s line 1: emulated rejection" % SSHD_DROPIN,
+                            "rolled back: removed " + SSHD_DROPIN]
+        for k in added:
+            agent.revoked[k] = None
+        if added:
+            lines.append("RevokedKeys %s (flat): added %d key(s)" % (REVOKED_KEYS_FILE, len(added)))
+        else:
+            lines.append("RevokedKeys %s (flat) already revokes every key" % REVOKED_KEYS_FILE)
+        if not agent.sshd_configured:
+            lines += ["wrote " + SSHD_DROPIN, "systemctl reload ssh.service: reloaded"]
+        return lines
 
     # --- real execution -----------------------------------------------------------------------
 
@@ -780,10 +794,14 @@ def self_test():
         (digest(two), "5cec8d9adb5ef0b4"),
         (parse_assignment("KEYREVOKE_KEYS='%s'\nscript\n" % two)[1:],
          ([tuple(key.split()), ("ssh-rsa", "AAAAB3NzaC1yc2EAAAADAQABAAABAQ==")], None)),
-        (parse_assignment("KEYREVOKE_KEYS=''\n")[2], "KEYREVOKE_KEYS is empty"),
-        (parse_assignment("KEYREVOKE_KEYS='ssh-foo AAAA'\n")[2], "key line 1 is not TYPE BLOB"),
-        (parse_assignment("KEYREVOKE_KEYS='%s' x\n" % key)[0], None),
-        (parse_assignment("echo hi\n")[0], None),
+        (parse_assignment("KEYREVOKE_KEYS=''\n")[2], "KEYREVOKE_KEYS is unset or empty"),
+        (parse_assignment("KEYREVOKE_KEYS='ssh-foo AAAA'\n")[2],
+         "key line 1: not a known key type"),
+        (parse_assignment("KEYREVOKE_KEYS='%s\n'\n" % key)[2], "key line 2: not a known key type"),
+        (parse_assignment("KEYREVOKE_KEYS='ssh-rsa AA=A'\n")[2], "key line 1: the key is not base64"),
+        (parse_assignment("KEYREVOKE_KEYS='%s' x\n" % key)[:2], ("", [])),
+        (parse_assignment("echo hi\n")[:2], ("", [])),
+        (digest(""), "01ba4719c80b6fe9"),
         (line_key('no-pty,command="echo \'hi there\'" %s me@host' % key), tuple(key.split())),
         (line_key("# " + key.split()[1]), None),
         (parse_behaviour("exit:7"), ("exit", 7)),

@@ -4,17 +4,29 @@
 # one unfit instance, the 50-instance and content limits, ClientToken replay and mismatch, faults,
 # asynchronous Pending -> Running -> final states, the containment summary and its idempotence on
 # simulated instances, nonzero exit, timeouts, an agent going offline, the Base64 output tail with
-# Dropped, DescribeInvocationResults paging, commands on a real instance root, and the call log.
-# Real instances run through a stand-in runner here (the harness has its own tests).
+# Dropped, DescribeInvocationResults paging, commands on a real instance (tests/instance), and the
+# call log. A simulated instance answers as agent/instance/contain.sh does on a real instance with
+# a running sshd: same summary lines for the same commands.
 . "$(dirname "$0")/lib.sh"
 
 REGION=cn-hangzhou
 SUMMARY_RE='^KEYREVOKE-CONTAIN v1 status=[a-z-]+ keys=[0-9]+ digest=([0-9a-f]{16}|-) removed=[0-9]+ files=[0-9]+ unclean=0 revokedkeys=[^ ]+ sshd=[a-z-]+$'
 
-mkdir -p "$T/root-real"
-"$PYTHON3" - "$T" <<'PY' || kr_fail "fleet"
+INSTANCE="$top_srcdir/tests/instance"
+CONTAIN_SH="$T/contain.sh"                              # one version for the whole test
+cp "$top_srcdir/agent/instance/contain.sh" "$CONTAIN_SH"
+ssh-keygen -q -t ed25519 -N '' -C real@key -f "$T/real-key" || kr_fail "ssh-keygen"
+free_port() { "$PYTHON3" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+sh "$INSTANCE/make-instance.sh" "$T/inst-cmd" "$(free_port)" >/dev/null || kr_fail "make-instance.sh"
+sh "$INSTANCE/make-instance.sh" "$T/inst-contain" "$(free_port)" --key root="$T/real-key.pub" --key alice="$T/real-key.pub" \
+        >/dev/null || kr_fail "make-instance.sh"
+sh "$INSTANCE/start-sshd.sh" "$T/inst-contain" || kr_fail "start-sshd.sh"
+KR_PIDS="$KR_PIDS $(cat "$T/inst-contain/run/sshd.pid")"
+ROOT_LINE=$(cat "$T/inst-contain/root/.ssh/authorized_keys")
+"$PYTHON3" - "$T" "$ROOT_LINE" <<'PY' || kr_fail "fleet"
 import base64, json, os, struct, sys
-t = sys.argv[1]
+t, root_line = sys.argv[1], sys.argv[2]
+real = open(t + "/real-key.pub").read().strip()
 def key(kind, n):
     blob = struct.pack(">I", len(kind)) + kind + os.urandom(n)
     return kind.decode() + " " + base64.b64encode(blob).decode()
@@ -28,7 +40,8 @@ instances = [inst("i-bulk-%02d" % n) for n in range(1, 56)] + [
     inst("i-timeout", ca_behaviour="timeout"), inst("i-abort", ca_behaviour="abort"),
     inst("i-hang", ca_behaviour="hang-then-offline"), inst("i-noise", ca_behaviour="noise:3000"),
     inst("i-seq", ca_run_seconds=3), inst("i-flip", ca_run_seconds=5),
-    inst("i-real", instance_root=t + "/root-real"),
+    inst("i-real", instance_root=t + "/inst-cmd"), inst("i-contain", instance_root=t + "/inst-contain"),
+    inst("i-twin", authorized_keys={"root": [root_line], "alice": [real]}),
     inst("i-multi", authorized_keys={
         "root": ['no-port-forwarding,command="echo \'Please login as ecs-user\'" %s root@kp' % a, b],
         "ecs-user": [a + " copy", c]}),
@@ -43,12 +56,11 @@ PY
 KEY_A=$(cat "$T/key-a")
 KEY_B=$(cat "$T/key-b")
 KEY_C=$(cat "$T/key-c")
-# shellcheck disable=SC2016
-printf '#!/bin/sh\nroot=$1\nshift\ncd "$root" && exec "$@"\n' >"$T/runner.sh"
-chmod 0755 "$T/runner.sh"
+KEY_REAL=$(cut -d' ' -f1,2 "$T/real-key.pub")
 
-kr_start_emulator "$T/fleet.json" --ca-run-seconds 0.3 --ca-output-limit 1024 --ca-content-limit 4096 \
-        --ca-runner "$T/runner.sh"
+# The content limit is the size of the real containment command, so it fits exactly.
+LIMIT=$({ printf "KEYREVOKE_KEYS='%s'\n" "$KEY_REAL"; cat "$CONTAIN_SH"; } | base64 -w0 | wc -c)
+kr_start_emulator "$T/fleet.json" --ca-run-seconds 0.3 --ca-output-limit 1024 --ca-content-limit "$LIMIT"
 
 declare -A SENT=()
 # api NAME Param=Value...: one signed POST; HTTP status in $T/NAME.code ("reset" without answer),
@@ -57,9 +69,10 @@ api() {
         local name=$1 body arg
         shift
         for arg; do case $arg in Action=*) SENT[${arg#Action=}]=$((${SENT[${arg#Action=}]:-0} + 1)) ;; esac; done
-        body=$("$PYTHON3" "$EMULATOR/emuctl.py" sign "$@") || kr_fail "emuctl sign $*"
+        body=$("$PYTHON3" "$EMULATOR/emuctl.py" sign "$@") || kr_fail "emuctl sign $1"
+        printf '%s' "$body" >"$T/$name.body"
         curl -sS --noproxy '*' --max-time 10 --cacert "$T/ca/ca.pem" -H 'Content-Type: application/x-www-form-urlencoded' \
-                --data-binary "$body" -o "$T/$name.json" -w '%{http_code}' "https://127.0.0.1:$KR_PORT/" \
+                --data-binary "@$T/$name.body" -o "$T/$name.json" -w '%{http_code}' "https://127.0.0.1:$KR_PORT/" \
                 >"$T/$name.code" 2>"$T/$name.err" || echo reset >"$T/$name.code"
 }
 
@@ -194,7 +207,7 @@ while :; do
         [ -n "$token" ] || break
         [ "$pages" -lt 5 ] || kr_fail "DescribeCloudAssistantStatus paging does not end"
 done
-kr_expect_eq "$pages $(sort -u "$T/st-ids" | wc -l) $(wc -l <"$T/st-ids")" "2 69 69" "status pages, distinct and total instances"
+kr_expect_eq "$pages $(sort -u "$T/st-ids" | wc -l) $(wc -l <"$T/st-ids")" "2 71 71" "status pages, distinct and total instances"
 if grep -q '^i-sh$' "$T/st-ids"; then kr_fail "another region's instance listed"; fi
 api st3 Action=DescribeCloudAssistantStatus RegionId=$REGION MaxResults=51
 expect_error st3 400 InvalidParameter
@@ -229,15 +242,17 @@ expect_error ds 403 CmdDesc.ExceedLimit
 mapfile -t fifty_one < <(seq -f 'i-bulk-%02g' 1 51)
 run lim51 "$CONTENT_A" -- "${fifty_one[@]}"
 expect_error lim51 403 InstanceIds.ExceedLimit
+# pad N: a containment command of N bytes.
 pad() { printf "KEYREVOKE_KEYS='%s'\n" "$KEY_B"; head -c "$(($1 - ${#KEY_B} - 18))" /dev/zero | tr '\0' '#'; }
-kr_expect_eq "$(pad 3072 | base64 -w0 | wc -c) $(pad 3073 | base64 -w0 | wc -c)" "4096 4100" "padded content sizes"
-run big "$(pad 3073 | base64 -w0)" -- i-bulk-55
+FITS=$((LIMIT * 3 / 4))
+kr_expect_eq "$(pad $FITS | base64 -w0 | wc -c) $(pad $((FITS + 1)) | base64 -w0 | wc -c)" "$LIMIT $((LIMIT + 4))" "padded content sizes"
+run big "$(pad $((FITS + 1)) | base64 -w0)" -- i-bulk-55
 expect_error big 403 CmdContent.ExceedLimit
 kr_expect_eq "$(ca_state i-bulk-01 '(v["invocations"], v["runs"])') $(ca_state i-bulk-55 'v["invocations"]')" "(0, 0) 0" \
         "refused calls ran nothing"
-run fits "$(pad 3072 | base64 -w0)" -- i-bulk-55
+run fits "$(pad $FITS | base64 -w0)" -- i-bulk-55
 expect_ok fits
-kr_pass "RunCommand refused as a whole (agent offline, Windows, Stopped, wrong type, unknown id); 50-instance, name and 4096-byte content limits"
+kr_pass "RunCommand refused as a whole (agent offline, Windows, Stopped, wrong type, unknown id); 50-instance, name and $LIMIT-byte content limits"
 
 # ---- 50 instances, asynchronous, the containment summary -----------------------------------------
 mapfile -t fifty < <(seq -f 'i-bulk-%02g' 1 50)
@@ -311,7 +326,7 @@ wait_final "$(jv bad2 'd["InvokeId"]')"
 results bad1 "$(jv bad1 'd["InvokeId"]')"
 results bad2 "$(jv bad2 'd["InvokeId"]')"
 kr_expect_eq "$(jv bad1 'res[0]["InvocationStatus"], res[0]["ExitCode"], res[0]["ErrorCode"], out(res[0]).splitlines()[-1]')" \
-        "('Failed', 3, 'ExitCodeNonzero', 'KEYREVOKE-CONTAIN v1 status=invalid-input keys=0 digest=- removed=0 files=0 unclean=0 revokedkeys=- sshd=unchanged')" \
+        "('Failed', 3, 'ExitCodeNonzero', 'KEYREVOKE-CONTAIN v1 status=invalid-input keys=0 digest=$(digest '') removed=0 files=0 unclean=0 revokedkeys=- sshd=unchanged')" \
         "content without the assignment"
 kr_expect_eq "$(jv bad2 'out(res[0]).splitlines()[-1]')" \
         "KEYREVOKE-CONTAIN v1 status=invalid-input keys=0 digest=$(digest 'ssh-foo AAAA') removed=0 files=0 unclean=0 revokedkeys=- sshd=unchanged" \
@@ -375,31 +390,57 @@ kr_pass "the control API flips an agent offline (RunCommand refused) and online 
 
 # ---- real instance ----------------------------------------------------------------------------
 # shellcheck disable=SC2016
-run real1 "$(printf 'echo "hello from $(pwd)"\necho oops >&2\ntouch ran\nexit 7\n' | base64 -w0)" -- i-real
+run real1 "$(printf 'echo "hello from $(id -un)"\necho oops >&2\ntouch /root/ran\nexit 7\n' | base64 -w0)" -- i-real
 REAL1=$(jv real1 'd["InvokeId"]')
 wait_final "$REAL1"
 results real1 "$REAL1"
 kr_expect_eq "$(jv real1 'res[0]["InvocationStatus"], res[0]["ExitCode"], res[0]["ErrorCode"], out(res[0])')" \
-        "('Failed', 7, 'ExitCodeNonzero', 'hello from $T/root-real\\noops\\n')" "real: exit 7, stdout and stderr"
-[ -e "$T/root-real/ran" ] || kr_fail "real: the command did not run in the instance root"
+        "('Failed', 7, 'ExitCodeNonzero', 'hello from root\\noops\\n')" "real: exit 7, stdout and stderr"
+[ -e "$T/inst-cmd/root/ran" ] || kr_fail "real: the command did not run in the instance"
 # shellcheck disable=SC2016
 lines='i=0; while [ $i -lt 300 ]; do echo "line $i of the real output"; i=$((i + 1)); done; echo LAST'
 run real2 "$(printf '%s\n' "$lines" | base64 -w0)" -- i-real
 start=$(date +%s%N)
-run real3 "$(printf 'echo $$ >pid\nexec sleep 30\n' | base64 -w0)" Timeout=1 -- i-real
+run real3 "$(printf 'echo $$ >/root/pid\nexec sleep 30\n' | base64 -w0)" Timeout=1 -- i-real
 wait_final "$(jv real3 'd["InvokeId"]')"
 elapsed=$((($(date +%s%N) - start) / 1000000))
 [ "$elapsed" -lt 3000 ] || kr_fail "real: the timeout took ${elapsed} ms"
 results real3 "$(jv real3 'd["InvokeId"]')"
 kr_expect_eq "$(jv real3 'res[0]["InvocationStatus"], res[0]["ErrorCode"], res[0]["ExitCode"]')" "('Timeout', 'ExecutionTimeout', -1)" "real: timeout"
-if kill -0 "$(cat "$T/root-real/pid")" 2>/dev/null; then kr_fail "real: the timed-out command still runs"; fi
+if kill -0 "$(cat "$T/inst-cmd/root/pid")" 2>/dev/null; then kr_fail "real: the timed-out command still runs"; fi
 wait_final "$(jv real2 'd["InvokeId"]')"
 results real2 "$(jv real2 'd["InvokeId"]')"
 total=$(sh -c "$lines" | wc -c)
 kr_expect_eq "$(jv real2 'res[0]["InvocationStatus"], len(out(res[0])), res[0]["Dropped"], out(res[0]).endswith("\nLAST\n")')" \
         "('Success', 1024, $((total - 1024)), True)" "real: the output tail"
 kr_expect_eq "$(ca_state i-real '(v["authorized_keys"], v["runs"])')" "(None, 3)" "real: no simulated keys"
-kr_pass "real instance: runs in its root, exit status, stdout+stderr, killed at Timeout, output tail with Dropped"
+kr_pass "real instance: runs in the instance, exit status, stdout+stderr, killed at Timeout, output tail with Dropped"
+
+# ---- a simulated instance answers as contain.sh on a real one ----------------------------------
+# twin ROUND HEAD WANT: HEAD + contain.sh on i-contain (real, sshd running) and i-twin (simulated,
+# the same authorized keys): both end with the summary WANT and the same exit status.
+twin() {
+        local invoke
+        run "tw$1" "$({ printf '%s' "$2"; cat "$CONTAIN_SH"; } | base64 -w0)" -- i-contain i-twin
+        expect_ok "tw$1"
+        invoke=$(jv "tw$1" 'd["InvokeId"]')
+        wait_final "$invoke"
+        results "tw$1" "$invoke"
+        kr_expect_eq "$(jv "tw$1" '[(r["ExitCode"], out(r).splitlines()[-1]) for r in res]')" \
+                "$(jv "tw$1" '[(by["i-twin"]["ExitCode"], arg[0])] * 2' "$3")" "round $1: contain.sh, simulated ($(cat "$T/tw$1.json"))"
+}
+NO_SSHD="removed=0 files=0 unclean=0 revokedkeys=- sshd=unchanged"
+twin 1 '' "KEYREVOKE-CONTAIN v1 status=invalid-input keys=0 digest=$(digest '') $NO_SSHD"
+twin 2 "KEYREVOKE_KEYS='ssh-ed25519 AAAA"$'\n'"ssh-foo AAAA'"$'\n' \
+        "KEYREVOKE-CONTAIN v1 status=invalid-input keys=0 digest=$(digest "ssh-ed25519 AAAA"$'\n'"ssh-foo AAAA") $NO_SSHD"
+DR=$(digest "$KEY_REAL")
+twin 3 "KEYREVOKE_KEYS='$KEY_REAL'"$'\n' \
+        "KEYREVOKE-CONTAIN v1 status=contained keys=1 digest=$DR removed=2 files=2 unclean=0 revokedkeys=/etc/ssh/keyrevoke_revoked_keys sshd=reloaded"
+twin 4 "KEYREVOKE_KEYS='$KEY_REAL'"$'\n' \
+        "KEYREVOKE-CONTAIN v1 status=contained keys=1 digest=$DR removed=0 files=0 unclean=0 revokedkeys=/etc/ssh/keyrevoke_revoked_keys sshd=unchanged"
+kr_expect_eq "$(cat "$T/inst-contain/root/.ssh/authorized_keys" "$T/inst-contain/home/alice/.ssh/authorized_keys" | wc -l) $(ca_state i-twin 'v["authorized_keys"]')" \
+        "0 {'root': [], 'alice': []}" "both cleaned"
+kr_pass "the simulated instance answers as contain.sh on a real instance (invalid input, contained, idempotent)"
 
 # ---- the long-running invocations -------------------------------------------------------------
 kr_expect_eq "$(cat "$T/seq.out")" "Pending Running Success" "i-seq states"
