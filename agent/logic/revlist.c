@@ -211,7 +211,7 @@ static int revlist_parse_entry(char *s, struct revlist_entry *e, const char **re
                 if (r < 0)
                         return r;
                 memcpy(e->digest, digests.sha256, SSHKEY_SHA256_LEN);
-                return 0;
+                return sshkey_type_and_blob(s, &e->public_key);
         }
         rest = s + n;
         if (*rest != '\0')
@@ -224,6 +224,7 @@ static int revlist_parse_entry(char *s, struct revlist_entry *e, const char **re
 
 static void revlist_entry_done(struct revlist_entry *e) {
         free(e->name);
+        free(e->public_key);
         strv_free(e->regions);
         free(e->reason);
 }

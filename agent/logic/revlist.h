@@ -22,6 +22,7 @@ enum revlist_kind {
 struct revlist_entry {
         enum revlist_kind kind;
         char *name;                          /* REVLIST_NAME only */
+        char *public_key;                    /* REVLIST_PUBLIC_KEY only: "TYPE BLOB" */
         uint8_t digest[SSHKEY_SHA256_LEN];   /* SHA256 for PUBLIC_KEY/SHA256, first 16 bytes MD5 */
         char **regions;                      /* region= option; NULL = every region */
         char *reason;                        /* reason= option; NULL when absent */

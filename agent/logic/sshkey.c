@@ -165,6 +165,27 @@ int sshkey_parse_public(const char *line, struct sshkey_digests *ret, const char
         return 0;
 }
 
+int sshkey_type_and_blob(const char *line, char **ret) {
+        size_t type_len = strcspn(line, " \t"), blob_len;
+        const char *blob = line + type_len;
+        _cleanup_free_ char *type = strndup(line, type_len);
+        char *out;
+
+        if (!type)
+                return -ENOMEM;
+        if (!sshkey_is_type(type))
+                return -EINVAL;
+        blob += strspn(blob, " \t");
+        blob_len = strspn(blob, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/");
+        blob_len += strspn(blob + blob_len, "=");
+        if (blob_len == 0 || blob_len > SSHKEY_BLOB_MAX * 2 || (blob[blob_len] && !strchr(" \t\r\n", blob[blob_len])))
+                return -EINVAL;
+        if (asprintf(&out, "%s %.*s", type, (int) blob_len, blob) < 0)
+                return -ENOMEM;
+        *ret = out;
+        return 0;
+}
+
 int sshkey_parse_sha256(const char *token, uint8_t ret[SSHKEY_SHA256_LEN]) {
         char padded[SSHKEY_SHA256_BASE64_LEN + 2];
         uint8_t buf[(SSHKEY_SHA256_BASE64_LEN + 1) / 4 * 3];

@@ -20,6 +20,10 @@ bool sshkey_is_type(const char *token);
  * (static string) on bad input. */
 int sshkey_parse_public(const char *line, struct sshkey_digests *ret, const char **ret_error);
 
+/* "TYPE BLOB" of a public key line (options before it are not allowed, a comment after it is
+ * dropped), as a new string; -EINVAL unless it starts with a key type and a base64 blob. */
+int sshkey_type_and_blob(const char *line, char **ret);
+
 /* Parses "SHA256:" + 43 unpadded base64 chars into 32 bytes. */
 int sshkey_parse_sha256(const char *token, uint8_t ret[SSHKEY_SHA256_LEN]);
 /* Parses "MD5:" + 16 colon-separated hex pairs (either case) into 16 bytes. */

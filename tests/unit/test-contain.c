@@ -1,0 +1,130 @@
+/* Unit tests for contain.c: scope, the key set digest the script prints, the command, tokens and
+ * the script's summary line. */
+#include "base/strutil.h"
+#include "logic/contain.h"
+#include "tests.h"
+
+#define K1 "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHxyz0123456789abcdefghijklmnopqrstuvwxyzAB"
+#define K2 "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQC7"
+
+static const struct {
+        const char *status, *os_type;
+        bool bound;
+        enum conf_contain_scope scope;
+        bool in;
+} scope_cases[] = {
+        { "Running", "linux", true, CONF_CONTAIN_BOUND, true },
+        { "Running", "linux", false, CONF_CONTAIN_BOUND, false },
+        { "Running", "linux", false, CONF_CONTAIN_FLEET, true },
+        { "Running", "windows", true, CONF_CONTAIN_BOUND, false },
+        { "Running", "windows", true, CONF_CONTAIN_FLEET, false },
+        { "Stopped", "linux", true, CONF_CONTAIN_BOUND, false },
+        { "Starting", "linux", true, CONF_CONTAIN_FLEET, false },
+        { NULL, "linux", true, CONF_CONTAIN_BOUND, false },
+};
+
+static void test_scope(void) {
+        for (size_t i = 0; i < ELEMENTSOF(scope_cases); i++) {
+                struct ecs_instance inst = { .instance_id = (char *) "i-1", .status = (char *) scope_cases[i].status,
+                                             .os_type = (char *) scope_cases[i].os_type };
+                CHECK(contain_in_scope(scope_cases[i].scope, &inst, scope_cases[i].bound) == scope_cases[i].in);
+        }
+}
+
+static void test_digest_and_token(void) {
+        char *one[] = { (char *) K1 }, *two[] = { (char *) K1, (char *) K2 };
+        char *ids[] = { (char *) "i-1", (char *) "i-2" }, *other[] = { (char *) "i-1", (char *) "i-3" };
+        char digest[CONTAIN_DIGEST_LEN + 1], a[CONTAIN_TOKEN_LEN + 1], b[CONTAIN_TOKEN_LEN + 1];
+
+        /* What `printf '%s\n' "$KEYREVOKE_KEYS" | sha256sum | cut -c1-16` prints on the instance. */
+        contain_keys_digest(one, 1, digest);
+        CHECK_STREQ(digest, "4a7abdc3c992890a");
+        contain_keys_digest(two, 2, digest);
+        CHECK_STREQ(digest, "fe6460ab5d3c1789");
+
+        contain_client_token(digest, ids, 2, a);
+        contain_client_token(digest, ids, 2, b);
+        CHECK_STREQ(a, b);
+        CHECK_INTEQ(strlen(a), CONTAIN_TOKEN_LEN);
+        CHECK(startswith(a, "kr-"));
+        contain_client_token(digest, other, 2, b);
+        CHECK(!streq(a, b));
+        contain_client_token("0000000000000000", ids, 2, b);
+        CHECK(!streq(a, b));
+}
+
+static void test_command(void) {
+        char *good[] = { (char *) K1, (char *) K2 };
+        char *quote[] = { (char *) "ssh-ed25519 AAAA'; rm -rf /; '" };
+        char *type[] = { (char *) "ssh-foo AAAAB3NzaC1yc2E" };
+        char *comment[] = { (char *) K1 " alice@laptop" };
+        char *many[400];
+        _cleanup_free_ char *text = NULL;
+
+        CHECK_INTEQ(contain_command_build(good, 2, &text), 0);
+        CHECK(startswith(text, "KEYREVOKE_KEYS='" K1 "\n" K2 "'\n"));
+        CHECK(strstr(text, "| base64 -d | gzip -dc)\"\n"));
+        CHECK_INTEQ(contain_command_build(quote, 1, &text), -EINVAL);
+        CHECK_INTEQ(contain_command_build(type, 1, &text), -EINVAL);
+        CHECK_INTEQ(contain_command_build(comment, 1, &text), -EINVAL);
+        CHECK_INTEQ(contain_command_build(good, 0, &text), -EINVAL);
+        for (size_t i = 0; i < ELEMENTSOF(many); i++)
+                many[i] = (char *) K1;
+        CHECK_INTEQ(contain_command_build(many, ELEMENTSOF(many), &text), -E2BIG);
+}
+
+static const struct {
+        const char *output;
+        int result;
+        const char *status;
+        unsigned removed;
+        const char *verdict; /* for keys=2 digest=fe6460ab5d3c1789 */
+} summary_cases[] = {
+        { "changed /root/.ssh/authorized_keys\nKEYREVOKE-CONTAIN v1 status=contained keys=2 digest=fe6460ab5d3c1789 "
+          "removed=3 files=2 unclean=0 revokedkeys=/etc/ssh/keyrevoke_revoked_keys sshd=reloaded\n",
+          0, "contained", 3, NULL },
+        /* the last summary counts; no final newline; a field of a later version ignored */
+        { "KEYREVOKE-CONTAIN v1 status=failed keys=2 digest=fe6460ab5d3c1789\nKEYREVOKE-CONTAIN v1 status=contained "
+          "keys=2 digest=fe6460ab5d3c1789 removed=0 files=0 unclean=1 sshd=unchanged future=1",
+          0, "contained", 0, NULL },
+        { "KEYREVOKE-CONTAIN v1 status=contained keys=1 digest=fe6460ab5d3c1789 sshd=reloaded\n", 0, "contained", 0,
+          "summary-mismatch" },
+        { "KEYREVOKE-CONTAIN v1 status=contained keys=2 digest=0000000000000000 sshd=reloaded\n", 0, "contained", 0,
+          "summary-mismatch" },
+        { "KEYREVOKE-CONTAIN v1 status=failed keys=2 digest=fe6460ab5d3c1789 revokedkeys=- sshd=failed\n", 0, "failed",
+          0, "not-contained" },
+        { "KEYREVOKE-CONTAIN v1 status=invalid-input keys=0 digest=x\n", 0, "invalid-input", 0, "invalid-input" },
+        { "no summary at all\n", -ENOENT, NULL, 0, NULL },
+        { " KEYREVOKE-CONTAIN v1 status=contained keys=2 digest=fe6460ab5d3c1789\n", -ENOENT, NULL, 0, NULL },
+        { "KEYREVOKE-CONTAIN v1 status=contained keys=two digest=fe6460ab5d3c1789\n", -EBADMSG, NULL, 0, NULL },
+        { "KEYREVOKE-CONTAIN v1 status=contained keys=2 digestfe6460ab5d3c1789\n", -EBADMSG, NULL, 0, NULL },
+        { "KEYREVOKE-CONTAIN v1 keys=2 digest=fe6460ab5d3c1789\n", -EBADMSG, NULL, 0, NULL },
+        { "KEYREVOKE-CONTAIN v1 status=contained keys=2 digest=fe6460ab5d3c17890000000000\n", -EBADMSG, NULL, 0, NULL },
+};
+
+static void test_summary(void) {
+        for (size_t i = 0; i < ELEMENTSOF(summary_cases); i++) {
+                struct contain_summary s;
+                int r = contain_summary_parse(summary_cases[i].output, strlen(summary_cases[i].output), &s);
+
+                if (r != summary_cases[i].result)
+                        fprintf(stderr, "  summary case %zu\n", i);
+                CHECK_INTEQ(r, summary_cases[i].result);
+                if (r < 0)
+                        continue;
+                CHECK_STREQ(s.status, summary_cases[i].status);
+                CHECK_INTEQ(s.removed, summary_cases[i].removed);
+                CHECK(streq_ptr(contain_summary_verdict(&s, 2, "fe6460ab5d3c1789"), summary_cases[i].verdict));
+        }
+        /* Only the bytes given count: a summary cut by the length is not read past it. */
+        CHECK_INTEQ(contain_summary_parse("KEYREVOKE-CONTAIN v1 status=contained", 10, &(struct contain_summary) {}),
+                    -ENOENT);
+}
+
+int main(void) {
+        test_scope();
+        test_digest_and_token();
+        test_command();
+        test_summary();
+        TESTS_DONE();
+}
