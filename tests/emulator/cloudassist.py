@@ -277,7 +277,7 @@ class CloudAssist:
         if agent is None:
             agent = Agent()
             agent.online = state != "offline"
-            agent.beat = now if agent.online else None       # never seen when offline from the start
+            agent.beat = now if agent.online else None        # offline from the start: never seen
             agent.behaviour, agent.run_seconds, agent.root = "ok", None, None
             agent.accounts = {"root": self._default_keys(inst)}
             agent.revoked = {}
@@ -446,7 +446,8 @@ class CloudAssist:
         lines = ["noise %06d %s" % (i, "x" * 66) for i in range((n + 79) // 80)]   # 80 bytes
         value, keys, problem = parse_assignment(inv.data.decode("utf-8", "replace"))
         if problem:
-            lines += [problem, SUMMARY % ("invalid-input", 0, digest(value), 0, 0, "-", "unchanged")]
+            lines += [problem,
+                      SUMMARY % ("invalid-input", 0, digest(value), 0, 0, "-", "unchanged")]
             return ("\n".join(lines) + "\n").encode(), 3
         lines += self._revoke(agent, keys, kind == "failed")
         revoked = set(keys)
@@ -798,7 +799,8 @@ def self_test():
         (parse_assignment("KEYREVOKE_KEYS='ssh-foo AAAA'\n")[2],
          "key line 1: not a known key type"),
         (parse_assignment("KEYREVOKE_KEYS='%s\n'\n" % key)[2], "key line 2: not a known key type"),
-        (parse_assignment("KEYREVOKE_KEYS='ssh-rsa AA=A'\n")[2], "key line 1: the key is not base64"),
+        (parse_assignment("KEYREVOKE_KEYS='ssh-rsa AA=A'\n")[2],
+         "key line 1: the key is not base64"),
         (parse_assignment("KEYREVOKE_KEYS='%s' x\n" % key)[:2], ("", [])),
         (parse_assignment("echo hi\n")[:2], ("", [])),
         (digest(""), "01ba4719c80b6fe9"),

@@ -62,18 +62,61 @@ KEY_REAL=$(cut -d' ' -f1,2 "$T/real-key.pub")
 LIMIT=$({ printf "KEYREVOKE_KEYS='%s'\n" "$KEY_REAL"; cat "$CONTAIN_SH"; } | base64 -w0 | wc -c)
 kr_start_emulator "$T/fleet.json" --ca-run-seconds 0.3 --ca-output-limit 1024 --ca-content-limit "$LIMIT"
 
+# The API client: one process that signs and sends every request of this script. It reads
+# NAME NUL Param=Value NUL ... NUL NUL, writes the HTTP status ("reset" without an answer) to
+# $T/NAME.code and the answer to $T/NAME.json, then prints "done".
+cat >"$T/client.py" <<'PY'
+import http.client, importlib.util, os, ssl, sys
+sys.path.insert(0, sys.argv[1])
+spec = importlib.util.spec_from_file_location("emu", sys.argv[1] + "/ecs-emulator.py")
+emu = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(emu)
+port, ctx, out = int(sys.argv[2]), ssl.create_default_context(cafile=sys.argv[3]), sys.argv[4]
+
+
+def fields(buf=b""):
+    while True:
+        while b"\0" in buf:
+            field, _, buf = buf.partition(b"\0")
+            yield field.decode()
+        chunk = os.read(0, 65536)
+        if not chunk:
+            return
+        buf += chunk
+
+
+it = fields()
+for name in it:
+    params = dict(f.split("=", 1) for f in iter(lambda: next(it), ""))
+    signed = emu.signed_params(params, "testid", "testsecret")
+    body = "&".join(emu.percent_encode(k) + "=" + emu.percent_encode(v) for k, v in signed.items())
+    conn = http.client.HTTPSConnection("127.0.0.1", port, context=ctx, timeout=10)
+    try:
+        conn.request("POST", "/", body, {"Content-Type": "application/x-www-form-urlencoded"})
+        resp = conn.getresponse()
+        code, data = str(resp.status), resp.read()
+    except (OSError, http.client.HTTPException):
+        code, data = "reset", b""
+    finally:
+        conn.close()
+    with open("%s/%s.json" % (out, name), "wb") as f:
+        f.write(data)
+    with open("%s/%s.code" % (out, name), "w") as f:
+        f.write(code + "\n")
+    print("done", flush=True)
+PY
+coproc CLIENT { exec "$PYTHON3" "$T/client.py" "$EMULATOR" "$KR_PORT" "$T/ca/ca.pem" "$T" 2>"$T/client.err"; }
+KR_PIDS="$KR_PIDS $CLIENT_PID"
+
 declare -A SENT=()
-# api NAME Param=Value...: one signed POST; HTTP status in $T/NAME.code ("reset" without answer),
-# the answer in $T/NAME.json.
+# api NAME Param=Value...: one signed POST (see the client above); counted by Action in SENT.
 api() {
-        local name=$1 body arg
+        local name=$1 arg reply
         shift
         for arg; do case $arg in Action=*) SENT[${arg#Action=}]=$((${SENT[${arg#Action=}]:-0} + 1)) ;; esac; done
-        body=$("$PYTHON3" "$EMULATOR/emuctl.py" sign "$@") || kr_fail "emuctl sign $1"
-        printf '%s' "$body" >"$T/$name.body"
-        curl -sS --noproxy '*' --max-time 10 --cacert "$T/ca/ca.pem" -H 'Content-Type: application/x-www-form-urlencoded' \
-                --data-binary "@$T/$name.body" -o "$T/$name.json" -w '%{http_code}' "https://127.0.0.1:$KR_PORT/" \
-                >"$T/$name.code" 2>"$T/$name.err" || echo reset >"$T/$name.code"
+        printf '%s\0' "$name" "$@" "" >&"${CLIENT[1]}"
+        read -r reply <&"${CLIENT[0]}" || kr_fail "the API client died: $(cat "$T/client.err")"
+        kr_expect_eq "$reply" "done" "API client"
 }
 
 # jv NAME EXPR [ARG...]: EXPR over the answer d; res = its InvocationResults, by = them by
@@ -97,7 +140,7 @@ expect_error() {
 }
 
 expect_ok() {
-        kr_expect_eq "$(cat "$T/$1.code")" 200 "$1 ($(cat "$T/$1.json" "$T/$1.err" 2>/dev/null))"
+        kr_expect_eq "$(cat "$T/$1.code")" 200 "$1 ($(cat "$T/$1.json"))"
 }
 
 # contain KEYS...: Base64 of a containment command for these key lines.
