@@ -332,13 +332,19 @@ kr_configure() {
         kr_say "added RevokedKeys $KR_OWN_KEYS at the top of $_cfg (no Include of $KR_DROPIN_DIR)"
 }
 
+# Is process $1 a live sshd (not a zombie)?
+kr_is_sshd() {
+        [ "$(cat "/proc/$1/comm" 2>/dev/null)" = sshd ] &&
+                awk '$1 == "State:" { live = $2 != "Z" } END { exit !live }' "/proc/$1/status" 2>/dev/null
+}
+
 # The pid of the running sshd from its PidFile, if that process is an sshd.
 kr_sshd_pid() {
         _pidfile=$(kr_T_value pidfile)
         [ -n "$_pidfile" ] && [ -f "$_pidfile" ] || return 1
         _pid=$(head -n 1 -- "$_pidfile")
         case $_pid in '' | *[!0-9]*) return 1 ;; esac
-        [ "$(cat "/proc/$_pid/comm" 2>/dev/null)" = sshd ] || return 1
+        kr_is_sshd "$_pid" || return 1
         echo "$_pid"
 }
 
@@ -359,7 +365,7 @@ kr_reload() {
         fi
         kill -HUP "$_pid"
         sleep 1
-        if [ "$(cat "/proc/$_pid/comm" 2>/dev/null)" = sshd ]; then
+        if kr_is_sshd "$_pid"; then
                 kr_sshd=reloaded
         else
                 kr_sshd=failed
