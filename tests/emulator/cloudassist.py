@@ -46,6 +46,8 @@ COMMAND_TYPES = {"RunShellScript": "linux", "RunBatScript": "windows",
 OS_NAMES = {"linux": "Linux", "windows": "Windows"}
 OS_FILTERS = ("linux", "windows", "freebsd")
 BEHAVIOURS = ("ok", "failed", "timeout", "abort", "hang-then-offline")
+AGENT_FIELDS = ("cloud_assistant", "ca_behaviour", "ca_run_seconds", "authorized_keys",
+                "instance_root")
 KEY_TYPES = frozenset(("ssh-rsa", "ssh-dss", "ssh-ed25519", "ecdsa-sha2-nistp256",
                        "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521", "sk-ssh-ed25519@openssh.com",
                        "sk-ecdsa-sha2-nistp256@openssh.com"))
@@ -221,7 +223,8 @@ class CloudAssist:
         self.procs = set()                 # real instances' running processes
         now = time.time()
         for spec in fleet.get("instances", []):
-            self._instance_spec(spec, now)
+            if any(k in spec for k in AGENT_FIELDS):     # the others get theirs when needed
+                self._instance_spec(spec, now)
         atexit.register(self.kill_all)
         threading.Thread(target=self.loop, daemon=True, name="cloudassist").start()
 
@@ -315,15 +318,20 @@ class CloudAssist:
             agent.accounts = {a: list(v) for a, v in keys.items()}
         return agent
 
+    def _agent(self, iid):
+        agent = self.agents.get(iid)
+        return agent if agent is not None else self._instance_spec({"id": iid})
+
     def _default_keys(self, inst):
-        """Root's authorized keys at first boot: the key pair's public key (TYPE BLOB)."""
-        kp = self.emu.keypairs[inst.region].get(inst.key_pair_name)
+        """Root's authorized keys at first boot: its first key pair's public key (TYPE BLOB)."""
+        first = inst.detached_from[0] if inst.detached_from else inst.key_pair_name
+        kp = self.emu.keypairs[inst.region].get(first)
         fields = kp.public_key.split() if kp else []
         return [" ".join(fields[:2])] if len(fields) >= 2 else []
 
     def _alive(self, iid):
         """Heartbeats arrive: the agent is online and the instance Running."""
-        return self.agents[iid].online and self.emu.instances[iid].status == "Running"
+        return self._agent(iid).online and self.emu.instances[iid].status == "Running"
 
     def _lookup(self, iid, region):
         inst = self.emu.instances.get(iid)
@@ -379,7 +387,7 @@ class CloudAssist:
         return self.run_seconds if agent.run_seconds is None else agent.run_seconds
 
     def _start(self, inv, iid, now):
-        agent = self.agents[iid]
+        agent = self._agent(iid)
         r = Result()
         r.seq, r.inv, r.iid, r.status = len(self.results), inv, iid, "Pending"
         r.exit_code, r.output, r.dropped, r.error_code = 0, b"", 0, None
@@ -564,7 +572,7 @@ class CloudAssist:
                     self._status_row(i, now) for i in found[start:end]]}}
 
     def _status_row(self, inst, now):
-        agent = self.agents[inst.id]
+        agent = self._agent(inst.id)
         alive = self._alive(inst.id)
         beat = now - (now - agent.beat) % HEARTBEAT_SEC if alive else agent.beat
         return {"InstanceId": inst.id, "CloudAssistantStatus": "true" if alive else "false",
@@ -630,7 +638,7 @@ class CloudAssist:
                 reason = "it is %s" % inst.status
             elif inst.os_type != COMMAND_TYPES[cmd_type]:
                 reason = "%s does not run on %s" % (cmd_type, OS_NAMES[inst.os_type])
-            elif not self.agents[inst.id].online:
+            elif not self._agent(inst.id).online:
                 reason = "its Cloud Assistant agent is not online"
             else:
                 continue
@@ -713,11 +721,11 @@ class CloudAssist:
 
     def _control_state(self, query):
         self._advance(time.time())
-        ids = [query["instance"]] if "instance" in query else list(self.agents)
+        ids = [query["instance"]] if "instance" in query else [i.id for i in self.emu.by_seq]
         for iid in ids:
-            if iid not in self.agents:
+            if iid not in self.emu.instances:
                 raise ValueError("unknown instance %r" % iid)
-        return {"instances": {iid: self.agent_view(iid) for iid in ids},
+        return {"instances": {iid: self._agent_view(iid) for iid in ids},
                 "invocations": len(self.invocations), "results": len(self.results),
                 "active": sum(1 for r in self.results if r.status not in FINAL),
                 "kept_commands": self.kept_commands, "client_tokens": len(self.tokens)}
@@ -725,10 +733,10 @@ class CloudAssist:
     def _control_set(self, body):
         self._advance(time.time())
         self._instance_spec(body)
-        return self.agent_view(body["id"])
+        return self._agent_view(body["id"])
 
-    def agent_view(self, iid):
-        agent = self.agents[iid]
+    def _agent_view(self, iid):
+        agent = self._agent(iid)
         simulated = agent.root is None
         return {"cloud_assistant": "online" if agent.online else "offline",
                 "alive": self._alive(iid), "ca_behaviour": agent.behaviour,
