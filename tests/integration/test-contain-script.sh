@@ -9,6 +9,7 @@ set -u
 
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 SCRIPT="$top_srcdir/agent/instance/contain.sh"
+STRIP="$top_srcdir/agent/instance/strip.sed"
 INST="$top_srcdir/tests/instance"
 unset SSH_AUTH_SOCK
 
@@ -72,12 +73,15 @@ expect_login() {
         if [ "$got" = "$4" ]; then pass "$5: key $1 as $2: $4"; else fail "$5: key $1 as $2: expected $4, got $got"; fi
 }
 
-# contain DIR SHELL KEYS: runs the script in instance DIR as Cloud Assistant would (content =
-# the KEYREVOKE_KEYS line + the script, on stdin of SHELL -s); output in $T/out, status in RC.
+# contain DIR SHELL KEYS [stripped]: runs the script (or its stripped form) in instance DIR as
+# Cloud Assistant would (content = the KEYREVOKE_KEYS line + the script, on stdin of SHELL -s);
+# output in $T/out, status in RC.
 RUN=0
 contain() {
         RUN=$((RUN + 1))
-        { printf "KEYREVOKE_KEYS='%s'\n" "$3"; cat "$SCRIPT"; } >"$T/content.$RUN"
+        form=$SCRIPT
+        if [ "${4:-}" = stripped ]; then form=$T/stripped.sh; fi
+        { printf "KEYREVOKE_KEYS='%s'\n" "$3"; cat "$form"; } >"$T/content.$RUN"
         sh "$INST/run-in-instance.sh" "$1" "$2" -s <"$T/content.$RUN" >"$T/out.$RUN" 2>&1
         RC=$?
         cp "$T/out.$RUN" "$T/out"
@@ -149,6 +153,11 @@ TAB=$(printf '\t')
 KEYS="$REV$NL$REV2"
 
 check "contain.sh is shellcheck -s sh clean" shellcheck -s sh "$SCRIPT"
+sed -f "$STRIP" "$SCRIPT" >"$T/stripped.sh" || die "strip.sed failed"
+{ printf "KEYREVOKE_KEYS='%s'\n" "$KEYS"; cat "$T/stripped.sh"; } | base64 -w 0 >"$T/content.b64"
+B64=$(wc -c <"$T/content.b64")
+echo "info: contain.sh $(wc -c <"$SCRIPT") bytes, stripped $(wc -c <"$T/stripped.sh"), sent with 2 keys: $B64 bytes of base64"
+check "stripped, with 2 keys, the command content fits Cloud Assistant's 24 KB of base64 ($B64 bytes)" test "$B64" -le 24576
 
 # ---- instance A: no RevokedKeys yet, every kind of authorized-keys file --------------------
 # Files: /root/.ssh/authorized_keys (cloud-init's prefix), a 5 MiB root authorized_keys2 holding
@@ -284,8 +293,8 @@ ln -s /etc/ssh/outside_keys "$B/home/alice/.ssh/authorized_keys2"
 cp -p "$B/etc/ssh/sshd_config" "$T/B.sshd_config"
 start B
 expect_login rev alice "$PB" ok "B before"
-contain "$B" bash "$KEYS"
-expect_summary "B (configured flat list, bash)" 0 contained 2 1 1 1 /etc/ssh/revoked_keys unchanged
+contain "$B" bash "$KEYS" stripped
+expect_summary "B (configured flat list, bash, stripped)" 0 contained 2 1 1 1 /etc/ssh/revoked_keys unchanged
 check "B: the flat list is extended after its last line, nothing else changed" same_file "$T/B.expected" "$B/etc/ssh/revoked_keys"
 check "B: the flat list keeps owner and mode" test "$(meta "$B/etc/ssh/revoked_keys")" = "0 0 640"
 check "B: sshd_config unchanged, no drop-in, no keyrevoke keys file" sh -c "cmp -s '$T/B.sshd_config' '$B/etc/ssh/sshd_config' &&
@@ -293,8 +302,8 @@ check "B: sshd_config unchanged, no drop-in, no keyrevoke keys file" sh -c "cmp 
 expect_login rev alice "$PB" refused "B after"
 expect_login other bob "$PB" ok "B after"
 snapshot "$B" >"$T/B.first"
-contain "$B" sh "$KEYS"
-expect_summary "B second run (dash)" 0 contained 2 0 0 1 /etc/ssh/revoked_keys unchanged
+contain "$B" sh "$KEYS" stripped
+expect_summary "B second run (dash, stripped)" 0 contained 2 0 0 1 /etc/ssh/revoked_keys unchanged
 snapshot "$B" >"$T/B.second"
 check "B: the second run changed no file" same_file "$T/B.first" "$T/B.second"
 
@@ -332,8 +341,8 @@ printf '%s outside\n' "$REV" | put "$D/etc/ssh/outside_keys" 0:0 644
 ln -s /etc/ssh/outside_keys "$D/home/alice/.ssh/authorized_keys2"
 cp -p "$D/etc/ssh/sshd_config" "$T/D.sshd_config"
 rmdir "$D/run/sshd"
-contain "$D" bash "$KEYS"
-expect_summary "D (no sshd_config.d, sshd stopped, bash)" 0 contained 2 1 1 1 /etc/ssh/keyrevoke_revoked_keys not-running
+contain "$D" bash "$KEYS" stripped
+expect_summary "D (no sshd_config.d, sshd stopped, bash, stripped)" 0 contained 2 1 1 1 /etc/ssh/keyrevoke_revoked_keys not-running
 check "D: says it added RevokedKeys to sshd_config itself" out_has "added RevokedKeys /etc/ssh/keyrevoke_revoked_keys at the top of /etc/ssh/sshd_config"
 check "D: sshd_config = RevokedKeys line on top + the old config, byte for byte" sh -c "
         sed -n 2p '$D/etc/ssh/sshd_config' | grep -qx 'RevokedKeys /etc/ssh/keyrevoke_revoked_keys' &&
@@ -344,8 +353,8 @@ check "D: sshd's privilege separation directory was created" test -d "$D/run/ssh
 start D
 expect_login rev alice "$PD" refused "D after sshd starts"
 expect_login other bob "$PD" ok "D after sshd starts"
-contain "$D" sh "$KEYS"
-expect_summary "D second run (dash)" 0 contained 2 0 0 1 /etc/ssh/keyrevoke_revoked_keys unchanged
+contain "$D" sh "$KEYS" stripped
+expect_summary "D second run (dash, stripped)" 0 contained 2 0 0 1 /etc/ssh/keyrevoke_revoked_keys unchanged
 
 # ---- instance E: sshd -t rejects the change -> everything rolled back --------------------
 # A real config whose glob Include also matches the new keys file: sshd then parses the key
@@ -374,8 +383,8 @@ expect_login other alice "$PE" ok "E after the rollback"
 make F --key alice="$T/rev.pub" --prepend-config "RevokedKeys none"
 F=$T/F
 (cd "$F" && find etc -printf '%p %U %G %m\n' | sort && find etc -type f -exec sha256sum {} + | sort) >"$T/F.before"
-contain "$F" bash "$KEYS"
-expect_summary "F (drop-in overridden, bash)" 1 failed 2 1 1 0 - failed
+contain "$F" bash "$KEYS" stripped
+expect_summary "F (drop-in overridden, bash, stripped)" 1 failed 2 1 1 0 - failed
 check "F: the override is reported" out_has "sshd -T does not name /etc/ssh/keyrevoke_revoked_keys as RevokedKeys"
 (cd "$F" && find etc -printf '%p %U %G %m\n' | sort && find etc -type f -exec sha256sum {} + | sort) >"$T/F.after"
 check "F: /etc restored exactly" same_file "$T/F.before" "$T/F.after"
