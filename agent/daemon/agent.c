@@ -6,6 +6,7 @@
 
 #include "base/log.h"
 #include "daemon/agent.h"
+#include "daemon/contain.h"
 #include "daemon/enforce.h"
 #include "daemon/reboot.h"
 #include "daemon/setup.h"
@@ -38,6 +39,9 @@ struct agent {
         struct reboot *reboot;
         struct metrics *metrics;        /* API counters for MetricsFile= */
         struct discovery_memory *discovery; /* region sizes seen by earlier passes */
+        struct contained *contained;    /* [Contain] Enabled=yes: the record of containment */
+        struct contain *contain;
+        bool reboots_settled;           /* --once: no reboot due now is left to start or follow */
         uint64_t pass_start_usec;       /* CLOCK_REALTIME start of the running or last pass */
         bool rerun;                     /* lists changed while a pass was running */
         bool failed;                    /* some target could not be enforced (--once) */
@@ -181,6 +185,8 @@ static void start_pass(struct agent *a) {
                 .dry_run = agent_dry_run(a),
                 .event = a->event,
                 .memory = a->discovery,
+                .contain = a->contain,
+                .contain_scope = a->conf->contain_scope,
         };
         (void) sd_event_now(a->event, CLOCK_REALTIME, &a->pass_start_usec);
         r = enforce_start(&o, pass_done_cb, a, &a->pass);
@@ -334,12 +340,46 @@ static int add_sources(struct agent *a) {
 
 /* ---- lifecycle ----------------------------------------------------------------------------- */
 
-/* --once: the reboots due now are done (or none can start): the run is over. */
+/* --once: the run is over when the pass, the reboots due now and containment are done. */
+static void once_maybe_exit(struct agent *a) {
+        if (!a->pass && a->reboots_settled && (!a->contain || contain_idle(a->contain)))
+                (void) sd_event_exit(a->event, 0);
+}
+
 static void once_idle_cb(struct reboot *r, void *userdata) {
         struct agent *a = userdata;
 
-        if (!a->pass)
-                (void) sd_event_exit(a->event, 0);
+        a->reboots_settled = true;
+        once_maybe_exit(a);
+}
+
+static void agent_contain_idle_cb(struct contain *c, void *userdata) {
+        struct agent *a = userdata;
+
+        notify_status(a);
+        if (a->o.once)
+                once_maybe_exit(a);
+}
+
+static int make_contain(struct agent *a) {
+        struct contain_options o = {
+                .ecs = a->ecs,
+                .event = a->event,
+                .scope = a->conf->contain_scope,
+                .timeout_usec = a->conf->contain_timeout_usec,
+                .dry_run = agent_dry_run(a),
+                .idle_cb = agent_contain_idle_cb,
+                .userdata = a,
+        };
+        int r;
+
+        if (!a->conf->contain_enabled)
+                return 0;
+        r = contained_load(a->conf->state_directory, &a->contained);
+        if (r < 0)
+                return r;
+        o.record = a->contained;
+        return contain_new(&o, &a->contain);
 }
 
 static int make_reboot(struct agent *a) {
@@ -384,6 +424,10 @@ int agent_new(const struct agent_options *o, struct agent **ret) {
         r = make_reboot(a);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up the reboot scheduler: %m");
+        r = make_contain(a);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up containment (record in %s): %m",
+                                       a->conf->state_directory);
         r = add_sources(a);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up event sources: %m");
@@ -413,6 +457,14 @@ struct agent *agent_free(struct agent *a) {
         a->ecs = ecs_free(a->ecs);
         a->pass = enforce_free(a->pass);
         a->reboot = reboot_free(a->reboot);
+        a->contain = contain_free(a->contain);
+        if (a->contained) {
+                int r = contained_save(a->contained);
+                if (r < 0)
+                        log_error_errno(r, "Failed to save the containment record in %s: %m",
+                                        a->contained->directory);
+                a->contained = contained_free(a->contained);
+        }
         if (a->state) {
                 int r = state_save(a->state);
                 if (r < 0)

@@ -10,6 +10,8 @@
 #include "daemon/enforce.h"
 #include "daemon/pass.h"
 #include "io/report.h"
+#include "logic/contain.h"
+#include "logic/sshkey.h"
 
 /* Region used for DescribeRegions when no region is configured (the API's home region). */
 #define ENFORCE_BOOTSTRAP_REGION "cn-hangzhou"
@@ -56,6 +58,7 @@ struct enforce_region {
         unsigned listing_pages_left;    /* region listing: pages still to come */
         size_t listing_seen;            /* region listing: instances seen */
         bool failed;                    /* something here could not be listed */
+        char **contain_keys;            /* sorted "TYPE BLOB" strv of the revoked keys here */
 };
 
 struct enforce {
@@ -94,6 +97,7 @@ static void region_free(struct enforce_region *g) {
         free(g->entries);
         free(g->name_found);
         ecs_keypairs_free(g->keypairs, g->n_keypairs);
+        strv_free(g->contain_keys);
         free(g);
 }
 
@@ -169,6 +173,51 @@ static void target_promote_stale(struct enforce_target *t) {
                 }
 }
 
+/* ---- containment --------------------------------------------------------------------------- */
+
+/* Sends i the revoked keys of g when it is in the containment scope (t: its key pair, or NULL). */
+static void region_contain(struct enforce_region *g, const struct ecs_instance *i, const struct detach_target *t) {
+        struct enforce *p = g->pass;
+        struct event_fields f = { .region = g->name };
+
+        if (!p->o.contain || !contain_in_scope(p->o.contain_scope, i, t != NULL))
+                return;
+        if (t)
+                f = detach_target_fields(&p->pass, t, NULL, NULL, NULL);
+        (void) contain_instance(p->o.contain, g->name, g->contain_keys, strv_length(g->contain_keys), i->instance_id,
+                                &f);
+}
+
+/* Adds "TYPE BLOB" of public_key to l unless it is there; a key that does not parse is skipped. */
+static int keys_add(char ***l, const char *public_key) {
+        _cleanup_free_ char *key = NULL;
+
+        if (!public_key || sshkey_type_and_blob(public_key, &key) < 0)
+                return 0;
+        return strv_contains(*l, key) ? 0 : strv_extend(l, key);
+}
+
+static int compare_strings(const void *a, const void *b) {
+        return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+/* The keys containment blocks in g: those of its public-key entries and of the key pairs its
+ * entries revoke (sorted, so that the same set has the same digest in every pass). */
+static int region_collect_keys(struct enforce_region *g) {
+        int r = 0;
+
+        for (size_t i = 0; r >= 0 && i < g->n_entries; i++)
+                r = keys_add(&g->contain_keys, g->entries[i].entry->public_key);
+        for (size_t i = 0; r >= 0 && i < g->n_keypairs; i++)
+                if (hashmap_get(g->by_name, g->keypairs[i].name))
+                        r = keys_add(&g->contain_keys, g->keypairs[i].public_key);
+        if (r < 0)
+                return r;
+        if (g->contain_keys)
+                qsort(g->contain_keys, strv_length(g->contain_keys), sizeof(char *), compare_strings);
+        return 0;
+}
+
 /* ---- instances ----------------------------------------------------------------------------- */
 
 static void target_take_instance(struct enforce_target *t, const struct ecs_instance *i) {
@@ -189,6 +238,7 @@ static void target_take_instance(struct enforce_target *t, const struct ecs_inst
                              i->instance_id, t->keypair);
                 return;
         }
+        region_contain(t->region, i, &t->d);
         a = reallocarray(t->linux_ids, t->n_linux + 1, sizeof(*a));
         if (!a || !(a[t->n_linux] = strdup(i->instance_id))) {
                 if (a)
@@ -206,6 +256,8 @@ static void region_take_instance(struct enforce_region *g, const struct ecs_inst
 
         if (t)
                 target_take_instance(t, i);
+        else
+                region_contain(g, i, NULL); /* Scope=fleet: a revoked key may have been copied here */
 }
 
 /* t's listing is over (complete or not): nothing it lists changes before this point. */
@@ -391,7 +443,10 @@ static void region_discover(struct enforce_region *g) {
                 return (void) log_error("Out of memory while enforcing %s", g->name);
         for (size_t i = 0; i < g->n_targets; i++)
                 names[i] = g->targets[i]->keypair;
-        g->strategy = discovery_choose(g->pass->o.memory, g->name, names, g->n_targets);
+        /* Scope=fleet contains every instance of the region: they are all listed anyway. */
+        g->strategy = g->pass->o.contain && g->pass->o.contain_scope == CONF_CONTAIN_FLEET
+                              ? DISCOVERY_LIST_REGION
+                              : discovery_choose(g->pass->o.memory, g->name, names, g->n_targets);
         log_debug("Finding the instances of %zu key pair(s) in %s: %s", g->n_targets, g->name,
                   discovery_strategy_to_string(g->strategy));
         if (g->strategy == DISCOVERY_BY_KEYPAIR)
@@ -421,7 +476,10 @@ static void region_start_targets(struct enforce_region *g) {
         }
         for (size_t i = 0; g->keypairs_listed && i < g->n_keypairs; i++)
                 (void) hashmap_put(g->pass->found_names, g->keypairs[i].name, g);
-        if (g->n_targets > 0)
+        if (g->pass->o.contain && region_collect_keys(g) < 0)
+                log_error("Out of memory while collecting the revoked keys of %s", g->name);
+        if (g->n_targets > 0 || (g->pass->o.contain && g->pass->o.contain_scope == CONF_CONTAIN_FLEET &&
+                                 g->contain_keys))
                 region_discover(g);
 }
 
@@ -429,14 +487,18 @@ static void region_start_targets(struct enforce_region *g) {
 
 static void keypairs_done_cb(const struct ecs_result *r, void *userdata);
 
+/* Key and fingerprint entries match by public key, and containment sends the keys themselves. */
+static bool region_needs_public_keys(const struct enforce_region *g) {
+        return g->pass->o.contain || planner_needs_public_keys(g->entries, g->n_entries);
+}
+
 static int region_list_keypairs(struct enforce_region *g, unsigned page) {
         struct params params = {};
         int r;
 
         if (params_add(&params, "RegionId", g->name) < 0 || params_addf(&params, "PageNumber", "%u", page) < 0 ||
             params_addf(&params, "PageSize", "%u", ENFORCE_KEYPAIR_PAGE_SIZE) < 0 ||
-            (planner_needs_public_keys(g->entries, g->n_entries) &&
-             params_add(&params, "IncludePublicKey", "true") < 0)) {
+            (region_needs_public_keys(g) && params_add(&params, "IncludePublicKey", "true") < 0)) {
                 params_done(&params);
                 return -ENOMEM;
         }
@@ -533,8 +595,8 @@ static int pass_add_region(struct enforce *p, const char *name) {
         g->name_found = calloc(g->n_entries, sizeof(bool));
         if (!g->name_found)
                 return -ENOMEM;
-        /* Key pairs are listed only where an entry needs their public keys. */
-        if (planner_needs_public_keys(g->entries, g->n_entries))
+        /* Key pairs are listed only where an entry (or containment) needs their public keys. */
+        if (region_needs_public_keys(g))
                 return region_list_keypairs(g, 1);
         region_start_targets(g);
         return 0;

@@ -3,6 +3,7 @@
 
 #include <systemd/sd-event.h>
 
+#include "daemon/contain.h"
 #include "io/ecs.h"
 #include "io/state.h"
 #include "logic/discovery.h"
@@ -23,6 +24,8 @@ struct enforce_options {
         bool dry_run;
         sd_event *event;                /* for the completion of a pass with nothing to do */
         struct discovery_memory *memory; /* region sizes seen by earlier passes, updated; or NULL */
+        struct contain *contain;        /* where found instances are contained; NULL = off */
+        enum conf_contain_scope contain_scope;
 };
 
 /* Starts a pass; calls are queued on the ECS client, cb runs from the event loop when done. */

@@ -410,6 +410,124 @@ int ecsparse_instance_status(json_t *root, struct ecs_status **ret, size_t *ret_
         return r;
 }
 
+/* ---- Cloud Assistant ---------------------------------------------------------------------- */
+
+static int agent_status_parse(json_t *o, void *item) {
+        struct ecs_agent_status *a = item;
+        int r = field_string(o, "InstanceId", true, ECSPARSE_MAX_STRING, &a->instance_id);
+
+        if (r < 0)
+                return r;
+        r = field_bool(o, "CloudAssistantStatus");
+        a->online = r > 0;
+        return r == -ENOENT ? 0 : r < 0 ? r : 0;
+}
+
+static void agent_status_done(void *item) {
+        free(((struct ecs_agent_status *) item)->instance_id);
+}
+
+static const struct item_type agent_status_type = {
+        sizeof(struct ecs_agent_status), agent_status_parse, agent_status_done
+};
+
+int ecsparse_agent_statuses(json_t *root, struct ecs_agent_status **ret, size_t *ret_n, char **ret_next_token) {
+        _cleanup_free_ char *token = NULL;
+        void *a;
+        size_t n;
+        int r;
+
+        r = field_string(root, "NextToken", false, ECSPARSE_MAX_STRING, &token);
+        if (r >= 0)
+                r = parse_items(root, "InstanceCloudAssistantStatusSet", "InstanceCloudAssistantStatus",
+                                &agent_status_type, &a, &n);
+        if (r < 0)
+                return r;
+        *ret = a;
+        *ret_n = n;
+        *ret_next_token = TAKE_PTR(token);
+        return 0;
+}
+
+int ecsparse_invoke_id(json_t *root, char **ret) {
+        if (!json_is_object(root))
+                return -EBADMSG;
+        return field_string(root, "InvokeId", true, ECSPARSE_MAX_STRING, ret);
+}
+
+static int invocation_result_parse(json_t *o, void *item) {
+        struct ecs_invocation_result *i = item;
+        json_t *code = json_object_get(o, "ExitCode");
+        int r;
+
+        r = field_string(o, "InstanceId", true, ECSPARSE_MAX_STRING, &i->instance_id);
+        if (r >= 0)
+                r = field_string(o, "InvocationStatus", true, ECSPARSE_MAX_STRING, &i->status);
+        if (r >= 0)
+                r = field_string(o, "Output", false, ECSPARSE_MAX_OUTPUT, &i->output);
+        if (r >= 0)
+                r = field_string(o, "ErrorCode", false, ECSPARSE_MAX_STRING, &i->error_code);
+        if (r < 0)
+                return r;
+        /* A process killed by a signal may report a negative code: anything but 0 is a failure. */
+        if (json_is_integer(code))
+                i->exit_code = json_integer_value(code) == 0 ? 0 : 255;
+        else
+                r = field_count(o, "ExitCode", &i->exit_code);
+        return r;
+}
+
+static void invocation_result_done(void *item) {
+        struct ecs_invocation_result *i = item;
+
+        free(i->instance_id);
+        free(i->status);
+        free(i->output);
+        free(i->error_code);
+}
+
+static const struct item_type invocation_result_type = {
+        sizeof(struct ecs_invocation_result), invocation_result_parse, invocation_result_done
+};
+
+int ecsparse_invocation_results(json_t *root, struct ecs_invocation_result **ret, size_t *ret_n,
+                                unsigned *ret_total) {
+        json_t *inv = json_is_object(root) ? json_object_get(root, "Invocation") : NULL;
+        void *a = NULL;
+        size_t n = 0;
+        int r;
+
+        if (!json_is_object(root) || (inv && !json_is_object(inv)))
+                return -EBADMSG;
+        if (inv) {
+                r = parse_counted_items(inv, "InvocationResults", "InvocationResult", &invocation_result_type, &a,
+                                        &n, ret_total);
+                if (r < 0)
+                        return r;
+        } else
+                *ret_total = 0;
+        *ret = a;
+        *ret_n = n;
+        return 0;
+}
+
+bool ecs_invocation_status_is_final(const char *status) {
+        static const char *const running[] = { "Pending", "Scheduled", "Running", "Stopping" };
+
+        for (size_t i = 0; i < ELEMENTSOF(running); i++)
+                if (streq_ptr(status, running[i]))
+                        return false;
+        return status != NULL;
+}
+
+void ecs_agent_statuses_free(struct ecs_agent_status *a, size_t n) {
+        items_free(a, n, &agent_status_type);
+}
+
+void ecs_invocation_results_free(struct ecs_invocation_result *a, size_t n) {
+        items_free(a, n, &invocation_result_type);
+}
+
 const struct ecs_instance *ecs_instances_find(const struct ecs_instance *a, size_t n, const char *id) {
         for (size_t i = 0; i < n; i++)
                 if (streq_ptr(a[i].instance_id, id))

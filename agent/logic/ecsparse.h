@@ -35,6 +35,21 @@ struct ecs_detach_result {
         bool success;           /* Code == "200" (Success as string or bool is accepted too) */
 };
 
+/* DescribeCloudAssistantStatus: is the instance's agent online (a heartbeat in 2 minutes)? */
+struct ecs_agent_status {
+        char *instance_id;
+        bool online;
+};
+
+/* DescribeInvocationResults: one instance's run of a command. */
+struct ecs_invocation_result {
+        char *instance_id;
+        char *status;           /* InvocationStatus: Pending, Running, Success, Failed, Timeout, ... */
+        unsigned exit_code;
+        char *output;           /* base64, as the API sends it by default; NULL when absent */
+        char *error_code;       /* NULL when empty */
+};
+
 struct ecs_status {
         char *instance_id;
         char *status;
@@ -71,6 +86,19 @@ int ecsparse_detach(json_t *root, struct ecs_detach_result **ret, size_t *ret_n)
 /* DescribeInstanceStatus page; *ret_total is TotalCount (0 when absent). */
 int ecsparse_instance_status(json_t *root, struct ecs_status **ret, size_t *ret_n, unsigned *ret_total);
 
+/* Cloud Assistant output is kept to its tail by the agent (24 KB); base64 of that, with room. */
+#define ECSPARSE_MAX_OUTPUT (64U * 1024U)
+
+/* DescribeCloudAssistantStatus page; *ret_next_token NULL when absent or empty. */
+int ecsparse_agent_statuses(json_t *root, struct ecs_agent_status **ret, size_t *ret_n, char **ret_next_token);
+/* RunCommand: the InvokeId (required). */
+int ecsparse_invoke_id(json_t *root, char **ret);
+/* DescribeInvocationResults page; *ret_total is Invocation.TotalCount (0 when absent). */
+int ecsparse_invocation_results(json_t *root, struct ecs_invocation_result **ret, size_t *ret_n,
+                                unsigned *ret_total);
+/* Whether an InvocationStatus is final (Success, Failed, Timeout, Aborted, ...). */
+bool ecs_invocation_status_is_final(const char *status);
+
 /* Free arrays returned above (NULL accepted). */
 void ecs_instances_free(struct ecs_instance *a, size_t n);
 /* The instance of a[] with this id, or NULL. */
@@ -78,3 +106,5 @@ const struct ecs_instance *ecs_instances_find(const struct ecs_instance *a, size
 void ecs_keypairs_free(struct ecs_keypair *a, size_t n);
 void ecs_detach_results_free(struct ecs_detach_result *a, size_t n);
 void ecs_statuses_free(struct ecs_status *a, size_t n);
+void ecs_agent_statuses_free(struct ecs_agent_status *a, size_t n);
+void ecs_invocation_results_free(struct ecs_invocation_result *a, size_t n);

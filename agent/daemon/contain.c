@@ -1,0 +1,700 @@
+/* Containment: the revoked keys stop working on running Linux instances at once, through Cloud
+ * Assistant (DescribeCloudAssistantStatus, RunCommand, DescribeInvocationResults), alongside the
+ * detaches and independent of them. Every intent is recorded before its call, so a restart neither
+ * loses nor repeats a command. */
+#include <inttypes.h>
+#include <openssl/evp.h>
+
+#include "base/log.h"
+#include "base/strutil.h"
+#include "daemon/contain.h"
+#include "logic/contain.h"
+
+/* First look at an invocation's results, then the pause between looks. */
+#define CONTAIN_POLL_FIRST_USEC (500 * USEC_PER_MSEC)
+#define CONTAIN_POLL_USEC (2 * USEC_PER_SEC)
+/* How long results may lag behind the command's own timeout before the run counts as lost. */
+#define CONTAIN_RESULT_GRACE_USEC (2 * USEC_PER_MINUTE)
+
+struct contain {
+        struct contain_options o;
+        sd_event_source *flush_source;  /* sends what contain_instance() collected */
+        struct batch **waiting;         /* collected, one per region and key set, not sent yet */
+        size_t n_waiting;
+        unsigned outstanding;           /* calls and poll timers */
+        unsigned n_contained, n_failed;
+};
+
+/* Up to CONTAIN_BATCH_MAX instances of one region sent one key set. */
+struct batch {
+        struct contain *contain;
+        char *region;
+        char **keys;                    /* strv */
+        char digest[CONTAIN_DIGEST_LEN + 1];
+        char **ids;                     /* strv, sorted before RunCommand */
+        char **keypairs;                /* strv parallel to ids, "" when unknown (for events) */
+        char **reasons;                 /* strv parallel to ids: the entry's reason=, "" for none */
+        char *token;
+        char *invoke_id;
+        uint64_t sent_usec;
+        sd_event_source *poll_source;
+};
+
+static void batch_free(struct batch *b) {
+        if (!b)
+                return;
+        sd_event_source_disable_unref(b->poll_source);
+        free(b->region);
+        strv_free(b->keys);
+        strv_free(b->ids);
+        strv_free(b->keypairs);
+        strv_free(b->reasons);
+        free(b->token);
+        free(b->invoke_id);
+        free(b);
+}
+
+static struct batch *batch_new(struct contain *c, const char *region, char *const *keys, size_t n,
+                               const char *digest) {
+        struct batch *b = calloc(1, sizeof(*b));
+
+        if (!b || !(b->region = strdup(region)))
+                goto fail;
+        b->contain = c;
+        memcpy(b->digest, digest, sizeof(b->digest));
+        for (size_t i = 0; i < n; i++)
+                if (strv_extend(&b->keys, keys[i]) < 0)
+                        goto fail;
+        b->ids = calloc(CONTAIN_BATCH_MAX + 1, sizeof(char *));
+        b->keypairs = calloc(CONTAIN_BATCH_MAX + 1, sizeof(char *));
+        b->reasons = calloc(CONTAIN_BATCH_MAX + 1, sizeof(char *));
+        if (!b->ids || !b->keypairs || !b->reasons)
+                goto fail;
+        return b;
+fail:
+        batch_free(b);
+        return NULL;
+}
+
+static uint64_t contain_now(const struct contain *c) {
+        uint64_t now = 0;
+
+        (void) sd_event_now(c->o.event, CLOCK_REALTIME, &now);
+        return now;
+}
+
+static void swap(char **a, size_t i, size_t k) {
+        char *t = a[i];
+        a[i] = a[k];
+        a[k] = t;
+}
+
+/* Sorts b's ids and keeps its parallel arrays in step: the same instances always make the same
+ * RunCommand, also when it is sent again after a restart. */
+static void sort_parallel(struct batch *b) {
+        for (size_t i = 1; b->ids[i]; i++)
+                for (size_t k = i; k > 0 && strcmp(b->ids[k - 1], b->ids[k]) > 0; k--) {
+                        swap(b->ids, k, k - 1);
+                        swap(b->keypairs, k, k - 1);
+                        swap(b->reasons, k, k - 1);
+                }
+}
+
+/* Moves the instance at from to the slot kept (kept <= from) among b's parallel arrays. */
+static void batch_keep(struct batch *b, size_t from, size_t kept) {
+        b->ids[kept] = b->ids[from];
+        b->keypairs[kept] = b->keypairs[from];
+        b->reasons[kept] = b->reasons[from];
+}
+
+/* Drops the instance at i (its strings are freed; the slot is refilled by batch_keep()). */
+static void batch_drop(struct batch *b, size_t i) {
+        free(b->ids[i]);
+        free(b->keypairs[i]);
+        free(b->reasons[i]);
+}
+
+static void batch_terminate(struct batch *b, size_t n) {
+        b->ids[n] = b->keypairs[n] = b->reasons[n] = NULL;
+}
+
+/* Appends InstanceId.1..N for the ids. */
+static int add_instance_ids(struct params *params, char *const *ids) {
+        for (size_t i = 0; ids[i]; i++) {
+                char name[32];
+                snprintf(name, sizeof(name), "InstanceId.%zu", i + 1);
+                if (params_add(params, name, ids[i]) < 0)
+                        return -ENOMEM;
+        }
+        return 0;
+}
+
+/* ---- bookkeeping --------------------------------------------------------------------------- */
+
+static void contain_hold(struct contain *c) {
+        c->outstanding++;
+}
+
+static void contain_release(struct contain *c) {
+        if (--c->outstanding == 0 && c->n_waiting == 0 && c->o.idle_cb)
+                c->o.idle_cb(c, c->o.userdata);
+}
+
+bool contain_idle(const struct contain *c) {
+        return c->outstanding == 0 && c->n_waiting == 0;
+}
+
+void contain_take_counts(struct contain *c, unsigned *ret_contained, unsigned *ret_failed) {
+        *ret_contained = c->n_contained;
+        *ret_failed = c->n_failed;
+        c->n_contained = c->n_failed = 0;
+}
+
+static void save_record(struct contain *c) {
+        int r = contained_save(c->o.record);
+
+        if (r < 0)
+                log_error_errno(r, "Failed to save the containment record in %s: %m", c->o.record->directory);
+}
+
+/* ---- outcomes ------------------------------------------------------------------------------ */
+
+static struct event_fields batch_fields(const struct batch *b, size_t i, const char *error) {
+        return (struct event_fields) {
+                .keypair = isempty(b->keypairs[i]) ? NULL : b->keypairs[i],
+                .reason = isempty(b->reasons[i]) ? NULL : b->reasons[i],
+                .region = b->region,
+                .instance = b->ids[i],
+                .invocation = b->invoke_id,
+                .error = error,
+                .dry_run = b->contain->o.dry_run,
+        };
+}
+
+static void instance_failed(struct batch *b, size_t i, const char *error, const char *detail) {
+        struct contain *c = b->contain;
+        struct contained_entry *e = contained_find(c->o.record, b->ids[i]);
+        struct event_fields f = batch_fields(b, i, error);
+
+        c->n_failed++;
+        if (e) {
+                e->busy = false;
+                (void) contained_set(c->o.record, e, CONTAINED_FAILED, NULL, error, contain_now(c));
+        }
+        report_event(EVENT_CONTAIN_FAILED, &f,
+                     "Could not block the revoked keys on %s in %s: %s%s%s (exposed until it is rebooted; "
+                     "tried again at the next pass)",
+                     b->ids[i], b->region, error, detail ? ": " : "", strempty(detail));
+}
+
+static void batch_fail_all(struct batch *b, const char *error, const char *detail) {
+        for (size_t i = 0; b->ids[i]; i++)
+                instance_failed(b, i, error, detail);
+        save_record(b->contain);
+}
+
+static void instance_contained(struct batch *b, size_t i, const struct contain_summary *s) {
+        struct contain *c = b->contain;
+        struct contained_entry *e = contained_find(c->o.record, b->ids[i]);
+        char removed[16];
+        struct event_fields f = batch_fields(b, i, NULL);
+
+        snprintf(removed, sizeof(removed), "%u", s->removed);
+        f.removed = removed;
+        c->n_contained++;
+        if (e) {
+                e->busy = false;
+                e->removed = s->removed;
+                (void) contained_set(c->o.record, e, CONTAINED_DONE, NULL, NULL, contain_now(c));
+        }
+        report_event(EVENT_CONTAINED, &f,
+                     "Blocked %zu revoked key(s) on %s in %s: %u authorized-keys line(s) removed, RevokedKeys in "
+                     "force (sshd %s)",
+                     strv_length(b->keys), b->ids[i], b->region, s->removed, s->sshd);
+}
+
+/* Base64 output of the command, decoded into a new buffer; NULL when it is not base64. */
+static char *decode_output(const char *b64, size_t *ret_len) {
+        size_t n = strlen(b64), pad = 0;
+        char *out;
+        int r;
+
+        if (n % 4 != 0)
+                return NULL;
+        out = malloc(n / 4 * 3 + 1);
+        if (!out)
+                return NULL;
+        r = EVP_DecodeBlock((unsigned char *) out, (const unsigned char *) b64, (int) n);
+        if (r < 0) {
+                free(out);
+                return NULL;
+        }
+        while (pad < 2 && n > pad && b64[n - 1 - pad] == '=')
+                pad++;
+        *ret_len = (size_t) r - pad;
+        out[*ret_len] = '\0';
+        return out;
+}
+
+/* A final result of one instance: the summary the script printed decides. */
+static void instance_result(struct batch *b, size_t i, const struct ecs_invocation_result *res) {
+        _cleanup_free_ char *output = NULL;
+        struct contain_summary s;
+        const char *verdict;
+        size_t len = 0;
+
+        if (!streq(res->status, "Success") && !res->output)
+                return instance_failed(b, i, res->error_code ? res->error_code : res->status, NULL);
+        output = res->output ? decode_output(res->output, &len) : NULL;
+        if (!output || contain_summary_parse(output, len, &s) < 0)
+                return instance_failed(b, i, res->error_code ? res->error_code : "no-summary",
+                                       "the command printed no summary line");
+        verdict = contain_summary_verdict(&s, strv_length(b->keys), b->digest);
+        if (verdict || res->exit_code != 0)
+                return instance_failed(b, i, verdict ? verdict : "ExitCodeNonzero", s.status);
+        instance_contained(b, i, &s);
+}
+
+/* ---- following an invocation --------------------------------------------------------------- */
+
+static void results_done_cb(const struct ecs_result *r, void *userdata);
+
+static int poll_cb(sd_event_source *s, uint64_t usec, void *userdata) {
+        struct batch *b = userdata;
+        struct params params = {};
+
+        if (params_add(&params, "RegionId", b->region) < 0 || params_add(&params, "InvokeId", b->invoke_id) < 0 ||
+            params_addf(&params, "PageSize", "%u", CONTAIN_BATCH_MAX) < 0 ||
+            ecs_call(b->contain->o.ecs, b->region, "DescribeInvocationResults", &params, results_done_cb, b) < 0) {
+                struct contain *c = b->contain;
+                params_done(&params);
+                batch_fail_all(b, "ENOMEM", "cannot follow the invocation");
+                batch_free(b);
+                contain_release(c); /* the hold of the timer */
+                return 0;
+        }
+        contain_hold(b->contain);
+        return 0;
+}
+
+/* Looks at b's results after usec (the batch holds the containment open meanwhile). */
+static void batch_poll(struct batch *b, uint64_t usec) {
+        struct contain *c = b->contain;
+        int r;
+
+        if (b->poll_source)
+                r = sd_event_source_set_time_relative(b->poll_source, usec) < 0 ? -EIO
+                    : sd_event_source_set_enabled(b->poll_source, SD_EVENT_ONESHOT);
+        else
+                r = sd_event_add_time_relative(c->o.event, &b->poll_source, CLOCK_MONOTONIC, usec, USEC_PER_MSEC,
+                                               poll_cb, b);
+        if (r < 0) {
+                batch_fail_all(b, "ENOMEM", "cannot follow the invocation");
+                batch_free(b);
+                return;
+        }
+        contain_hold(c);
+}
+
+/* Marks the instances of b whose result is final; returns how many are not yet. */
+static size_t batch_apply_results(struct batch *b, const struct ecs_invocation_result *res, size_t n) {
+        size_t open = 0, kept = 0;
+
+        for (size_t i = 0; b->ids[i]; i++) {
+                const struct ecs_invocation_result *found = NULL;
+                for (size_t k = 0; k < n && !found; k++)
+                        if (streq(res[k].instance_id, b->ids[i]))
+                                found = &res[k];
+                if (found && ecs_invocation_status_is_final(found->status)) {
+                        instance_result(b, i, found);
+                        batch_drop(b, i);
+                        continue;
+                }
+                batch_keep(b, i, kept++);
+                open++;
+        }
+        batch_terminate(b, kept);
+        return open;
+}
+
+static void results_done_cb(const struct ecs_result *r, void *userdata) {
+        struct batch *b = userdata;
+        struct contain *c = b->contain;
+        struct ecs_invocation_result *res = NULL;
+        unsigned total = 0;
+        size_t n = 0;
+
+        /* The poll timer held the containment too; it is released with this answer. */
+        c->outstanding--;
+        if (r->error < 0 || ecsparse_invocation_results(r->body, &res, &n, &total) < 0)
+                log_warning("Could not read the results of invocation %s in %s: %s (looking again)", b->invoke_id,
+                            b->region, r->code ? r->code : "unparsable answer");
+        else if (batch_apply_results(b, res, n) == 0) {
+                save_record(c);
+                ecs_invocation_results_free(res, n);
+                batch_free(b);
+                return contain_release(c);
+        }
+        ecs_invocation_results_free(res, n);
+        save_record(c);
+        if (contain_now(c) > b->sent_usec + c->o.timeout_usec + CONTAIN_RESULT_GRACE_USEC) {
+                batch_fail_all(b, "result-timeout", "no final result in time");
+                batch_free(b);
+        } else
+                batch_poll(b, CONTAIN_POLL_USEC);
+        contain_release(c);
+}
+
+/* ---- RunCommand ---------------------------------------------------------------------------- */
+
+static int batch_record_intents(struct batch *b);
+static void batch_run(struct batch *b);
+
+/* RunCommand refuses the whole call for one instance it cannot run on (not Running any more, its
+ * agent gone, Windows after all): halves go out on their own until that one is alone. */
+static void batch_split(struct batch *b) {
+        size_t n = strv_length(b->ids), half = n / 2;
+
+        for (size_t part = 0; part < 2; part++) {
+                struct batch *h = batch_new(b->contain, b->region, b->keys, strv_length(b->keys), b->digest);
+                size_t from = part ? half : 0, to = part ? n : half;
+                for (size_t i = from; h && i < to; i++) {
+                        h->ids[i - from] = TAKE_PTR(b->ids[i]);
+                        h->keypairs[i - from] = TAKE_PTR(b->keypairs[i]);
+                        h->reasons[i - from] = TAKE_PTR(b->reasons[i]);
+                }
+                if (!h || batch_record_intents(h) < 0) {
+                        if (h)
+                                batch_fail_all(h, "ENOMEM", "cannot split the call");
+                        batch_free(h);
+                } else
+                        batch_run(h);
+        }
+}
+
+static bool run_error_is_per_instance(const char *code) {
+        return streq_ptr(code, "InvalidInstance.NotMatch") || streq_ptr(code, "InvalidInstance.NotFound") ||
+               streq_ptr(code, "InvalidInstanceId.NotFound");
+}
+
+static void run_done_cb(const struct ecs_result *r, void *userdata) {
+        struct batch *b = userdata;
+        struct contain *c = b->contain;
+        _cleanup_free_ char *invoke_id = NULL;
+
+        if (r->error == -EREMOTEIO && run_error_is_per_instance(r->code) && strv_length(b->ids) > 1) {
+                batch_split(b);
+                batch_free(b);
+                return contain_release(c);
+        }
+        if (r->error < 0 || ecsparse_invoke_id(r->body, &invoke_id) < 0) {
+                batch_fail_all(b, r->code ? r->code : "unparsable-answer", r->message);
+                batch_free(b);
+                return contain_release(c);
+        }
+        b->invoke_id = TAKE_PTR(invoke_id);
+        for (size_t i = 0; b->ids[i]; i++) {
+                struct contained_entry *e = contained_find(c->o.record, b->ids[i]);
+                if (e)
+                        (void) contained_set(c->o.record, e, CONTAINED_RUNNING, b->invoke_id, NULL, contain_now(c));
+        }
+        save_record(c);
+        log_info("Cloud Assistant runs the containment command on %zu instance(s) in %s (invocation %s)",
+                 strv_length(b->ids), b->region, b->invoke_id);
+        batch_poll(b, CONTAIN_POLL_FIRST_USEC);
+        contain_release(c);
+}
+
+static char *base64_encode(const char *text) {
+        size_t n = strlen(text);
+        char *out = malloc((n + 2) / 3 * 4 + 1);
+
+        if (out)
+                EVP_EncodeBlock((unsigned char *) out, (const unsigned char *) text, (int) n);
+        return out;
+}
+
+static int run_params(const struct batch *b, struct params *params) {
+        _cleanup_free_ char *content = NULL, *encoded = NULL;
+        int r = contain_command_build(b->keys, strv_length(b->keys), &content);
+
+        if (r < 0)
+                return r;
+        encoded = base64_encode(content);
+        if (!encoded || params_add(params, "RegionId", b->region) < 0 ||
+            params_add(params, "Type", "RunShellScript") < 0 || params_add(params, "CommandContent", encoded) < 0 ||
+            params_add(params, "ContentEncoding", "Base64") < 0 ||
+            params_addf(params, "Timeout", "%" PRIu64, b->contain->o.timeout_usec / USEC_PER_SEC) < 0 ||
+            params_add(params, "KeepCommand", "false") < 0 || params_add(params, "ClientToken", b->token) < 0)
+                return -ENOMEM;
+        return add_instance_ids(params, b->ids);
+}
+
+/* Sends b's RunCommand (its intents are on disk); b is taken over. */
+static void batch_run(struct batch *b) {
+        struct contain *c = b->contain;
+        struct params params = {};
+        int r = run_params(b, &params);
+
+        if (r >= 0)
+                r = ecs_call(c->o.ecs, b->region, "RunCommand", &params, run_done_cb, b);
+        if (r < 0) {
+                params_done(&params);
+                batch_fail_all(b, r == -E2BIG ? "command-too-large" : "ENOMEM",
+                               r == -E2BIG ? "too many revoked keys for one command" : NULL);
+                batch_free(b);
+                return;
+        }
+        b->sent_usec = contain_now(c);
+        contain_hold(c);
+}
+
+/* Records the intents of b (sorted, with a fresh token) before its RunCommand. */
+static int batch_record_intents(struct batch *b) {
+        struct contain *c = b->contain;
+        char token[CONTAIN_TOKEN_LEN + 1], seed[64];
+        int r;
+
+        sort_parallel(b);
+        snprintf(seed, sizeof(seed), "%s/%" PRIu64, b->digest, contain_now(c));
+        contain_client_token(seed, b->ids, strv_length(b->ids), token);
+        b->token = strdup(token);
+        if (!b->token)
+                return -ENOMEM;
+        r = contained_put_keyset(c->o.record, b->digest, b->keys, strv_length(b->keys));
+        for (size_t i = 0; r >= 0 && b->ids[i]; i++) {
+                struct contained_entry *e;
+                r = contained_begin(c->o.record, b->ids[i], b->region, b->digest, (unsigned) strv_length(b->keys),
+                                    b->token, contain_now(c), &e);
+                if (r >= 0)
+                        e->busy = true;
+        }
+        if (r >= 0)
+                r = contained_save(c->o.record);
+        return r;
+}
+
+/* ---- agent status -------------------------------------------------------------------------- */
+
+static void status_done_cb(const struct ecs_result *r, void *userdata);
+
+static void batch_check_agents(struct batch *b) {
+        struct params params = {};
+        int r = params_add(&params, "RegionId", b->region);
+
+        /* The answer is paged even for InstanceId.N: ask for all of them at once. */
+        if (r >= 0)
+                r = params_addf(&params, "MaxResults", "%u", CONTAIN_BATCH_MAX);
+        if (r >= 0)
+                r = add_instance_ids(&params, b->ids);
+        if (r >= 0)
+                r = ecs_call(b->contain->o.ecs, b->region, "DescribeCloudAssistantStatus", &params, status_done_cb, b);
+        if (r < 0) {
+                params_done(&params);
+                batch_fail_all(b, "ENOMEM", NULL);
+                batch_free(b);
+                return;
+        }
+        contain_hold(b->contain);
+}
+
+/* Keeps the instances of b whose agent is online; the others fail (agent-offline). */
+static void batch_keep_online(struct batch *b, const struct ecs_agent_status *a, size_t n) {
+        size_t kept = 0;
+
+        for (size_t i = 0; b->ids[i]; i++) {
+                bool online = false;
+                for (size_t k = 0; k < n; k++)
+                        if (streq(a[k].instance_id, b->ids[i]))
+                                online = a[k].online;
+                if (!online) {
+                        instance_failed(b, i, "agent-offline", "its Cloud Assistant agent is not online");
+                        batch_drop(b, i);
+                        continue;
+                }
+                batch_keep(b, i, kept++);
+        }
+        batch_terminate(b, kept);
+}
+
+static void status_done_cb(const struct ecs_result *r, void *userdata) {
+        struct batch *b = userdata;
+        struct contain *c = b->contain;
+        struct ecs_agent_status *a = NULL;
+        char *next = NULL;
+        size_t n = 0;
+
+        if (r->error < 0 || ecsparse_agent_statuses(r->body, &a, &n, &next) < 0) {
+                batch_fail_all(b, r->code ? r->code : "unparsable-answer", r->message);
+                batch_free(b);
+        } else {
+                batch_keep_online(b, a, n);
+                if (!b->ids[0])
+                        batch_free(b);
+                else if (batch_record_intents(b) < 0) {
+                        batch_fail_all(b, "state-write-failed", "cannot record the intent");
+                        batch_free(b);
+                } else
+                        batch_run(b);
+        }
+        ecs_agent_statuses_free(a, n);
+        free(next);
+        save_record(c);
+        contain_release(c);
+}
+
+/* ---- collecting ---------------------------------------------------------------------------- */
+
+/* The waiting batch of region and digest with room for one more instance (created if needed). */
+static struct batch *batch_waiting(struct contain *c, const char *region, char *const *keys, size_t n,
+                                   const char *digest) {
+        struct batch *b, **a;
+
+        for (size_t i = 0; i < c->n_waiting; i++) {
+                b = c->waiting[i];
+                if (streq(b->region, region) && streq(b->digest, digest) && strv_length(b->ids) < CONTAIN_BATCH_MAX)
+                        return b;
+        }
+        a = reallocarray(c->waiting, c->n_waiting + 1, sizeof(*a));
+        if (!a)
+                return NULL;
+        c->waiting = a;
+        b = batch_new(c, region, keys, n, digest);
+        if (b)
+                c->waiting[c->n_waiting++] = b;
+        return b;
+}
+
+static bool already_sent(const struct contain *c, const char *id, const char *digest) {
+        const struct contained_entry *e = contained_find(c->o.record, id);
+
+        return e && streq(e->digest, digest) && (e->status == CONTAINED_DONE || e->busy);
+}
+
+int contain_instance(struct contain *c, const char *region, char *const *keys, size_t n, const char *id,
+                     const struct event_fields *why) {
+        char digest[CONTAIN_DIGEST_LEN + 1];
+        struct batch *b;
+        size_t k;
+
+        if (n == 0)
+                return 0;
+        contain_keys_digest(keys, n, digest);
+        if (already_sent(c, id, digest))
+                return 0;
+        if (c->o.dry_run) {
+                struct event_fields f = *why;
+                f.instance = id;
+                f.dry_run = true;
+                report_event(EVENT_WOULD_CONTAIN, &f, "Would block %zu revoked key(s) on %s in %s", n, id, region);
+                return 0;
+        }
+        b = batch_waiting(c, region, keys, n, digest);
+        k = b ? strv_length(b->ids) : 0;
+        if (!b || !(b->ids[k] = strdup(id)) || !(b->keypairs[k] = strdup(strempty(why->keypair))) ||
+            !(b->reasons[k] = strdup(strempty(why->reason)))) {
+                if (b) {
+                        batch_drop(b, k);
+                        batch_terminate(b, k);
+                }
+                return log_error_errno(-ENOMEM, "Out of memory while containing %s", id);
+        }
+        return sd_event_source_set_enabled(c->flush_source, SD_EVENT_ONESHOT);
+}
+
+/* Everything collected in this loop iteration goes out, 50 instances a call. */
+static int flush_cb(sd_event_source *s, void *userdata) {
+        struct contain *c = userdata;
+        size_t n = c->n_waiting;
+        struct batch **waiting = TAKE_PTR(c->waiting);
+
+        c->n_waiting = 0;
+        for (size_t i = 0; i < n; i++)
+                batch_check_agents(waiting[i]);
+        free(waiting);
+        return 0;
+}
+
+/* ---- resuming what a killed run left open ---------------------------------------------------- */
+
+/* The batch of open entries that share e's token (or invoke id, once answered). */
+static struct batch *resume_collect(struct contain *c, const struct contained_entry *first) {
+        char **keys = contained_get_keyset(c->o.record, first->digest);
+        struct contained_entry *e;
+        struct batch *b;
+        size_t i = 0, n = 0;
+
+        if (!keys)
+                return NULL;
+        b = batch_new(c, first->region, keys, strv_length(keys), first->digest);
+        if (!b || !(b->token = strdup(first->token)) || (first->invoke_id && !(b->invoke_id = strdup(first->invoke_id)))) {
+                batch_free(b);
+                return NULL;
+        }
+        while (n < CONTAIN_BATCH_MAX && contained_iterate(c->o.record, &i, &e))
+                if (!e->busy && streq(e->token, first->token) && e->status == first->status &&
+                    (b->ids[n] = strdup(e->instance_id)) && (b->keypairs[n] = strdup("")) &&
+                    (b->reasons[n] = strdup(""))) {
+                        e->busy = true;
+                        n++;
+                }
+        sort_parallel(b);
+        return b;
+}
+
+/* Intents left SENDING are sent again with their own token (the API runs a token once); those
+ * left RUNNING are followed. */
+static void contain_resume(struct contain *c) {
+        struct contained_entry *e;
+        size_t i = 0;
+
+        while (contained_iterate(c->o.record, &i, &e)) {
+                struct batch *b;
+                if (e->busy || (e->status != CONTAINED_SENDING && e->status != CONTAINED_RUNNING))
+                        continue;
+                b = resume_collect(c, e);
+                if (!b) {
+                        log_error("Cannot resume the containment of %s: its key set is unknown or memory is short",
+                                  e->instance_id);
+                        (void) contained_set(c->o.record, e, CONTAINED_FAILED, NULL, "resume-failed", contain_now(c));
+                        continue;
+                }
+                log_info("Resuming containment of %zu instance(s) in %s left %s by an earlier run",
+                         strv_length(b->ids), b->region, contained_status_to_string(e->status));
+                if (b->invoke_id) {
+                        b->sent_usec = e->updated_usec;
+                        batch_poll(b, 0);
+                } else
+                        batch_run(b);
+        }
+}
+
+int contain_new(const struct contain_options *o, struct contain **ret) {
+        _cleanup_(contain_freep) struct contain *c = calloc(1, sizeof(*c));
+        int r;
+
+        if (!c)
+                return -ENOMEM;
+        c->o = *o;
+        r = sd_event_add_defer(o->event, &c->flush_source, flush_cb, c);
+        if (r < 0)
+                return r;
+        /* Idle priority: instances found by answers already waiting join the same calls. */
+        (void) sd_event_source_set_priority(c->flush_source, SD_EVENT_PRIORITY_IDLE);
+        (void) sd_event_source_set_enabled(c->flush_source, SD_EVENT_OFF);
+        if (!o->dry_run)
+                contain_resume(c);
+        *ret = TAKE_PTR(c);
+        return 0;
+}
+
+struct contain *contain_free(struct contain *c) {
+        if (!c)
+                return NULL;
+        sd_event_source_disable_unref(c->flush_source);
+        for (size_t i = 0; i < c->n_waiting; i++)
+                batch_free(c->waiting[i]);
+        free(c->waiting);
+        free(c);
+        return NULL;
+}

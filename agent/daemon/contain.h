@@ -1,0 +1,45 @@
+/* Containment: the revoked keys stop working on running Linux instances at once, through Cloud
+ * Assistant (DescribeCloudAssistantStatus, RunCommand, DescribeInvocationResults), alongside the
+ * detaches and independent of them. Every intent is recorded before its call, so a restart neither
+ * loses nor repeats a command. */
+#pragma once
+
+#include <systemd/sd-event.h>
+
+#include "io/contained.h"
+#include "io/ecs.h"
+#include "io/report.h"
+#include "logic/conf.h"
+
+struct contain;
+
+typedef void (*contain_idle_cb)(struct contain *c, void *userdata);
+
+struct contain_options {
+        struct ecs *ecs;
+        sd_event *event;
+        struct contained *record;       /* persisted; must outlive the containment */
+        enum conf_contain_scope scope;
+        uint64_t timeout_usec;          /* TimeoutSec= of the command on the instance */
+        bool dry_run;
+        contain_idle_cb idle_cb;        /* when the last command in flight is final; may be NULL */
+        void *userdata;
+};
+
+/* Starts containment; intents a killed run left open are sent again or followed from here. */
+int contain_new(const struct contain_options *o, struct contain **ret);
+/* Frees c; calls in flight must have been cancelled with their client (ecs_free()). */
+struct contain *contain_free(struct contain *c);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct contain *, contain_free);
+
+/* Instance id of region was found exposed to keys (n "TYPE BLOB" strings, copied); why gives the
+ * key pair and entry for its events. Sent the command unless its record says this key set is
+ * already contained there. -ENOMEM. */
+int contain_instance(struct contain *c, const char *region, char *const *keys, size_t n, const char *id,
+                     const struct event_fields *why);
+
+/* No call in flight and nothing waiting to be sent. */
+bool contain_idle(const struct contain *c);
+
+/* Instances contained (for the pass summary) and failed since the last call. */
+void contain_take_counts(struct contain *c, unsigned *ret_contained, unsigned *ret_failed);

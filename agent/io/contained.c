@@ -1,0 +1,337 @@
+/* The containment record in StateDirectory/contained.json: which instances were sent the Cloud
+ * Assistant command, with which key set, and how it ended. Written atomically, mode 0600. */
+#include <fcntl.h>
+#include <jansson.h>
+#include <sys/stat.h>
+
+#include "base/fileio.h"
+#include "base/log.h"
+#include "base/strutil.h"
+#include "io/contained.h"
+
+#define CONTAINED_FILE "contained.json"
+#define CONTAINED_FILE_MAX_BYTES ((size_t) 256 * 1024 * 1024)
+#define CONTAINED_VERSION 1
+
+const char *contained_status_to_string(enum contained_status s) {
+        switch (s) {
+        case CONTAINED_SENDING:
+                return "sending";
+        case CONTAINED_RUNNING:
+                return "running";
+        case CONTAINED_DONE:
+                return "contained";
+        case CONTAINED_FAILED:
+                return "failed";
+        case _CONTAINED_STATUS_MAX:
+                break;
+        }
+        return NULL;
+}
+
+static int contained_status_from_string(const char *s) {
+        for (enum contained_status i = 0; i < _CONTAINED_STATUS_MAX; i++)
+                if (streq_ptr(s, contained_status_to_string(i)))
+                        return (int) i;
+        return -EINVAL;
+}
+
+static void entry_free(struct contained_entry *e) {
+        if (!e)
+                return;
+        free(e->instance_id);
+        free(e->region);
+        free(e->digest);
+        free(e->token);
+        free(e->invoke_id);
+        free(e->error);
+        free(e);
+}
+
+struct contained *contained_free(struct contained *c) {
+        struct contained_entry *e;
+        size_t i = 0;
+
+        if (!c)
+                return NULL;
+        char **keys;
+        const char *digest;
+
+        while (c->by_instance && hashmap_iterate(c->by_instance, &i, NULL, (void **) &e))
+                entry_free(e);
+        hashmap_free(c->by_instance);
+        for (i = 0; c->keysets && hashmap_iterate(c->keysets, &i, &digest, (void **) &keys);) {
+                free((char *) digest);
+                strv_free(keys);
+        }
+        hashmap_free(c->keysets);
+        free(c->directory);
+        free(c);
+        return NULL;
+}
+
+/* ---- JSON ---------------------------------------------------------------------------------- */
+
+static json_t *entry_to_json(const struct contained_entry *e) {
+        return json_pack("{s:s, s:s, s:s, s:s, s:s*, s:s*, s:s, s:I, s:I, s:I, s:I, s:I}", "instance_id",
+                         e->instance_id, "region", e->region, "digest", e->digest, "token", e->token, "invoke_id",
+                         e->invoke_id, "error", e->error, "status", contained_status_to_string(e->status), "keys",
+                         (json_int_t) e->keys, "attempts", (json_int_t) e->attempts, "removed",
+                         (json_int_t) e->removed, "found_usec", (json_int_t) e->found_usec, "updated_usec",
+                         (json_int_t) e->updated_usec);
+}
+
+static int entry_from_json(json_t *o, struct contained_entry **ret) {
+        struct contained_entry *e = calloc(1, sizeof(*e));
+        const char *id, *region, *digest, *token, *invoke_id = NULL, *error = NULL, *status;
+        json_int_t keys, attempts, removed, found, updated;
+        int s;
+
+        if (!e)
+                return -ENOMEM;
+        if (json_unpack(o, "{s:s, s:s, s:s, s:s, s?s, s?s, s:s, s:I, s:I, s:I, s:I, s:I}", "instance_id", &id,
+                        "region", &region, "digest", &digest, "token", &token, "invoke_id", &invoke_id, "error",
+                        &error, "status", &status, "keys", &keys, "attempts", &attempts, "removed", &removed,
+                        "found_usec", &found, "updated_usec", &updated) < 0 ||
+            (s = contained_status_from_string(status)) < 0 || keys < 0 || attempts < 0 || removed < 0 || found < 0 ||
+            updated < 0 || isempty(id)) {
+                free(e);
+                return -EBADMSG;
+        }
+        *e = (struct contained_entry) {
+                .instance_id = strdup(id), .region = strdup(region), .digest = strdup(digest),
+                .token = strdup(token), .invoke_id = invoke_id ? strdup(invoke_id) : NULL,
+                .error = error ? strdup(error) : NULL, .status = s, .keys = (unsigned) keys,
+                .attempts = (unsigned) attempts, .removed = (unsigned) removed, .found_usec = (uint64_t) found,
+                .updated_usec = (uint64_t) updated,
+        };
+        if (!e->instance_id || !e->region || !e->digest || !e->token || (invoke_id && !e->invoke_id) ||
+            (error && !e->error)) {
+                entry_free(e);
+                return -ENOMEM;
+        }
+        *ret = e;
+        return 0;
+}
+
+static int keysets_from_json(struct contained *c, const char *path, json_t *o) {
+        const char *digest;
+        json_t *keys;
+
+        if (!json_is_object(o))
+                return log_error_errno(-EBADMSG, "%s: \"keysets\" is missing or not an object", path);
+        json_object_foreach(o, digest, keys) {
+                _cleanup_strv_free_ char **l = NULL;
+                size_t i;
+                json_t *k;
+
+                if (!json_is_array(keys))
+                        return log_error_errno(-EBADMSG, "%s: key set %s is not an array", path, digest);
+                json_array_foreach(keys, i, k)
+                        if (!json_is_string(k) || strv_extend(&l, json_string_value(k)) < 0)
+                                return log_error_errno(-EBADMSG, "%s: key set %s is invalid", path, digest);
+                if (contained_put_keyset(c, digest, l, strv_length(l)) < 0)
+                        return -ENOMEM;
+        }
+        return 0;
+}
+
+static int contained_parse(struct contained *c, const char *path, const char *text, size_t size) {
+        json_error_t err;
+        json_t *root = json_loadb(text, size, JSON_REJECT_DUPLICATES, &err), *entries, *o;
+        size_t index;
+        int r = 0;
+
+        if (!root)
+                return log_error_errno(-EBADMSG, "%s:%d:%d: %s", path, err.line, err.column, err.text);
+        entries = json_object_get(root, "entries");
+        if (json_integer_value(json_object_get(root, "version")) != CONTAINED_VERSION || !json_is_array(entries))
+                r = log_error_errno(-EBADMSG, "%s: not a version %d containment record", path, CONTAINED_VERSION);
+        r = r < 0 ? r : keysets_from_json(c, path, json_object_get(root, "keysets"));
+        json_array_foreach(entries, index, o) {
+                struct contained_entry *e = NULL;
+                if (r < 0)
+                        break;
+                r = entry_from_json(o, &e);
+                if (r == -EBADMSG)
+                        log_error("%s: entry %zu is invalid", path, index);
+                if (r >= 0 && hashmap_get(c->by_instance, e->instance_id)) {
+                        log_error("%s: instance %s is listed twice", path, e->instance_id);
+                        r = -EBADMSG;
+                }
+                if (r >= 0)
+                        r = hashmap_put(c->by_instance, e->instance_id, e);
+                if (r < 0)
+                        entry_free(e);
+        }
+        json_decref(root);
+        return r;
+}
+
+int contained_load(const char *directory, struct contained **ret) {
+        _cleanup_(contained_freep) struct contained *c = calloc(1, sizeof(*c));
+        _cleanup_free_ char *path = NULL, *text = NULL;
+        _cleanup_close_ int fd = -1;
+        size_t size = 0;
+        int r;
+
+        if (!c || !(c->directory = strdup(directory)) || hashmap_new(&c->by_instance) < 0 ||
+            hashmap_new(&c->keysets) < 0 ||
+            asprintf(&path, "%s/" CONTAINED_FILE, directory) < 0)
+                return -ENOMEM;
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW);
+        if (fd < 0 && errno != ENOENT)
+                return log_error_errno(negative_errno(), "Failed to open %s: %m", path);
+        if (fd >= 0) {
+                r = fileio_read_fd(fd, CONTAINED_FILE_MAX_BYTES, 0, false, &text, &size);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to read %s: %m", path);
+                r = contained_parse(c, path, text, size);
+                if (r < 0)
+                        return r;
+        }
+        *ret = TAKE_PTR(c);
+        return 0;
+}
+
+/* The key sets some entry still refers to. */
+static json_t *keysets_to_json(const struct contained *c) {
+        json_t *o = json_object();
+        struct contained_entry *e;
+        size_t i = 0;
+
+        while (o && contained_iterate(c, &i, &e)) {
+                char **keys = contained_get_keyset(c, e->digest);
+                json_t *a;
+
+                if (!keys || json_object_get(o, e->digest))
+                        continue;
+                a = json_array();
+                for (char **k = keys; a && *k; k++)
+                        if (json_array_append_new(a, json_string(*k)) < 0)
+                                json_decref(TAKE_PTR(a));
+                if (!a || json_object_set_new(o, e->digest, a) < 0)
+                        json_decref(TAKE_PTR(o));
+        }
+        return o;
+}
+
+int contained_save(struct contained *c) {
+        _cleanup_free_ char *path = NULL, *text = NULL;
+        json_t *root, *entries = json_array();
+        struct contained_entry *e;
+        size_t i = 0;
+        int r;
+
+        if (!c->dirty) {
+                json_decref(entries);
+                return 0;
+        }
+        while (entries && contained_iterate(c, &i, &e))
+                if (json_array_append_new(entries, entry_to_json(e)) < 0)
+                        json_decref(TAKE_PTR(entries));
+        root = entries ? json_pack("{s:i, s:o, s:o}", "version", CONTAINED_VERSION, "entries", entries, "keysets",
+                                   keysets_to_json(c)) : NULL;
+        text = root ? json_dumps(root, JSON_COMPACT) : NULL;
+        json_decref(root);
+        if (!text || asprintf(&path, "%s/" CONTAINED_FILE, c->directory) < 0)
+                return -ENOMEM;
+        r = fileio_write_atomic(path, text, strlen(text), 0600);
+        if (r < 0)
+                return r;
+        c->dirty = false;
+        return 0;
+}
+
+/* ---- entries ------------------------------------------------------------------------------- */
+
+struct contained_entry *contained_find(const struct contained *c, const char *instance_id) {
+        return hashmap_get(c->by_instance, instance_id);
+}
+
+static int set_string(char **p, const char *v) {
+        char *copy = v ? strdup(v) : NULL;
+
+        if (v && !copy)
+                return -ENOMEM;
+        free_and_replace_str(p, copy);
+        return 0;
+}
+
+int contained_begin(struct contained *c, const char *instance_id, const char *region, const char *digest,
+                    unsigned keys, const char *token, uint64_t now_usec, struct contained_entry **ret) {
+        struct contained_entry *e = contained_find(c, instance_id);
+        bool same_keys = e && streq(e->digest, digest);
+
+        if (isempty(instance_id) || isempty(region) || isempty(digest) || isempty(token))
+                return -EINVAL;
+        if (!e) {
+                e = calloc(1, sizeof(*e));
+                if (!e || !(e->instance_id = strdup(instance_id)) || hashmap_put(c->by_instance, e->instance_id, e) < 0) {
+                        entry_free(e);
+                        return -ENOMEM;
+                }
+        }
+        if (set_string(&e->region, region) < 0 || set_string(&e->digest, digest) < 0 ||
+            set_string(&e->token, token) < 0 || set_string(&e->invoke_id, NULL) < 0 || set_string(&e->error, NULL) < 0)
+                return -ENOMEM;
+        if (!same_keys) {
+                e->attempts = 0;
+                e->found_usec = now_usec;
+        }
+        e->attempts++;
+        e->keys = keys;
+        e->removed = 0;
+        e->status = CONTAINED_SENDING;
+        e->updated_usec = now_usec;
+        c->dirty = true;
+        *ret = e;
+        return 0;
+}
+
+int contained_set(struct contained *c, struct contained_entry *e, enum contained_status s, const char *invoke_id,
+                  const char *error, uint64_t now_usec) {
+        if ((invoke_id && set_string(&e->invoke_id, invoke_id) < 0) || set_string(&e->error, error) < 0)
+                return -ENOMEM;
+        e->status = s;
+        e->updated_usec = now_usec;
+        c->dirty = true;
+        return 0;
+}
+
+int contained_put_keyset(struct contained *c, const char *digest, char *const *keys, size_t n) {
+        _cleanup_strv_free_ char **l = NULL;
+        _cleanup_free_ char *key = NULL;
+
+        if (n == 0)
+                return -EINVAL;
+        if (hashmap_get(c->keysets, digest))
+                return 0;
+        for (size_t i = 0; i < n; i++)
+                if (strv_extend(&l, keys[i]) < 0)
+                        return -ENOMEM;
+        key = strdup(digest);
+        if (!key || hashmap_put(c->keysets, key, l) < 0)
+                return -ENOMEM;
+        TAKE_PTR(key);
+        TAKE_PTR(l);
+        c->dirty = true;
+        return 0;
+}
+
+char **contained_get_keyset(const struct contained *c, const char *digest) {
+        return hashmap_get(c->keysets, digest);
+}
+
+bool contained_iterate(const struct contained *c, size_t *i, struct contained_entry **ret) {
+        return hashmap_iterate(c->by_instance, i, NULL, (void **) ret);
+}
+
+size_t contained_count(const struct contained *c, enum contained_status s) {
+        struct contained_entry *e;
+        size_t i = 0, n = 0;
+
+        while (contained_iterate(c, &i, &e))
+                n += e->status == s;
+        return n;
+}
