@@ -14,7 +14,7 @@ command -v clang >/dev/null || { echo "FAIL: clang is needed for the fuzz target
 mkdir -p "$out"
 flags="-g -O1 -std=gnu11 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -D_GNU_SOURCE -I$top_srcdir/agent"
 libs="$(pkg-config --cflags --libs libcrypto inih jansson)"
-base="$top_srcdir/agent/strutil.c $top_srcdir/agent/diag.c $top_srcdir/agent/fileio.c"
+base="$top_srcdir/agent/base/strutil.c $top_srcdir/agent/base/diag.c $top_srcdir/agent/base/fileio.c"
 
 build() { # name sources...
         local name="$1"
@@ -22,9 +22,9 @@ build() { # name sources...
         # shellcheck disable=SC2086
         clang $flags "$top_srcdir/tests/fuzz/$name.c" "$@" $base $libs -o "$out/$name"
 }
-build fuzz-conf "$top_srcdir/agent/conf.c" "$top_srcdir/agent/window.c"
-build fuzz-revlist "$top_srcdir/agent/revlist.c" "$top_srcdir/agent/sshkey.c"
-build fuzz-ecsparse "$top_srcdir/agent/ecsparse.c"
+build fuzz-conf "$top_srcdir/agent/logic/conf.c" "$top_srcdir/agent/logic/window.c"
+build fuzz-revlist "$top_srcdir/agent/logic/revlist.c" "$top_srcdir/agent/logic/sshkey.c"
+build fuzz-ecsparse "$top_srcdir/agent/logic/ecsparse.c"
 
 run() { # name corpus-dir
         local name="$1" seeds="$2"

@@ -13,19 +13,26 @@ fail() {
 
 mandoc -T lint -W warning "$man"/*.[0-9] || fail "mandoc -T lint reports problems"
 
+# Each list below must come out of the code: an empty one would check nothing.
+names() { # FILE SED-SCRIPT
+        out=$(sed -n "$2" "$1")
+        [ -n "$out" ] || { echo "FAIL: found nothing to check in $1 (moved?)"; exit 1; }
+        printf '%s\n' "$out"
+}
+
 # mdoc escapes: "\-" for a dash, "\&" before punctuation; drop them before searching.
 text() { sed -e 's/\\-/-/g' -e 's/\\&//g' "$man/$1"; }
 
-for key in $(sed -n 's/^ *CONF_KEY("[A-Za-z]*", "\([A-Za-z]*\)".*/\1/p' agent/conf.c); do
+for key in $(names agent/logic/conf.c 's/^ *CONF_KEY("[A-Za-z]*", "\([A-Za-z]*\)".*/\1/p'); do
         text keyrevoke.conf.5 | grep -q "^\.It Cm $key= " || fail "keyrevoke.conf.5 does not document $key="
 done
-for event in $(sed -n 's/.*(struct event_info) { "\([a-z-]*\)".*/\1/p' agent/report.c); do
+for event in $(names agent/io/report.c 's/.*(struct event_info) { "\([a-z-]*\)".*/\1/p'); do
         text keyrevoked.8 | grep -q "Sy $event\b" || fail "keyrevoked.8 does not document the event $event"
 done
-for metric in $(sed -n 's/.*"\([a-z_]*\)", "\(gauge\|counter\)".*/\1/p; s/^ *gauge[_a-z]*(f, "\([a-z_]*\)".*/\1/p' agent/metrics.c); do
+for metric in $(names agent/io/metrics.c 's/.*"\([a-z_]*\)", "\(gauge\|counter\)".*/\1/p; s/^ *gauge[_a-z]*(f, "\([a-z_]*\)".*/\1/p'); do
         text keyrevoke.conf.5 | grep -q "keyrevoke_$metric\b" || fail "keyrevoke.conf.5 does not document keyrevoke_$metric"
 done
-for command in $(sed -n 's/^ *{ "\([a-z]*\)", ctl_[a-z]*, .*/\1/p' agent/ctl.c); do
+for command in $(names agent/ctl/ctl.c 's/^ *{ "\([a-z]*\)", ctl_[a-z]*, .*/\1/p'); do
         text keyrevokectl.1 | grep -q "^\.It Cm $command\b" || fail "keyrevokectl.1 does not document $command"
 done
 for option in once dry-run check-config version help config; do
