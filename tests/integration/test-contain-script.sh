@@ -290,11 +290,16 @@ printf '# site list\n%s' "$UNREL" | put "$B/etc/ssh/revoked_keys" 0:0 640
 printf '# site list\n%s\n%s\n%s\n' "$UNREL" "$REV" "$REV2" >"$T/B.expected"
 printf '%s outside\n' "$REV" | put "$B/etc/ssh/outside_keys" 0:0 644
 ln -s /etc/ssh/outside_keys "$B/home/alice/.ssh/authorized_keys2"
+# Root's file in a directory bob controls: writing it as root could be redirected by bob.
+printf '%s root-owned\n' "$REV" | put "$B/home/bob/.ssh/authorized_keys2" 0:0 644
+cp -p "$B/home/bob/.ssh/authorized_keys2" "$T/B.bob2"
 cp -p "$B/etc/ssh/sshd_config" "$T/B.sshd_config"
 start B
 expect_login rev alice "$PB" ok "B before"
 contain "$B" bash "$KEYS" stripped
-expect_summary "B (configured flat list, bash, stripped)" 0 contained 2 1 1 1 /etc/ssh/revoked_keys unchanged
+expect_summary "B (configured flat list, bash, stripped)" 0 contained 2 1 1 2 /etc/ssh/revoked_keys unchanged
+check "B: root's file in bob's directory is reported, not rewritten" sh -c "cmp -s '$T/B.bob2' '$B/home/bob/.ssh/authorized_keys2' &&
+        grep -q '^unclean /home/bob/.ssh/authorized_keys2: owned by uid 0 in directories of uid 1001' '$T/out'"
 check "B: the flat list is extended after its last line, nothing else changed" same_file "$T/B.expected" "$B/etc/ssh/revoked_keys"
 check "B: the flat list keeps owner and mode" test "$(meta "$B/etc/ssh/revoked_keys")" = "0 0 640"
 check "B: sshd_config unchanged, no drop-in, no keyrevoke keys file" sh -c "cmp -s '$T/B.sshd_config' '$B/etc/ssh/sshd_config' &&
@@ -303,7 +308,7 @@ expect_login rev alice "$PB" refused "B after"
 expect_login other bob "$PB" ok "B after"
 snapshot "$B" >"$T/B.first"
 contain "$B" sh "$KEYS" stripped
-expect_summary "B second run (dash, stripped)" 0 contained 2 0 0 1 /etc/ssh/revoked_keys unchanged
+expect_summary "B second run (dash, stripped)" 0 contained 2 0 0 2 /etc/ssh/revoked_keys unchanged
 snapshot "$B" >"$T/B.second"
 check "B: the second run changed no file" same_file "$T/B.first" "$T/B.second"
 
@@ -314,10 +319,15 @@ PC=$NEXT_PORT
 ssh-keygen -q -k -u -f "$C/etc/ssh/revoked.krl" "$T/unrel.pub" || die "ssh-keygen -k failed"
 printf '%s outside\n' "$REV" | put "$C/etc/ssh/outside_keys" 0:0 644
 ln -s /etc/ssh/outside_keys "$C/home/alice/.ssh/authorized_keys2"
+# Mode 0000: root could read it, bob (as whom it is read, as sshd does) cannot.
+printf '%s unreadable\n' "$REV" | put "$C/home/bob/.ssh/authorized_keys2" 1001:1001 000
+cp -p "$C/home/bob/.ssh/authorized_keys2" "$T/C.bob2"
 start C
 expect_login rev alice "$PC" ok "C before"
 contain "$C" sh "$KEYS"
-expect_summary "C (configured KRL, dash)" 0 contained 2 1 1 1 /etc/ssh/revoked.krl unchanged
+expect_summary "C (configured KRL, dash)" 0 contained 2 1 1 2 /etc/ssh/revoked.krl unchanged
+check "C: a file bob cannot read is read as bob: reported unreadable, untouched" sh -c "
+        cmp -s '$T/C.bob2' '$C/home/bob/.ssh/authorized_keys2' && grep -qx 'unclean /home/bob/.ssh/authorized_keys2: unreadable' '$T/out'"
 check "C: the KRL revokes both keys and still the old one, not the other" sh -c "$(cat <<EOF
 ssh-keygen -Q -f '$C/etc/ssh/revoked.krl' '$T/rev.pub' '$T/rev2.pub' '$T/unrel.pub' | grep -c ': REVOKED\$' | grep -qx 3 &&
 ssh-keygen -Q -f '$C/etc/ssh/revoked.krl' '$T/other.pub' | grep -q ': ok\$'
@@ -329,7 +339,7 @@ expect_login rev alice "$PC" refused "C after"
 expect_login other bob "$PC" ok "C after"
 snapshot "$C" >"$T/C.first"
 contain "$C" bash "$KEYS"
-expect_summary "C second run (bash)" 0 contained 2 0 0 1 /etc/ssh/revoked.krl unchanged
+expect_summary "C second run (bash)" 0 contained 2 0 0 2 /etc/ssh/revoked.krl unchanged
 snapshot "$C" >"$T/C.second"
 check "C: the second run left the KRL byte-identical" same_file "$T/C.first" "$T/C.second"
 
@@ -380,11 +390,15 @@ expect_login other alice "$PE" ok "E after the rollback"
 
 # ---- instance F: sshd -T shows the change is not in force -> rolled back ------------------
 # "RevokedKeys none" before the Include wins over the drop-in (sshd takes the first value).
-make F --key alice="$T/rev.pub" --prepend-config "RevokedKeys none"
+make F --key alice="$T/rev.pub" --key bob="$T/rev.pub" --prepend-config "RevokedKeys none"
 F=$T/F
+chmod 0777 "$F/home/bob/.ssh"
 (cd "$F" && find etc -printf '%p %U %G %m\n' | sort && find etc -type f -exec sha256sum {} + | sort) >"$T/F.before"
 contain "$F" bash "$KEYS" stripped
-expect_summary "F (drop-in overridden, bash, stripped)" 1 failed 2 1 1 0 - failed
+expect_summary "F (drop-in overridden, bash, stripped)" 1 failed 2 1 1 1 - failed
+check "F: a file in a directory anyone can write is reported, not rewritten" sh -c "
+        grep -qx 'unclean /home/bob/.ssh/authorized_keys: in a directory others can write: not rewritten' '$T/out' &&
+        grep -qF '$REV' '$F/home/bob/.ssh/authorized_keys'"
 check "F: the override is reported" out_has "sshd -T does not name /etc/ssh/keyrevoke_revoked_keys as RevokedKeys"
 (cd "$F" && find etc -printf '%p %U %G %m\n' | sort && find etc -type f -exec sha256sum {} + | sort) >"$T/F.after"
 check "F: /etc restored exactly" same_file "$T/F.before" "$T/F.after"
