@@ -353,14 +353,22 @@ static void region_listed(struct enforce_region *g) {
                 (void) discovery_memory_set(g->pass->o.memory, g->name, NULL, g->listing_seen);
 }
 
+/* The names of g's revoked key pairs (borrowed from the targets), for the discovery choice; NULL
+ * on ENOMEM. */
+static char **region_target_names(const struct enforce_region *g) {
+        char **names = calloc(g->n_targets ? g->n_targets : 1, sizeof(char *));
+
+        for (size_t i = 0; names && i < g->n_targets; i++)
+                names[i] = g->targets[i]->keypair;
+        return names;
+}
+
 /* The answer to page one: how many pages there are, and whether the listing still wins. */
 static void region_first_page(struct enforce_region *g, unsigned total) {
         g->listing_pages = (unsigned) discovery_pages(total);
         g->listing_pages_left = g->listing_pages;
         if (g->strategy == DISCOVERY_PROBE) {
-                _cleanup_free_ char **names = calloc(g->n_targets ? g->n_targets : 1, sizeof(char *));
-                for (size_t i = 0; names && i < g->n_targets; i++)
-                        names[i] = g->targets[i]->keypair;
+                _cleanup_free_ char **names = region_target_names(g);
                 if (names && !discovery_listing_wins(total, discovery_keypair_pages(g->pass->o.memory, g->name,
                                                                                      names, g->n_targets))) {
                         if (g->pass->o.memory)
@@ -437,12 +445,10 @@ static int region_add_target(struct enforce_region *g, const struct planner_targ
 }
 
 static void region_discover(struct enforce_region *g) {
-        _cleanup_free_ char **names = calloc(g->n_targets ? g->n_targets : 1, sizeof(char *));
+        _cleanup_free_ char **names = region_target_names(g);
 
         if (!names)
                 return (void) log_error("Out of memory while enforcing %s", g->name);
-        for (size_t i = 0; i < g->n_targets; i++)
-                names[i] = g->targets[i]->keypair;
         /* Scope=fleet contains every instance of the region: they are all listed anyway. */
         g->strategy = g->pass->o.contain && g->pass->o.contain_scope == CONF_CONTAIN_FLEET
                               ? DISCOVERY_LIST_REGION
