@@ -34,6 +34,7 @@ from urllib.parse import parse_qsl, quote, urlsplit
 
 sys.dont_write_bytecode = True             # no __pycache__ next to the sources
 import cloudassist  # noqa: E402  (Cloud Assistant: RunCommand and friends, CLOUD-API.md section 1)
+import launchsources  # noqa: E402  (launch templates and ESS scaling configurations, section 4)
 
 API_VERSION = "2014-05-26"
 TIMESTAMP_SKEW_SEC = 15 * 60
@@ -46,6 +47,10 @@ DETACH_STYLES = ("strings", "native", "legacy")
 SIMPLE_FAULTS = ("throttle", "unavailable", "internal", "reset_before", "reset_after")
 METADATA_FAULT_ACTION = "Metadata"
 INSTANCE_NOT_FOUND = "The specified InstanceId does not exist."
+MAX_DELETE_KEYPAIRS = 100
+FORBIDDEN_RAM = (403, "Forbidden.RAM",
+                 "User not authorized to operate on the specified resource, or this API doesn't "
+                 "support RAM.")
 FAULT_ERRORS = {
     "throttle": (400, "Throttling.User", "Request was denied due to user flow control."),
     "unavailable": (503, "ServiceUnavailable",
@@ -341,7 +346,9 @@ class Emulator:
             "DetachKeyPair": self._detach_keypair,
             "RebootInstance": self._reboot_instance,
             "DescribeInstanceStatus": self._describe_instance_status,
+            "DeleteKeyPairs": self._delete_keypairs,
         }
+        self.denied = set(fleet.get("denied_actions", []))   # answered 403 Forbidden.RAM
         now = time.time()
         for kp in fleet.get("keypairs", []):
             self._add_keypair(kp, now)
@@ -349,6 +356,11 @@ class Emulator:
             self._add_instance(inst, now)
         self.ca = cloudassist.CloudAssist(self, fleet, opts, ApiError)
         self.actions.update(self.ca.actions())
+        self.sources = launchsources.LaunchSources(self, fleet, ApiError, missing, invalid,
+                                                   int_param, bool_param)
+        self.actions.update(self.sources.actions())
+        # Auto Scaling (ESS) is another product: its own path and API version.
+        self.ess_actions = self.sources.ess_actions()
         for spec in opts.fault:
             self._add_fault(*parse_fault_spec(spec))
 
@@ -547,9 +559,15 @@ class Emulator:
                  "code": None, "request_id": rid, "fault": None, "applied": False, "host": host}
         host_id = host.split(":")[0] if host else "ecs.aliyuncs.com"
         try:
-            if path != "/":
+            if path == "/":
+                version, actions = API_VERSION, self.actions
+            elif path in launchsources.ESS_PATHS:
+                version, actions = launchsources.ESS_API_VERSION, self.ess_actions
+                host_id = host.split(":")[0] if host else "ess.aliyuncs.com"
+                entry["api"] = "ess"
+            else:
                 raise ApiError(404, "InvalidAction.NotFound",
-                               "Requests go to path /, not %s." % path)
+                               "Requests go to path / (ECS) or /ess/ (Auto Scaling), not %s." % path)
             params = parse_request_params(query, body if method == "POST" else b"", content_type)
             entry["action"] = params.get("Action")
             entry["region"] = params.get("RegionId")
@@ -557,8 +575,8 @@ class Emulator:
                                for k, v in params.items() if k != "Signature"}
             if "Signature" in params and len(self.signatures) < 100000:
                 self.signatures.append(params["Signature"])
-            check_common_params(params)
-            action = self.actions.get(params["Action"])
+            check_common_params(params, version)
+            action = actions.get(params["Action"])
             if action is None:
                 raise ApiError(404, "InvalidAction.NotFound",
                                "Specified api is not found, please check your url and method.")
@@ -566,6 +584,8 @@ class Emulator:
                 self._authenticate(method, params, time.time())
                 if not self._take_token():
                     raise ApiError(*FAULT_ERRORS["throttle"])
+                if params["Action"] in self.denied:
+                    raise ApiError(*FORBIDDEN_RAM)
                 fault = self._take_fault(params["Action"])
         except ApiError as e:
             if self.latency > 0:
@@ -737,6 +757,22 @@ class Emulator:
         entry["applied"] = bool(detached)
         return detach_answer(self.detach_style, kp_name, results)
 
+    def _delete_keypairs(self, params, entry):
+        region = self._region(params)
+        if not params.get("KeyPairNames"):
+            raise missing("KeyPairNames")
+        names = id_array_param(params, "KeyPairNames", MAX_DELETE_KEYPAIRS,
+                               "InvalidKeyPairNames.ValueNotSupported")
+        if not names:
+            raise invalid("KeyPairNames", "InvalidKeyPairNames.ValueNotSupported")
+        entry["key_pairs"] = names
+        # Bound instances keep the name (DescribeInstances still shows it); names that do not
+        # exist are ignored.
+        deleted = [n for n in names if self.keypairs[region].pop(n, None) is not None]
+        entry["deleted"] = deleted
+        entry["applied"] = bool(deleted)
+        return {}
+
     def _reboot_instance(self, params, entry):
         iid = params.get("InstanceId")
         if not iid:
@@ -857,6 +893,12 @@ class Emulator:
                 return 200, self.calls[int(query.get("since", "0")):]
             if path == "/ca":
                 return 200, self.ca._control_state(query)
+            if path == "/launch-sources":
+                return 200, self.sources._control_state()
+            if path == "/keypairs":
+                return 200, {r: {kp.name: {"public_key": kp.public_key,
+                                           "fingerprint": kp.fingerprint}
+                                 for kp in t.values()} for r, t in self.keypairs.items()}
             if path == "/secrets":
                 return 200, {"access_key_secrets": list(self.credentials.values()),
                              "sts": [{"access_key_id": k, "access_key_secret": v[0],
@@ -886,6 +928,9 @@ class Emulator:
                              "fingerprint": self.keypairs[body["region"]][body["name"]].fingerprint}
             if path == "/config":
                 return 200, self._configure(body)
+            answer = self.sources._control_post(path, body)
+            if answer is not None:
+                return answer
         return 404, {"error": "unknown path %s" % path}
 
     def _configure(self, body):
@@ -900,8 +945,11 @@ class Emulator:
             self.tokens = float(self.rate)
         if "sts_lifetime_seconds" in body:
             self.sts_lifetime = int(body["sts_lifetime_seconds"])
+        if "denied_actions" in body:
+            self.denied = set(body["denied_actions"])
         return {"detach_answer_style": self.detach_style, "latency_ms": int(self.latency * 1000),
-                "rate_limit": self.rate, "sts_lifetime_seconds": self.sts_lifetime}
+                "rate_limit": self.rate, "sts_lifetime_seconds": self.sts_lifetime,
+                "denied_actions": sorted(self.denied)}
 
 
 def detach_answer(style, kp_name, results):
@@ -947,13 +995,13 @@ def parse_request_params(query, body, content_type):
     return dict(pairs)
 
 
-def check_common_params(params):
+def check_common_params(params, version=API_VERSION):
     """Common parameters present and valid (signature and credentials are checked later)."""
     for name in ("Action", "Format", "Version", "AccessKeyId", "SignatureMethod",
                  "SignatureVersion", "SignatureNonce", "Timestamp", "Signature"):
         if not params.get(name):
             raise missing(name)
-    for name, value in (("Format", "JSON"), ("Version", API_VERSION),
+    for name, value in (("Format", "JSON"), ("Version", version),
                         ("SignatureMethod", "HMAC-SHA1"), ("SignatureVersion", "1.0")):
         if params[name] != value:
             raise invalid(name)
@@ -1152,6 +1200,7 @@ def self_test():
             print("FAIL check %d: %r != %r" % (i, got, want))
             ok = False
     ok = cloudassist.self_test() and ok
+    ok = launchsources.self_test() and ok
     print("self-test: %s" % ("ok" if ok else "FAILED"))
     return 0 if ok else 1
 

@@ -11,6 +11,12 @@
   emuctl.py --control-port-file F ca-state [--instance ID]
   emuctl.py --control-port-file F ca-agent ID online|offline
   emuctl.py --control-port-file F ca-set JSON
+  emuctl.py --control-port-file F keypairs
+  emuctl.py --control-port-file F launch-sources
+  emuctl.py --control-port-file F launch-template JSON
+  emuctl.py --control-port-file F template-version JSON
+  emuctl.py --control-port-file F default-version JSON
+  emuctl.py --control-port-file F scaling-config JSON
   emuctl.py sign [--id ID --secret S --token T] [--get] Name=Value...   (prints the signed query)
 
 Prints the JSON answer; exits 1 on an HTTP error or a wait-idle timeout."""
@@ -34,6 +40,12 @@ def load_emulator():
     spec.loader.exec_module(module)
     return module
 
+
+# Launch source commands (launchsources.py) and their control paths.
+LAUNCH_SOURCE_PATHS = {"launch-template": "/launch-templates",
+                       "template-version": "/launch-templates/versions",
+                       "default-version": "/launch-templates/default",
+                       "scaling-config": "/scaling-configurations"}
 
 OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))   # loopback: never a proxy
 
@@ -87,6 +99,10 @@ def main(argv):
     p.add_argument("id")
     p.add_argument("state", choices=("online", "offline"))
     sub.add_parser("ca-set").add_argument("json")
+    sub.add_parser("keypairs")
+    sub.add_parser("launch-sources")
+    for name in LAUNCH_SOURCE_PATHS:
+        sub.add_parser(name).add_argument("json")
     p = sub.add_parser("sign")
     p.add_argument("--id", default="testid")
     p.add_argument("--secret", default="testsecret")
@@ -122,11 +138,13 @@ def main(argv):
     elif opts.cmd == "ca-state":
         query = "?" + urllib.parse.urlencode({"instance": opts.instance}) if opts.instance else ""
         out = request(port, "GET", "/ca" + query)
+    elif opts.cmd in ("keypairs", "launch-sources"):
+        out = request(port, "GET", "/" + opts.cmd)
     elif opts.cmd == "ca-agent":
         out = request(port, "POST", "/ca/instance", {"id": opts.id, "cloud_assistant": opts.state})
     else:
         path = {"add-instance": "/instances", "add-keypair": "/keypairs", "config": "/config",
-                "ca-set": "/ca/instance"}
+                "ca-set": "/ca/instance", **LAUNCH_SOURCE_PATHS}
         out = request(port, "POST", path[opts.cmd], json.loads(opts.json))
     json.dump(out, sys.stdout, indent=1)
     sys.stdout.write("\n")
