@@ -287,13 +287,29 @@ static long http_timeout_ms(uint64_t usec) {
         return usec < USEC_PER_MSEC ? 1 : (long) (usec / USEC_PER_MSEC);
 }
 
+/* CAFile= replaces the system store: libcurl's built-in CA path (Debian: /etc/ssl/certs) would
+ * otherwise still be searched next to the bundle. */
+static int http_call_set_trust(struct http_call *c, const struct http_request *req) {
+        CURLcode e;
+
+        if (!req->ca_file)
+                return 0;
+        if ((e = curl_easy_setopt(c->easy, CURLOPT_CAINFO, req->ca_file)) ||
+            (e = curl_easy_setopt(c->easy, CURLOPT_CAPATH, NULL)))
+                return http_errno_from_curl(e, false);
+        return 0;
+}
+
 static int http_call_set_options(struct http_call *c, const struct http_request *req) {
+        const char *protocols = req->allow_http ? "https,http" : "https";
         CURL *x = c->easy;
         CURLcode e;
+        int r;
 
         if ((e = curl_easy_setopt(x, CURLOPT_PRIVATE, c)) ||
             (e = curl_easy_setopt(x, CURLOPT_URL, req->url)) ||
-            (e = curl_easy_setopt(x, CURLOPT_PROTOCOLS_STR, "https,http")) ||
+            (e = curl_easy_setopt(x, CURLOPT_PROTOCOLS_STR, protocols)) ||
+            (e = curl_easy_setopt(x, CURLOPT_REDIR_PROTOCOLS_STR, protocols)) ||
             (e = curl_easy_setopt(x, CURLOPT_NOSIGNAL, 1L)) ||
             (e = curl_easy_setopt(x, CURLOPT_TIMEOUT_MS, http_timeout_ms(req->timeout_usec))) ||
             (e = curl_easy_setopt(x, CURLOPT_CONNECTTIMEOUT_MS, HTTP_CONNECT_TIMEOUT_MS)) ||
@@ -306,9 +322,11 @@ static int http_call_set_options(struct http_call *c, const struct http_request 
             (e = curl_easy_setopt(x, CURLOPT_WRITEDATA, c)) ||
             (e = curl_easy_setopt(x, CURLOPT_HEADERFUNCTION, http_header_cb)) ||
             (e = curl_easy_setopt(x, CURLOPT_HEADERDATA, c)) ||
-            (e = curl_easy_setopt(x, CURLOPT_HTTPHEADER, c->headers)) ||
-            (req->ca_file && (e = curl_easy_setopt(x, CURLOPT_CAINFO, req->ca_file))))
+            (e = curl_easy_setopt(x, CURLOPT_HTTPHEADER, c->headers)))
                 return http_errno_from_curl(e, false);
+        r = http_call_set_trust(c, req);
+        if (r < 0)
+                return r;
         return http_call_set_method(c, req);
 }
 

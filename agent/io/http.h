@@ -18,6 +18,7 @@ struct http_request {
         const char *content_type;    /* of body, or NULL */
         const char *const *headers;  /* extra "Name: value" lines, NULL-terminated, or NULL */
         const char *ca_file;         /* PEM bundle replacing the system store, or NULL */
+        bool allow_http;             /* plain http too (the metadata service); else https only */
         uint64_t timeout_usec;       /* whole transfer; 0 = none */
         size_t max_response_bytes;   /* a larger body fails the call with -EMSGSIZE */
 };

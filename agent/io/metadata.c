@@ -318,6 +318,7 @@ static int metadata_submit(struct metadata *m, const char *method, const char *u
                 .method = method,
                 .url = url,
                 .headers = headers,
+                .allow_http = true,
                 .timeout_usec = METADATA_REQUEST_TIMEOUT_USEC,
                 .max_response_bytes = max_bytes,
         };
