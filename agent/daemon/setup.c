@@ -17,6 +17,7 @@ int setup_load_conf(const char *path, struct conf **ret) {
 int setup_make_ecs(sd_event *event, const struct conf *c, struct ecs **ret) {
         struct ecs_options o = {
                 .endpoint = c->endpoint,
+                .scaling_endpoint = c->check_launch_sources ? c->scaling_endpoint : NULL,
                 .ca_file = c->ca_file,
                 .max_concurrent = c->max_concurrent_requests,
                 .max_per_second = c->max_requests_per_second,
@@ -26,6 +27,7 @@ int setup_make_ecs(sd_event *event, const struct conf *c, struct ecs **ret) {
         int r = ecs_new(event, &o, ret);
 
         if (r < 0)
-                return log_error_errno(r, "Failed to set up the ECS client for %s: %m", c->endpoint);
+                return log_error_errno(r, "Failed to set up the API client for %s (and %s): %m", c->endpoint,
+                                       c->scaling_endpoint);
         return 0;
 }

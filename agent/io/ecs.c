@@ -24,8 +24,14 @@ static const char *const ecs_common_params[] = {
         "SignatureNonce", "Timestamp", "SecurityToken", "Signature",
 };
 
+static const char *const ecs_api_versions[_ECS_SERVICE_MAX] = {
+        [ECS_SERVICE_ECS] = ECS_API_VERSION,
+        [ECS_SERVICE_ESS] = ESS_API_VERSION,
+};
+
 struct ecs_call {
         struct ecs *ecs;
+        enum ecs_service service;
         char *region;
         char *action;
         char *url;
@@ -42,7 +48,7 @@ struct ecs {
         sd_event *event;
         struct http *http;
         sd_event_source *timer;         /* one timer for the queue head: pacing and backoff */
-        char *endpoint;
+        char *endpoints[_ECS_SERVICE_MAX]; /* NULL: that service is not called */
         char *ca_file;
         unsigned max_concurrent;
         uint64_t timeout_usec;
@@ -203,7 +209,7 @@ static int ecs_add_common_params(struct ecs *e, const struct ecs_call *c, struct
         if (r < 0)
                 return r;
         if ((r = params_add(p, "Action", c->action)) < 0 ||
-            (r = params_add(p, "Version", ECS_API_VERSION)) < 0 ||
+            (r = params_add(p, "Version", ecs_api_versions[c->service])) < 0 ||
             (r = params_add(p, "Format", "JSON")) < 0 ||
             (r = params_add(p, "AccessKeyId", e->creds->access_key_id)) < 0 ||
             (r = params_add(p, "SignatureMethod", "HMAC-SHA1")) < 0 ||
@@ -339,7 +345,7 @@ static int ecs_attempt_start(struct ecs *e, struct ecs_call *c) {
 
 /* Calls that change the fleet go first: they end an exposure, Describe* calls only find one. */
 static bool ecs_action_is_mutating(const char *action) {
-        return streq(action, "DetachKeyPair") || streq(action, "RebootInstance");
+        return streq(action, "DetachKeyPair") || streq(action, "RebootInstance") || streq(action, "DeleteKeyPairs");
 }
 
 static struct ecs_call *ecs_first_ready(struct ecs *e, uint64_t now) {
@@ -390,21 +396,23 @@ static int ecs_timer_cb(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
-/* https://host[:port][/] with no userinfo, path, query or fragment. */
+/* https://host[:port][/path] with no userinfo, query or fragment; the path is plain characters. */
 static bool ecs_endpoint_is_valid(const char *endpoint) {
-        const char *host;
+        const char *host, *path;
         size_t n;
 
-        if (strncasecmp(endpoint, "https://", 8) != 0)
+        if (strncasecmp(endpoint, "https://", 8) != 0 || strlen(endpoint) > ECS_ENDPOINT_MAX)
                 return false;
         host = endpoint + 8;
-        n = strlen(host);
-        if (n > 0 && host[n - 1] == '/')
-                n--;
-        if (n == 0 || strlen(endpoint) > ECS_ENDPOINT_MAX)
+        path = strchrnul(host, '/');
+        n = (size_t) (path - host);
+        if (n == 0)
                 return false;
         for (size_t i = 0; i < n; i++)
-                if (!isgraph((unsigned char) host[i]) || strchr("/?#@\\", host[i]))
+                if (!isgraph((unsigned char) host[i]) || strchr("?#@\\", host[i]))
+                        return false;
+        for (; *path; path++)
+                if (!isalnum((unsigned char) *path) && !strchr("/-._~", *path))
                         return false;
         return true;
 }
@@ -420,21 +428,21 @@ static bool ecs_name_is_valid(const char *s, const char *extra) {
         return true;
 }
 
-/* The endpoint with every "{region}" replaced, ending in the path "/". */
-static int ecs_url(const struct ecs *e, const char *region, char **ret) {
+/* The endpoint with every "{region}" replaced, ending in "/". */
+static int ecs_url(const char *endpoint, const char *region, char **ret) {
         static const char key[] = "{region}";
         size_t n = 0, rl = strlen(region);
         const char *p, *q;
         char *url;
 
-        for (p = e->endpoint; (q = strstr(p, key)); p = q + strlen(key))
+        for (p = endpoint; (q = strstr(p, key)); p = q + strlen(key))
                 n += (size_t) (q - p) + rl;
         n += strlen(p);
         url = malloc(n + 2);
         if (!url)
                 return -ENOMEM;
         url[0] = '\0';
-        for (p = e->endpoint; (q = strstr(p, key)); p = q + strlen(key)) {
+        for (p = endpoint; (q = strstr(p, key)); p = q + strlen(key)) {
                 strncat(url, p, (size_t) (q - p));
                 strcat(url, region);
         }
@@ -456,10 +464,15 @@ static int ecs_check_call(const char *region, const char *action, const struct p
 
 int ecs_call(struct ecs *e, const char *region, const char *action, struct params *params,
              ecs_done_cb cb, void *userdata) {
+        return ecs_call_service(e, ECS_SERVICE_ECS, region, action, params, cb, userdata);
+}
+
+int ecs_call_service(struct ecs *e, enum ecs_service s, const char *region, const char *action,
+                     struct params *params, ecs_done_cb cb, void *userdata) {
         _cleanup_(ecs_call_freep) struct ecs_call *c = NULL;
         int r;
 
-        if (!e || !region || !action || !params || !cb) {
+        if (!e || (unsigned) s >= _ECS_SERVICE_MAX || !e->endpoints[s] || !region || !action || !params || !cb) {
                 if (params)
                         params_done(params);
                 return -EINVAL;
@@ -476,9 +489,10 @@ int ecs_call(struct ecs *e, const char *region, const char *action, struct param
                 return r;
         c->region = strdup(region);
         c->action = strdup(action);
-        if (!c->region || !c->action || ecs_url(e, region, &c->url) < 0)
+        if (!c->region || !c->action || ecs_url(e->endpoints[s], region, &c->url) < 0)
                 return -ENOMEM;
         c->ecs = e;
+        c->service = s;
         c->cb = cb;
         c->userdata = userdata;
         c->prev = e->tail;
@@ -519,14 +533,17 @@ int ecs_new(sd_event *event, const struct ecs_options *o, struct ecs **ret) {
         int r;
 
         if (!event || !o || !o->endpoint || !ecs_endpoint_is_valid(o->endpoint) ||
-            o->max_concurrent == 0 || o->max_per_second == 0)
+            (o->scaling_endpoint && !ecs_endpoint_is_valid(o->scaling_endpoint)) || o->max_concurrent == 0 ||
+            o->max_per_second == 0)
                 return -EINVAL;
         e = calloc(1, sizeof(*e));
         if (!e)
                 return -ENOMEM;
-        e->endpoint = strdup(o->endpoint);
+        e->endpoints[ECS_SERVICE_ECS] = strdup(o->endpoint);
+        e->endpoints[ECS_SERVICE_ESS] = o->scaling_endpoint ? strdup(o->scaling_endpoint) : NULL;
         e->ca_file = o->ca_file ? strdup(o->ca_file) : NULL;
-        if (!e->endpoint || (o->ca_file && !e->ca_file))
+        if (!e->endpoints[ECS_SERVICE_ECS] || (o->scaling_endpoint && !e->endpoints[ECS_SERVICE_ESS]) ||
+            (o->ca_file && !e->ca_file))
                 return -ENOMEM;
         e->max_concurrent = o->max_concurrent;
         e->timeout_usec = o->timeout_usec;
@@ -551,7 +568,8 @@ struct ecs *ecs_free(struct ecs *e) {
         (void) sd_event_source_disable_unref(e->timer);
         http_free(e->http);
         creds_free(e->creds);
-        free(e->endpoint);
+        for (size_t i = 0; i < ELEMENTSOF(e->endpoints); i++)
+                free(e->endpoints[i]);
         free(e->ca_file);
         sd_event_unref(e->event);
         free(e);

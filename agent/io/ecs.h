@@ -8,12 +8,22 @@
 #include "logic/params.h"
 
 #define ECS_API_VERSION "2014-05-26"
+#define ESS_API_VERSION "2014-08-28"
 #define ECS_MAX_RESPONSE_BYTES (8U * 1024U * 1024U)
 
 struct ecs;
 
+/* The products one client calls: the same signing, pacing, budget and retries; each its own
+ * endpoint and API version. */
+enum ecs_service {
+        ECS_SERVICE_ECS,                /* ECS, API 2014-05-26 */
+        ECS_SERVICE_ESS,                /* Auto Scaling, API 2014-08-28 */
+        _ECS_SERVICE_MAX,
+};
+
 struct ecs_options {
         const char *endpoint;           /* "https://ecs.{region}.aliyuncs.com"; {region} replaced */
+        const char *scaling_endpoint;   /* ESS, the same way; NULL = no ESS calls */
         const char *ca_file;            /* NULL = system store */
         unsigned max_concurrent;        /* MaxConcurrentRequests= */
         unsigned max_per_second;        /* MaxRequestsPerSecond= */
@@ -41,7 +51,7 @@ struct ecs_stats {
         unsigned long errors;        /* calls ending in an error */
 };
 
-/* -EINVAL unless the endpoint is https://host[:port][/] and both limits are at least 1. */
+/* -EINVAL unless each endpoint is https://host[:port][/path] and both limits are at least 1. */
 int ecs_new(sd_event *event, const struct ecs_options *o, struct ecs **ret);
 
 /* Cancels every queued or in-flight call without calling back; wipes credentials. May be called
@@ -60,6 +70,11 @@ void ecs_set_credentials(struct ecs *e, struct creds *c);
  * is not retried after an ambiguous failure (timeout, reset, 5xx): it may have taken effect. */
 int ecs_call(struct ecs *e, const char *region, const char *action, struct params *params, ecs_done_cb cb,
              void *userdata);
+
+/* Like ecs_call(), for the API of service s (-EINVAL for ESS when the client has no
+ * scaling_endpoint). */
+int ecs_call_service(struct ecs *e, enum ecs_service s, const char *region, const char *action,
+                     struct params *params, ecs_done_cb cb, void *userdata);
 
 /* Calls queued or in flight. */
 unsigned ecs_pending(const struct ecs *e);

@@ -511,6 +511,145 @@ int ecsparse_invocation_results(json_t *root, struct ecs_invocation_result **ret
         return 0;
 }
 
+/* ---- launch sources ------------------------------------------------------------------------ */
+
+/* A count that must be there and be at least 1 (a version number). */
+static int field_number(json_t *o, const char *key, unsigned *ret) {
+        int r = field_count(o, key, ret);
+
+        if (r < 0)
+                return r;
+        return *ret > 0 ? 0 : -EBADMSG;
+}
+
+static int launch_template_parse(json_t *o, void *item) {
+        struct ecs_launch_template *t = item;
+        int r;
+
+        r = field_string(o, "LaunchTemplateId", true, ECSPARSE_MAX_STRING, &t->id);
+        if (r >= 0)
+                r = field_string(o, "LaunchTemplateName", false, ECSPARSE_MAX_STRING, &t->name);
+        if (r >= 0)
+                r = field_number(o, "DefaultVersionNumber", &t->default_version);
+        if (r >= 0)
+                r = field_count(o, "LatestVersionNumber", &t->latest_version);
+        return r;
+}
+
+static void launch_template_done(void *item) {
+        struct ecs_launch_template *t = item;
+
+        free(t->id);
+        free(t->name);
+}
+
+static const struct item_type launch_template_type = {
+        sizeof(struct ecs_launch_template), launch_template_parse, launch_template_done
+};
+
+int ecsparse_launch_templates(json_t *root, struct ecs_launch_template **ret, size_t *ret_n, unsigned *ret_total) {
+        void *a;
+        int r;
+
+        r = parse_counted_items(root, "LaunchTemplateSets", "LaunchTemplateSet", &launch_template_type, &a, ret_n,
+                                ret_total);
+        if (r >= 0)
+                *ret = a;
+        return r;
+}
+
+static int template_version_parse(json_t *o, void *item) {
+        struct ecs_template_version *v = item;
+        json_t *data = json_object_get(o, "LaunchTemplateData");
+        int r;
+
+        r = field_number(o, "VersionNumber", &v->number);
+        if (r < 0)
+                return r;
+        r = field_bool(o, "DefaultVersion");
+        if (r < 0 && r != -ENOENT)
+                return r;
+        v->is_default = r == 1;
+        if (!data || json_is_null(data))
+                return 0;
+        if (!json_is_object(data))
+                return -EBADMSG;
+        return field_string(data, "KeyPairName", false, ECSPARSE_MAX_STRING, &v->key_pair_name);
+}
+
+static void template_version_done(void *item) {
+        free(((struct ecs_template_version *) item)->key_pair_name);
+}
+
+static const struct item_type template_version_type = {
+        sizeof(struct ecs_template_version), template_version_parse, template_version_done
+};
+
+int ecsparse_template_versions(json_t *root, struct ecs_template_version **ret, size_t *ret_n,
+                               unsigned *ret_total) {
+        void *a;
+        int r;
+
+        r = parse_counted_items(root, "LaunchTemplateVersionSets", "LaunchTemplateVersionSet", &template_version_type,
+                                &a, ret_n, ret_total);
+        if (r >= 0)
+                *ret = a;
+        return r;
+}
+
+static int scaling_config_parse(json_t *o, void *item) {
+        struct ecs_scaling_config *c = item;
+        _cleanup_free_ char *state = NULL;
+        int r;
+
+        r = field_string(o, "ScalingConfigurationId", true, ECSPARSE_MAX_STRING, &c->id);
+        if (r >= 0)
+                r = field_string(o, "ScalingGroupId", false, ECSPARSE_MAX_STRING, &c->group_id);
+        if (r >= 0)
+                r = field_string(o, "KeyPairName", false, ECSPARSE_MAX_STRING, &c->key_pair_name);
+        if (r >= 0)
+                r = field_string(o, "LifecycleState", false, ECSPARSE_MAX_STRING, &state);
+        if (r < 0)
+                return r;
+        c->active = !state || streq(state, "Active");
+        return 0;
+}
+
+static void scaling_config_done(void *item) {
+        struct ecs_scaling_config *c = item;
+
+        free(c->id);
+        free(c->group_id);
+        free(c->key_pair_name);
+}
+
+static const struct item_type scaling_config_type = {
+        sizeof(struct ecs_scaling_config), scaling_config_parse, scaling_config_done
+};
+
+int ecsparse_scaling_configs(json_t *root, struct ecs_scaling_config **ret, size_t *ret_n, unsigned *ret_total) {
+        void *a;
+        int r;
+
+        r = parse_counted_items(root, "ScalingConfigurations", "ScalingConfiguration", &scaling_config_type, &a,
+                                ret_n, ret_total);
+        if (r >= 0)
+                *ret = a;
+        return r;
+}
+
+void ecs_launch_templates_free(struct ecs_launch_template *a, size_t n) {
+        items_free(a, n, &launch_template_type);
+}
+
+void ecs_template_versions_free(struct ecs_template_version *a, size_t n) {
+        items_free(a, n, &template_version_type);
+}
+
+void ecs_scaling_configs_free(struct ecs_scaling_config *a, size_t n) {
+        items_free(a, n, &scaling_config_type);
+}
+
 bool ecs_invocation_status_is_final(const char *status) {
         static const char *const running[] = { "Pending", "Scheduled", "Running", "Stopping" };
 

@@ -55,6 +55,29 @@ struct ecs_status {
         char *status;
 };
 
+/* DescribeLaunchTemplates: one template (no key pair at this level). */
+struct ecs_launch_template {
+        char *id;
+        char *name;             /* NULL when absent */
+        unsigned default_version;
+        unsigned latest_version;
+};
+
+/* DescribeLaunchTemplateVersions (DetailFlag=true): one version of one template. */
+struct ecs_template_version {
+        unsigned number;
+        bool is_default;
+        char *key_pair_name;    /* LaunchTemplateData.KeyPairName; NULL when none */
+};
+
+/* DescribeScalingConfigurations (ESS): one scaling configuration. */
+struct ecs_scaling_config {
+        char *id;
+        char *group_id;         /* NULL when absent */
+        char *key_pair_name;    /* NULL when none */
+        bool active;            /* LifecycleState Active (used for new instances) */
+};
+
 /* Parses text (len bytes) into a JSON object (duplicate keys rejected); -EBADMSG when it is not
  * one (NULL or empty included), -EMSGSIZE past ECSPARSE_MAX_JSON_BYTES. */
 int ecsparse_json(const char *text, size_t len, json_t **ret);
@@ -99,6 +122,16 @@ int ecsparse_invocation_results(json_t *root, struct ecs_invocation_result **ret
 /* Whether an InvocationStatus is final (Success, Failed, Timeout, Aborted, ...). */
 bool ecs_invocation_status_is_final(const char *status);
 
+/* DescribeLaunchTemplates page; LaunchTemplateId and DefaultVersionNumber are required. */
+int ecsparse_launch_templates(json_t *root, struct ecs_launch_template **ret, size_t *ret_n, unsigned *ret_total);
+/* DescribeLaunchTemplateVersions page; VersionNumber is required, LaunchTemplateData may be absent
+ * (no key pair). */
+int ecsparse_template_versions(json_t *root, struct ecs_template_version **ret, size_t *ret_n,
+                               unsigned *ret_total);
+/* DescribeScalingConfigurations page; ScalingConfigurationId is required; a missing
+ * LifecycleState counts as Active. */
+int ecsparse_scaling_configs(json_t *root, struct ecs_scaling_config **ret, size_t *ret_n, unsigned *ret_total);
+
 /* Free arrays returned above (NULL accepted). */
 void ecs_instances_free(struct ecs_instance *a, size_t n);
 /* The instance of a[] with this id, or NULL. */
@@ -108,3 +141,6 @@ void ecs_detach_results_free(struct ecs_detach_result *a, size_t n);
 void ecs_statuses_free(struct ecs_status *a, size_t n);
 void ecs_agent_statuses_free(struct ecs_agent_status *a, size_t n);
 void ecs_invocation_results_free(struct ecs_invocation_result *a, size_t n);
+void ecs_launch_templates_free(struct ecs_launch_template *a, size_t n);
+void ecs_template_versions_free(struct ecs_template_version *a, size_t n);
+void ecs_scaling_configs_free(struct ecs_scaling_config *a, size_t n);

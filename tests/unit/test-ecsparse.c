@@ -10,6 +10,9 @@ enum kind {
         REGIONS,
         DETACH,
         STATUS,
+        TEMPLATES,
+        VERSIONS,
+        SCALING,
 };
 
 /* ret is what the parser of kind returns (ecsparse_json() must succeed unless kind is JSON);
@@ -128,6 +131,46 @@ static const struct {
         { NULL, "{'Code':'Forbidden','Message':3}", ERROR, -EBADMSG, NULL },
         { NULL, "{'RequestId':5,'Code':'Forbidden'}", ERROR, 0, "rid=- Forbidden|-" },
 
+        { "describe-launch-templates.json", NULL, TEMPLATES, 0,
+          "rid=2A4EA075-CBD3-4BE2-B2F5-4C0F46D5A3F1 total=2 "
+          "[lt-bp1apo0bbbkuy0rj**** web-prod 2 3][lt-bp1apo0bbbkuy0rk**** batch 1 1]" },
+        { NULL, "{'LaunchTemplateSets':{'LaunchTemplateSet':[{'LaunchTemplateId':'lt-1'}]}}", TEMPLATES,
+          -EBADMSG, NULL }, /* no default version */
+        { NULL, "{'LaunchTemplateSets':{'LaunchTemplateSet':[{'LaunchTemplateId':'lt-1',"
+                "'DefaultVersionNumber':0}]}}",
+          TEMPLATES, -EBADMSG, NULL },
+        { NULL, "{'LaunchTemplateSets':{'LaunchTemplateSet':[{'DefaultVersionNumber':1}]}}", TEMPLATES,
+          -EBADMSG, NULL },
+        { NULL, "{'TotalCount':0,'LaunchTemplateSets':{'LaunchTemplateSet':[]}}", TEMPLATES, 0, "rid=- total=0 " },
+
+        { "describe-launch-template-versions.json", NULL, VERSIONS, 0,
+          "rid=3B5FB186-DCE4-4CF3-C3A6-5D1A57E6B402 total=3 [1 deploy-2019][2 default -][3 ops]" },
+        { NULL, "{'LaunchTemplateVersionSets':{'LaunchTemplateVersionSet':[{'VersionNumber':4}]}}", VERSIONS, 0,
+          "rid=- total=0 [4 -]" }, /* DetailFlag=false: no data, no key pair */
+        { NULL, "{'LaunchTemplateVersionSets':{'LaunchTemplateVersionSet':[{'VersionNumber':4,"
+                "'LaunchTemplateData':'x'}]}}",
+          VERSIONS, -EBADMSG, NULL },
+        { NULL, "{'LaunchTemplateVersionSets':{'LaunchTemplateVersionSet':[{'VersionNumber':4,"
+                "'LaunchTemplateData':{'KeyPairName':5}}]}}",
+          VERSIONS, -EBADMSG, NULL },
+        { NULL, "{'LaunchTemplateVersionSets':{'LaunchTemplateVersionSet':[{'VersionNumber':4,"
+                "'DefaultVersion':'maybe'}]}}",
+          VERSIONS, -EBADMSG, NULL },
+        { NULL, "{'LaunchTemplateVersionSets':{'LaunchTemplateVersionSet':[{'DefaultVersion':true}]}}", VERSIONS,
+          -EBADMSG, NULL },
+
+        { "describe-scaling-configurations.json", NULL, SCALING, 0,
+          "rid=473469C7-AA6F-4DC5-B3DB-A3DC0DE3C83E total=2 "
+          "[asc-bp1ffogfdauy0jw0**** asg-bp17pelvl720x3v7**** deploy-2019 active]"
+          "[asc-bp1ffogfdauy0jw1**** asg-bp17pelvl720x3v7**** - inactive]" },
+        { NULL, "{'ScalingConfigurations':{'ScalingConfiguration':[{'ScalingConfigurationId':'asc-1'}]}}", SCALING,
+          0, "rid=- total=0 [asc-1 - - active]" },
+        { NULL, "{'ScalingConfigurations':{'ScalingConfiguration':[{'KeyPairName':'k'}]}}", SCALING, -EBADMSG,
+          NULL },
+        { NULL, "{'ScalingConfigurations':{'ScalingConfiguration':[{'ScalingConfigurationId':'asc-1',"
+                "'LifecycleState':1}]}}",
+          SCALING, -EBADMSG, NULL },
+
         { "malformed-truncated.json", NULL, JSON, -EBADMSG, NULL },
         { "malformed-duplicate-key.json", NULL, JSON, -EBADMSG, NULL },
         { "malformed-array-root.json", NULL, JSON, -EBADMSG, NULL },
@@ -218,6 +261,49 @@ static void summarize_status(FILE *f, json_t *root, int *ret) {
         ecs_statuses_free(a, n);
 }
 
+static void summarize_templates(FILE *f, json_t *root, int *ret) {
+        struct ecs_launch_template *a = NULL;
+        unsigned total = 0;
+        size_t n = 0;
+
+        *ret = ecsparse_launch_templates(root, &a, &n, &total);
+        if (*ret < 0)
+                return;
+        fprintf(f, "total=%u ", total);
+        for (size_t i = 0; i < n; i++)
+                fprintf(f, "[%s %s %u %u]", a[i].id, dash(a[i].name), a[i].default_version, a[i].latest_version);
+        ecs_launch_templates_free(a, n);
+}
+
+static void summarize_versions(FILE *f, json_t *root, int *ret) {
+        struct ecs_template_version *a = NULL;
+        unsigned total = 0;
+        size_t n = 0;
+
+        *ret = ecsparse_template_versions(root, &a, &n, &total);
+        if (*ret < 0)
+                return;
+        fprintf(f, "total=%u ", total);
+        for (size_t i = 0; i < n; i++)
+                fprintf(f, "[%u %s%s]", a[i].number, a[i].is_default ? "default " : "", dash(a[i].key_pair_name));
+        ecs_template_versions_free(a, n);
+}
+
+static void summarize_scaling(FILE *f, json_t *root, int *ret) {
+        struct ecs_scaling_config *a = NULL;
+        unsigned total = 0;
+        size_t n = 0;
+
+        *ret = ecsparse_scaling_configs(root, &a, &n, &total);
+        if (*ret < 0)
+                return;
+        fprintf(f, "total=%u ", total);
+        for (size_t i = 0; i < n; i++)
+                fprintf(f, "[%s %s %s %s]", a[i].id, dash(a[i].group_id), dash(a[i].key_pair_name),
+                        a[i].active ? "active" : "inactive");
+        ecs_scaling_configs_free(a, n);
+}
+
 static void summarize_error(FILE *f, json_t *root, int *ret) {
         _cleanup_free_ char *code = NULL, *message = NULL;
 
@@ -256,6 +342,15 @@ static char *summarize(enum kind kind, json_t *root, int *ret) {
                 break;
         case STATUS:
                 summarize_status(f, root, ret);
+                break;
+        case TEMPLATES:
+                summarize_templates(f, root, ret);
+                break;
+        case VERSIONS:
+                summarize_versions(f, root, ret);
+                break;
+        case SCALING:
+                summarize_scaling(f, root, ret);
                 break;
         }
         fclose(f);
