@@ -356,6 +356,7 @@ static void once_idle_cb(struct reboot *r, void *userdata) {
 static void agent_contain_idle_cb(struct contain *c, void *userdata) {
         struct agent *a = userdata;
 
+        reboot_kick(a->reboot);
         notify_status(a);
         if (a->o.once)
                 once_maybe_exit(a);
@@ -388,6 +389,7 @@ static int make_reboot(struct agent *a) {
                 .ecs = a->ecs,
                 .state = a->state,
                 .conf = a->conf,
+                .contain = a->contain,
                 .dry_run = agent_dry_run(a),
                 .idle_cb = a->o.once ? once_idle_cb : NULL,
                 .userdata = a,
@@ -421,13 +423,13 @@ int agent_new(const struct agent_options *o, struct agent **ret) {
         r = make_client(a, a->conf, &a->ecs, &a->credsource);
         if (r < 0)
                 return -EINVAL;
-        r = make_reboot(a);
-        if (r < 0)
-                return log_error_errno(r, "Failed to set up the reboot scheduler: %m");
         r = make_contain(a);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up containment (record in %s): %m",
                                        a->conf->state_directory);
+        r = make_reboot(a);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up the reboot scheduler: %m");
         r = add_sources(a);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up event sources: %m");

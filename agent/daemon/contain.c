@@ -2,6 +2,7 @@
  * Assistant (DescribeCloudAssistantStatus, RunCommand, DescribeInvocationResults), alongside the
  * detaches and independent of them. Every intent is recorded before its call, so a restart neither
  * loses nor repeats a command. */
+#include <assert.h>
 #include <inttypes.h>
 #include <openssl/evp.h>
 
@@ -21,6 +22,7 @@ struct contain {
         sd_event_source *flush_source;  /* sends what contain_instance() collected */
         struct batch **waiting;         /* collected, one per region and key set, not sent yet */
         size_t n_waiting;
+        struct hashmap *held;           /* instance id -> struct hold: in a batch, not final yet */
         unsigned outstanding;           /* calls and poll timers */
         unsigned n_contained, n_failed;
 };
@@ -40,9 +42,53 @@ struct batch {
         sd_event_source *poll_source;
 };
 
+/* How many batches hold an instance; its key is its own copy of the id. */
+struct hold {
+        unsigned batches;
+        char id[];
+};
+
+static void hold_take(struct contain *c, const char *id) {
+        struct hold *h = hashmap_get(c->held, id);
+
+        if (!h) {
+                size_t n = strlen(id) + 1;
+                if (!(h = calloc(1, sizeof(*h) + n)))
+                        return (void) log_error("Out of memory: the reboot of %s may not wait for its containment", id);
+                memcpy(h->id, id, n);
+                if (hashmap_put(c->held, h->id, h) < 0)
+                        return free(h);
+        }
+        h->batches++;
+}
+
+static void hold_drop(struct contain *c, const char *id) {
+        struct hold *h = id ? hashmap_get(c->held, id) : NULL;
+
+        if (h && --h->batches == 0)
+                free(hashmap_remove(c->held, id));
+}
+
+/* Batches still in flight were abandoned with their client: what they held goes. */
+static void contain_free_holds(struct contain *c) {
+        const char *id;
+        void *h;
+        size_t i = 0;
+
+        while (hashmap_iterate(c->held, &i, &id, &h))
+                free(h);
+        c->held = hashmap_free(c->held);
+}
+
+bool contain_holds(const struct contain *c, const char *instance_id) {
+        return hashmap_get(c->held, instance_id) != NULL;
+}
+
 static void batch_free(struct batch *b) {
         if (!b)
                 return;
+        for (size_t i = 0; b->ids && b->ids[i]; i++)
+                hold_drop(b->contain, b->ids[i]);
         sd_event_source_disable_unref(b->poll_source);
         free(b->region);
         strv_free(b->keys);
@@ -109,6 +155,7 @@ static void batch_keep(struct batch *b, size_t from, size_t kept) {
 
 /* Drops the instance at i (its strings are freed; the slot is refilled by batch_keep()). */
 static void batch_drop(struct batch *b, size_t i) {
+        hold_drop(b->contain, b->ids[i]);
         free(b->ids[i]);
         free(b->keypairs[i]);
         free(b->reasons[i]);
@@ -116,6 +163,23 @@ static void batch_drop(struct batch *b, size_t i) {
 
 static void batch_terminate(struct batch *b, size_t n) {
         b->ids[n] = b->keypairs[n] = b->reasons[n] = NULL;
+}
+
+/* Appends an instance (keypair and reason may be NULL: unknown, for its events); it is held
+ * until it leaves the batch. -ENOMEM, b unchanged. */
+static int batch_add(struct batch *b, const char *id, const char *keypair, const char *reason) {
+        size_t k = strv_length(b->ids);
+
+        assert(k < CONTAIN_BATCH_MAX);
+        if (!(b->ids[k] = strdup(id)) || !(b->keypairs[k] = strdup(strempty(keypair))) ||
+            !(b->reasons[k] = strdup(strempty(reason)))) {
+                free(b->ids[k]);
+                free(b->keypairs[k]);
+                batch_terminate(b, k);
+                return -ENOMEM;
+        }
+        hold_take(b->contain, id);
+        return 0;
 }
 
 /* Appends InstanceId.1..N for the ids. */
@@ -575,7 +639,6 @@ int contain_instance(struct contain *c, const char *region, char *const *keys, s
                      const struct event_fields *why) {
         char digest[CONTAIN_DIGEST_LEN + 1];
         struct batch *b;
-        size_t k;
 
         if (n == 0)
                 return 0;
@@ -590,15 +653,8 @@ int contain_instance(struct contain *c, const char *region, char *const *keys, s
                 return 0;
         }
         b = batch_waiting(c, region, keys, n, digest);
-        k = b ? strv_length(b->ids) : 0;
-        if (!b || !(b->ids[k] = strdup(id)) || !(b->keypairs[k] = strdup(strempty(why->keypair))) ||
-            !(b->reasons[k] = strdup(strempty(why->reason)))) {
-                if (b) {
-                        batch_drop(b, k);
-                        batch_terminate(b, k);
-                }
+        if (!b || batch_add(b, id, why->keypair, why->reason) < 0)
                 return log_error_errno(-ENOMEM, "Out of memory while containing %s", id);
-        }
         return sd_event_source_set_enabled(c->flush_source, SD_EVENT_ONESHOT);
 }
 
@@ -633,8 +689,7 @@ static struct batch *resume_collect(struct contain *c, const struct contained_en
         }
         while (n < CONTAIN_BATCH_MAX && contained_iterate(c->o.record, &i, &e))
                 if (!e->busy && streq(e->token, first->token) && e->status == first->status &&
-                    (b->ids[n] = strdup(e->instance_id)) && (b->keypairs[n] = strdup("")) &&
-                    (b->reasons[n] = strdup(""))) {
+                    batch_add(b, e->instance_id, NULL, NULL) >= 0) {
                         e->busy = true;
                         n++;
                 }
@@ -676,6 +731,9 @@ int contain_new(const struct contain_options *o, struct contain **ret) {
         if (!c)
                 return -ENOMEM;
         c->o = *o;
+        r = hashmap_new(&c->held);
+        if (r < 0)
+                return r;
         r = sd_event_add_defer(o->event, &c->flush_source, flush_cb, c);
         if (r < 0)
                 return r;
@@ -695,6 +753,7 @@ struct contain *contain_free(struct contain *c) {
         for (size_t i = 0; i < c->n_waiting; i++)
                 batch_free(c->waiting[i]);
         free(c->waiting);
+        contain_free_holds(c);
         free(c);
         return NULL;
 }

@@ -38,6 +38,10 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(struct contain *, contain_free);
 int contain_instance(struct contain *c, const char *region, char *const *keys, size_t n, const char *id,
                      const struct event_fields *why);
 
+/* The instance waits for or runs the command: its reboot waits too (a reboot would cut the
+ * command off and leave the key in place until the instance is up again). */
+bool contain_holds(const struct contain *c, const char *instance_id);
+
 /* No call in flight and nothing waiting to be sent. */
 bool contain_idle(const struct contain *c);
 

@@ -311,7 +311,7 @@ static int compare_pending(const void *a, const void *b) {
         return strcmp(x->instance_id, y->instance_id);
 }
 
-/* PENDING entries in the order they are rebooted. */
+/* PENDING entries in the order they are rebooted; those whose containment runs wait for it. */
 static struct queue_entry **pending_entries(const struct reboot *r, size_t *ret_n) {
         size_t n = 0, i = 0, total = state_count(r->o.state, QUEUE_PENDING);
         struct queue_entry **a = calloc(total + 1, sizeof(*a)), *e;
@@ -319,7 +319,7 @@ static struct queue_entry **pending_entries(const struct reboot *r, size_t *ret_
         if (!a)
                 return NULL;
         while (state_iterate(r->o.state, &i, &e))
-                if (e->state == QUEUE_PENDING && n < total)
+                if (e->state == QUEUE_PENDING && n < total && !(r->o.contain && contain_holds(r->o.contain, e->instance_id)))
                         a[n++] = e;
         qsort(a, n, sizeof(*a), compare_pending);
         *ret_n = n;

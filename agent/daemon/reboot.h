@@ -3,6 +3,7 @@
 
 #include <systemd/sd-event.h>
 
+#include "daemon/contain.h"
 #include "io/ecs.h"
 #include "io/state.h"
 #include "logic/conf.h"
@@ -17,6 +18,7 @@ struct reboot_options {
         struct ecs *ecs;                /* borrowed; replaced with reboot_set_client() */
         struct state *state;            /* borrowed */
         const struct conf *conf;        /* borrowed; replaced with reboot_set_client() */
+        const struct contain *contain;  /* borrowed, NULL without containment: holds reboots back */
         bool dry_run;
         reboot_idle_cb idle_cb;         /* NULL when not wanted */
         void *userdata;

@@ -1,6 +1,7 @@
 #!/bin/bash
 # The Quick start demo: keyrevoked --once against the bundled ECS emulator on loopback, with a
-# generated fleet (Linux, Windows and stopped instances in three regions) and a revocation list.
+# generated fleet (Linux, Windows and stopped instances in three regions, a few with their Cloud
+# Assistant agent offline) and a revocation list: containment, detaches and reboots.
 # Events are printed to the terminal as logfmt lines (journald is kept out of reach for the run).
 set -eu
 top_srcdir=$(cd "$(dirname "$0")/../.." && pwd)
@@ -18,7 +19,7 @@ T=$(mktemp -d /tmp/keyrevoke-demo.XXXXXX)
 trap 'kill $(jobs -p) 2>/dev/null; wait 2>/dev/null; rm -rf "$T"' EXIT
 sh "$emu/make-ca.sh" "$T/ca" >/dev/null 2>&1
 "$PYTHON3" "$emu/make-fleet.py" --instances 40 --regions 3 --keypairs 12 --revoked 3 --windows-percent 15 \
-        --stopped-percent 10 --seed 7 --out "$T/fleet.json" --list-out "$T/revoked.list" >/dev/null
+        --stopped-percent 10 --ca-offline-percent 10 --seed 7 --out "$T/fleet.json" --list-out "$T/revoked.list" >/dev/null
 "$PYTHON3" "$emu/ecs-emulator.py" --fleet "$T/fleet.json" --cert "$T/ca/server.pem" --key "$T/ca/server.key" \
         --port-file "$T/port" --control-port-file "$T/control-port" --metadata-port-file "$T/md-port" \
         --reboot-seconds 1,1 --log "$T/calls.log" 2>"$T/emulator.log" &
@@ -36,6 +37,8 @@ StateDirectory=$T/state
 Endpoint=https://127.0.0.1:$(cat "$T/port")
 CAFile=$T/ca/ca.pem
 CredentialsFile=$T/credentials
+[Contain]
+Enabled=yes
 [Reboot]
 Window=always
 MaxParallel=3

@@ -61,6 +61,9 @@ kr_write_config <<'CONF'
 Regions=cn-hangzhou
 [Contain]
 Enabled=yes
+[Reboot]
+Window=always
+MaxParallel=10
 CONF
 printf 'kp-rev reason="laptop lost"\n' >"$T/revoked.list"
 kr_install_list "$T/revoked.list" revoked.list
@@ -96,6 +99,19 @@ for l in sys.stdin:
     if e.get("KEYREVOKE_EVENT") == "contained" and e.get("KEYREVOKE_INSTANCE") == "i-real":
         print(e.get("KEYREVOKE_INVOCATION", "")[:2], e.get("KEYREVOKE_REMOVED"))
 ')" = "t- 2" ] || kr_fail "contained event of i-real without its invocation or with the wrong removed count"
+[ "$(kr_journal | "$PYTHON3" -c '
+import json, sys
+contained, early = set(), []
+for l in sys.stdin:
+    e = json.loads(l)
+    what, who = e.get("KEYREVOKE_EVENT"), e.get("KEYREVOKE_INSTANCE")
+    if what in ("contained", "contain-failed"):
+        contained.add(who)
+    elif what == "reboot-started" and who not in contained:
+        early.append(who)
+print(" ".join(early) or "none")
+')" = none ] || kr_fail "an instance was rebooted while its containment ran (the reboot cuts the command off)"
+kr_expect_eq "$(kr_count_calls RebootInstance applied)" 6 "reboots (every detached Running instance, after its containment)"
 kr_expect_eq "$(kr_count_events contain-failed INSTANCE=i-offline ERROR=agent-offline)" 1 "contain-failed for the offline agent"
 kr_expect_eq "$(kr_count_events detached INSTANCE=i-offline)" 1 "detach of the instance whose agent is offline"
 kr_expect_eq "$(kr_count_events detached)" 7 "detached events (Linux, running or not)"
