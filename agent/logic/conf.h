@@ -2,15 +2,8 @@
 #pragma once
 
 #include "base/diag.h"
+#include "base/paths.h"
 #include "logic/window.h"
-
-/* Set by the build from --sysconfdir and --localstatedir; these are for builds outside it. */
-#ifndef SYSCONFDIR
-#define SYSCONFDIR "/etc"
-#endif
-#ifndef LOCALSTATEDIR
-#define LOCALSTATEDIR "/var"
-#endif
 
 #define CONF_DEFAULT_PATH SYSCONFDIR "/keyrevoke/keyrevoke.conf"
 #define CONF_DEFAULT_REVOCATION_DIRECTORY SYSCONFDIR "/keyrevoke/revoked.d"

@@ -12,7 +12,7 @@ trap 'rm -rf "$work"' EXIT
 
 command -v clang >/dev/null || { echo "FAIL: clang is needed for the fuzz targets"; exit 1; }
 mkdir -p "$out"
-flags="-g -O1 -std=gnu11 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -D_GNU_SOURCE -I$top_srcdir/agent"
+flags="-g -O1 -std=gnu11 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -D_GNU_SOURCE -I$top_srcdir/agent -I$top_builddir/agent"
 libs="$(pkg-config --cflags --libs libcrypto inih jansson)"
 base="$top_srcdir/agent/base/strutil.c $top_srcdir/agent/base/diag.c $top_srcdir/agent/base/fileio.c"
 

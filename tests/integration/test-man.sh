@@ -3,8 +3,11 @@
 # every configuration key, journal event, metric and keyrevokectl command is documented.
 set -eu
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
+: "${top_builddir:=$top_srcdir}"
+top_builddir=$(cd "$top_builddir" && pwd)
 cd "$top_srcdir"
-man=agent/man
+# The pages as `make` generates them from agent/man/*.in, with the configured paths.
+man=$top_builddir/agent/man
 status=0
 fail() {
         echo "FAIL: $*"
@@ -12,6 +15,7 @@ fail() {
 }
 
 mandoc -T lint -W warning "$man"/*.[0-9] || fail "mandoc -T lint reports problems"
+! grep -n "@[a-z_]*@" "$man"/*.[0-9] || fail "unsubstituted placeholders in the pages"
 
 # Each list below must come out of the code: an empty one would check nothing.
 names() { # FILE SED-SCRIPT

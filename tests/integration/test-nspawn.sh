@@ -41,8 +41,12 @@ sh "$top_srcdir/tests/emulator/make-ca.sh" "$T/ca" >/dev/null 2>&1 || { echo "FA
 install -m 0755 "$top_builddir/keyrevoked" "$T/keyrevoked"
 "$T/keyrevoked" --help | sed -n 's/.*configuration file (default \(.*\))$/\1/p' >"$T/default-config"
 [ -s "$T/default-config" ] || { echo "FAIL: keyrevoked --help shows no default config path"; exit 1; }
-sed -e 's|@sbindir@|/opt/keyrevoke/sbin|g' -e 's|@sysconfdir@|/etc|g' \
-        "$top_srcdir/systemd/keyrevoked.service.in" >"$T/keyrevoked.service"
+# The unit and the tmpfiles.d entry for /etc (the container's only writable configuration
+# directory), whatever this build was configured with: test-readme-service.sh tests the build's own.
+for f in keyrevoked.service keyrevoke.tmpfiles; do
+        sed -e 's|@sbindir@|/opt/keyrevoke/sbin|g' -e 's|@sysconfdir@|/etc|g' -e 's|@localstatedir@|/var|g' \
+                -e 's|@credentialfile@|/etc/keyrevoke/credentials|g' "$top_srcdir/systemd/$f.in" >"$T/$f"
+done
 
 rc=0
 timeout --kill-after=10 "$TIMEOUT_SEC" "${NSPAWN[@]}" \

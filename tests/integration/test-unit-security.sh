@@ -9,20 +9,17 @@ MAX_EXPOSURE=1.1
 command -v systemd-analyze >/dev/null || { echo "SKIP: systemd-analyze is not installed"; exit 77; }
 systemd-analyze security --help 2>/dev/null | grep -q -- '--offline' ||
         { echo "SKIP: systemd-analyze has no --offline (systemd >= 250 needed)"; exit 77; }
-[ -x "$top_builddir/keyrevoked" ] || { echo "FAIL: $top_builddir/keyrevoked is not built"; exit 1; }
+for built in keyrevoked systemd/keyrevoked.service systemd/keyrevoke.tmpfiles; do
+        [ -e "$top_builddir/$built" ] || { echo "FAIL: $top_builddir/$built is not built"; exit 1; }
+done
 
 T=$(mktemp -d /tmp/keyrevoke-unit.XXXXXX)
 trap 'rm -rf "$T"' EXIT
 
-# The unit as `make` generates it; from the template with the same substitutions when not built.
-if [ -f "$top_builddir/systemd/keyrevoked.service" ]; then
-        cp "$top_builddir/systemd/keyrevoked.service" "$T/generated.service"
-else
-        sed -e 's|@sbindir@|/usr/sbin|g' -e 's|@sysconfdir@|/etc|g' \
-                "$top_srcdir/systemd/keyrevoked.service.in" >"$T/generated.service"
-fi
-if grep -n '@[a-z_]*@' "$T/generated.service"; then
-        echo "FAIL: unsubstituted placeholders in the unit"
+# The unit and the tmpfiles.d entry as `make` generates them.
+cp "$top_builddir/systemd/keyrevoked.service" "$T/generated.service"
+if grep -n '@[a-z_]*@' "$T/generated.service" "$top_builddir/systemd/keyrevoke.tmpfiles"; then
+        echo "FAIL: unsubstituted placeholders"
         exit 1
 fi
 
@@ -59,7 +56,8 @@ systemd-sysusers --root="$T/root" "$top_srcdir/systemd/keyrevoke.sysusers" >"$T/
         { cat "$T/sysusers.log"; echo "FAIL: systemd-sysusers rejects keyrevoke.sysusers"; exit 1; }
 grep -q '^keyrevoke:x:[0-9]*:[0-9]*:[^:]*:[^:]*:[^:]*nologin$' "$T/root/etc/passwd" ||
         { cat "$T/sysusers.log"; echo "FAIL: no keyrevoke system user created"; exit 1; }
-systemd-tmpfiles --root="$T/root" --create "$top_srcdir/systemd/keyrevoke.tmpfiles" >"$T/tmpfiles.log" 2>&1 ||
+systemd-tmpfiles --root="$T/root" --create "$top_builddir/systemd/keyrevoke.tmpfiles" >"$T/tmpfiles.log" 2>&1 ||
         { cat "$T/tmpfiles.log"; echo "FAIL: systemd-tmpfiles rejects keyrevoke.tmpfiles"; exit 1; }
-[ "$(stat -c %a "$T/root/etc/keyrevoke/revoked.d")" = 755 ] || { echo "FAIL: revoked.d not created 0755"; exit 1; }
+revoked_d=$(awk '$2 ~ /\/revoked\.d$/ { print $2 }' "$top_builddir/systemd/keyrevoke.tmpfiles")
+[ "$(stat -c %a "$T/root$revoked_d")" = 755 ] || { echo "FAIL: $revoked_d not created 0755"; exit 1; }
 echo "PASS: the sysusers.d and tmpfiles.d snippets apply"

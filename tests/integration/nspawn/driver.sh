@@ -4,7 +4,7 @@
 # service with systemctl and checks what systemd and the journal see. Stops at the first failure.
 #
 # /kr/tests and /kr/systemd are the source tree's, read-only; /kr/run is the host's scratch
-# directory (the generated unit, the test CA); results go to /kr/run/out,
+# directory (the unit and tmpfiles.d entry made for /etc, the test CA); results go to /kr/run/out,
 # the container's journal to /kr/run/journal (its /var/log/journal).
 # shellcheck disable=SC2016 # wait_for evals its condition later
 set -u
@@ -92,7 +92,7 @@ install_package() {
                         >/etc/systemd/system/$UNIT.d/10-config-path.conf
         fi
         install -D -m 0644 /kr/systemd/keyrevoke.sysusers /etc/sysusers.d/keyrevoke.conf
-        install -D -m 0644 /kr/systemd/keyrevoke.tmpfiles /etc/tmpfiles.d/keyrevoke.conf
+        install -D -m 0644 /kr/run/keyrevoke.tmpfiles /etc/tmpfiles.d/keyrevoke.conf
         systemd-sysusers keyrevoke.conf || fail "systemd-sysusers keyrevoke.conf"
         systemd-tmpfiles --create keyrevoke.conf || fail "systemd-tmpfiles --create keyrevoke.conf"
         systemctl daemon-reload
