@@ -26,11 +26,35 @@ static int fsync_directory(const char *directory) {
         return 0;
 }
 
-/* Fills the file behind fd (mode, data, fsync) and closes it. */
-static int write_temp(int fd, const char *data, size_t size, mode_t mode) {
-        int r = 0;
+int fileio_adopt_owner(int fd, const char *directory) {
+        struct stat st;
 
-        if (fchmod(fd, mode) < 0)
+        if (geteuid() != 0)
+                return 0;
+        if (stat(directory, &st) < 0)
+                return negative_errno();
+        if (st.st_uid == 0 || fchown(fd, st.st_uid, st.st_gid) >= 0)
+                return 0;
+        return negative_errno();
+}
+
+int fileio_ensure_directory(const char *directory, mode_t mode) {
+        struct stat st;
+
+        if (mkdir(directory, mode) >= 0)
+                return 0;
+        if (errno != EEXIST)
+                return negative_errno();
+        if (stat(directory, &st) < 0)
+                return negative_errno();
+        return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
+}
+
+/* Fills the file behind fd (owner, mode, data, fsync) and closes it. */
+static int write_temp(int fd, const char *directory, const char *data, size_t size, mode_t mode) {
+        int r = fileio_adopt_owner(fd, directory);
+
+        if (r >= 0 && fchmod(fd, mode) < 0)
                 r = negative_errno();
         if (r >= 0)
                 r = write_all(fd, data, size);
@@ -55,7 +79,7 @@ int fileio_write_atomic(const char *path, const char *data, size_t size, mode_t 
         fd = mkostemp(temp, O_CLOEXEC);
         if (fd < 0)
                 return negative_errno();
-        r = write_temp(fd, data, size, mode);
+        r = write_temp(fd, directory, data, size, mode);
         if (r >= 0 && rename(temp, path) < 0)
                 r = negative_errno();
         if (r < 0) {

@@ -6,9 +6,18 @@
 #include "base/macro.h"
 
 /* Writes data to path atomically with the given mode: a temp file ".NAME.XXXXXX" in the same
- * directory, fsync, rename over path, fsync of the directory. On failure the temp file is removed
+ * directory (owned as fileio_adopt_owner() says), fsync, rename over path, fsync of the
+ * directory. On failure the temp file is removed
  * and path is untouched (-errno). */
 int fileio_write_atomic(const char *path, const char *data, size_t size, mode_t mode);
+
+/* Run as root, gives the file behind fd the owner and group of directory when that is another
+ * user: a manual run as root must not leave files the service's user cannot replace or read.
+ * A no-op for other users and for root's own directories; -errno. */
+int fileio_adopt_owner(int fd, const char *directory);
+
+/* Creates directory with mode, or accepts an existing directory (-ENOTDIR for anything else). */
+int fileio_ensure_directory(const char *directory, mode_t mode);
 
 /* Reads the rest of fd into a new NUL-terminated buffer of at most max bytes: -EFBIG when there
  * is more (the file may have grown since fstat(), so the read itself is capped). size_hint (the

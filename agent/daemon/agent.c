@@ -15,6 +15,7 @@
 #include "io/lists.h"
 #include "io/metrics.h"
 #include "io/state.h"
+#include "io/statelock.h"
 #include "logic/conf.h"
 
 /* Changes in the list directory are collected this long before the lists are re-read. */
@@ -33,6 +34,7 @@ struct agent {
         struct ecs *ecs;
         struct credsource *credsource;
         bool have_creds;                /* the client got its first credentials */
+        int lock_fd;                    /* holds the StateDirectory lock */
         struct state *state;
         struct lists lists;
         struct enforce *pass;
@@ -123,6 +125,12 @@ static void reload_lists(struct agent *a) {
         diags_clear(&d);
 }
 
+/* MetricsFile= belongs to the service: a dry run, or a --once run by hand (not by a systemd unit,
+ * which sets $INVOCATION_ID), leaves what the service wrote in place. */
+static bool agent_writes_metrics(const struct agent *a) {
+        return a->conf->metrics_file && !agent_dry_run(a) && (!a->o.once || getenv("INVOCATION_ID"));
+}
+
 /* MetricsFile=: the state after a pass, for the Prometheus textfile collector. */
 static void write_metrics(struct agent *a, const struct planner_counts *c) {
         struct metrics_input in = {
@@ -136,7 +144,7 @@ static void write_metrics(struct agent *a, const struct planner_counts *c) {
         };
         int r;
 
-        if (!a->conf->metrics_file)
+        if (!agent_writes_metrics(a))
                 return;
         (void) sd_event_now(a->event, CLOCK_REALTIME, &in.now_usec);
         in.pass_end_usec = in.now_usec;
@@ -404,9 +412,16 @@ int agent_new(const struct agent_options *o, struct agent **ret) {
         if (!a)
                 return -ENOMEM;
         a->o = *o;
+        a->lock_fd = -1;
         r = setup_load_conf(o->config_path, &a->conf);
         if (r < 0)
                 return r == -ENOMEM ? r : -EINVAL;
+        r = statelock_acquire(a->conf->state_directory, &a->lock_fd);
+        if (r < 0)
+                return r;
+        if (a->conf->metrics_file && !agent_writes_metrics(a))
+                log_info("Leaving %s alone: it is the service's (this is a %s run)", a->conf->metrics_file,
+                         agent_dry_run(a) ? "dry" : "manual --once");
         r = metrics_new(&a->metrics);
         if (r < 0)
                 return r;
@@ -482,6 +497,9 @@ struct agent *agent_free(struct agent *a) {
         conf_free(a->conf);
         metrics_free(a->metrics);
         discovery_memory_free(a->discovery);
+        /* Last: the state is saved while the lock is held. */
+        if (a->lock_fd >= 0)
+                (void) close(a->lock_fd);
         free(a);
         return NULL;
 }

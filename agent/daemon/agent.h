@@ -19,7 +19,8 @@ enum {
 };
 
 /* Loads configuration, credentials, the queue and the lists. Problems are printed; returns
- * -EINVAL for configuration errors, other -errno for setup failures. */
+ * -EINVAL for configuration errors, -EBUSY when another keyrevoked holds the StateDirectory,
+ * other -errno for setup failures. */
 int agent_new(const struct agent_options *o, struct agent **ret);
 
 /* Runs until SIGTERM/SIGINT (or the end of --once); returns an AGENT_EXIT_* status. */

@@ -82,6 +82,8 @@ int main(int argc, char *argv[]) {
         if (check_config)
                 return agent_check_config(o.config_path);
         r = agent_new(&o, &a);
+        if (r == -EBUSY)
+                return AGENT_EXIT_PENDING; /* nothing enforced; the holder is named */
         if (r < 0)
                 return AGENT_EXIT_CONFIG;
         return agent_run(a);

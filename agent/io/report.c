@@ -1,4 +1,5 @@
-/* Structured events to journald (the only caller of sd_journal_send), logfmt on stderr otherwise. */
+/* Structured events to journald (the only caller of sd_journal_send), logfmt on stderr otherwise
+ * and on a terminal. */
 #include <ctype.h>
 #include <stdarg.h>
 #include <syslog.h>
@@ -279,7 +280,9 @@ void report_event(enum event_kind kind, const struct event_fields *f, const char
         }
         snprintf(line, sizeof(line), "%u", f->line);
         n = collect_fields(f, line, fields);
-        if (!force_stderr && report_journal(&info, fields, n, message ? message : info.name) >= 0)
+        /* A terminal is a person running it by hand: they see the events too. */
+        if (!force_stderr && report_journal(&info, fields, n, message ? message : info.name) >= 0 &&
+            !isatty(STDERR_FILENO))
                 return;
         report_logfmt(&info, fields, n, message ? message : info.name);
 }

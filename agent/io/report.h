@@ -1,4 +1,5 @@
-/* Structured events to journald (the only caller of sd_journal_send), logfmt on stderr otherwise. */
+/* Structured events to journald (the only caller of sd_journal_send), logfmt on stderr otherwise
+ * and on a terminal. */
 #pragma once
 
 #include "base/macro.h"
@@ -61,7 +62,7 @@ typedef void (*report_sink_cb)(enum event_kind kind, const struct event_fields *
  * journald/stderr output. f is never NULL in a sink call; it and message are borrowed. */
 void report_set_sink(report_sink_cb sink, void *userdata);
 
-/* Sends one event with MESSAGE= formatted from format; falls back to one logfmt line on stderr
- * when journald cannot be reached. Never fails. f may be NULL (no KEYREVOKE_* fields); extras
+/* Sends one event with MESSAGE= formatted from format; writes it as one logfmt line on stderr
+ * too when stderr is a terminal, and instead when journald cannot be reached. Never fails. f may be NULL (no KEYREVOKE_* fields); extras
  * that are not "NAME=value" with NAME of A-Z, 0-9 and _ are dropped, and at most 16 are sent. */
 void report_event(enum event_kind kind, const struct event_fields *f, const char *format, ...) _printf_(3, 4);

@@ -233,18 +233,6 @@ static int read_queue_file(const char *path, char **ret, size_t *ret_size) {
         return r < 0 ? r : 1;
 }
 
-static int ensure_directory(const char *directory) {
-        struct stat st;
-
-        if (mkdir(directory, 0700) >= 0)
-                return 0;
-        if (errno != EEXIST)
-                return negative_errno();
-        if (stat(directory, &st) < 0)
-                return negative_errno();
-        return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
-}
-
 int state_new(const char *directory, struct state **ret) {
         _cleanup_(state_freep) struct state *s = calloc(1, sizeof(*s));
         int r;
@@ -267,7 +255,7 @@ int state_load(const char *directory, struct state **ret) {
         size_t size = 0;
         int r;
 
-        r = ensure_directory(directory);
+        r = fileio_ensure_directory(directory, 0700);
         if (r < 0)
                 return r;
         r = state_new(directory, &s);

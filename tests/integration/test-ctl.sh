@@ -74,6 +74,8 @@ kr_pass "plan --json holds the same actions and counts"
 # ---- a real pass, then status --------------------------------------------------------------------
 
 calls_before=$(kr_count_calls '*')
+# As a unit's --once would run (a manual --once leaves MetricsFile= to the service).
+export INVOCATION_ID=0123456789abcdef0123456789abcdef
 rc=0; kr_run_once || rc=$?
 kr_expect_eq "$rc" 0 "--once exit status"
 calls_after=$(kr_count_calls '*')
