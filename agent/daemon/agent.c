@@ -11,6 +11,7 @@
 #include "daemon/reboot.h"
 #include "daemon/setup.h"
 #include "io/credsource.h"
+#include "io/discovery-file.h"
 #include "io/ecs.h"
 #include "io/lists.h"
 #include "io/metrics.h"
@@ -156,8 +157,14 @@ static void write_metrics(struct agent *a, const struct planner_counts *c) {
 static void pass_done_cb(struct enforce *p, const struct planner_counts *c, void *userdata) {
         struct agent *a = userdata;
 
+        int r;
+
         if (c->failed > 0)
                 a->failed = true;
+        r = agent_dry_run(a) ? 0 : discovery_file_save(a->conf->state_directory, a->discovery);
+        if (r < 0)
+                log_warning_errno(r, "Failed to save the region sizes seen in %s (the next run probes them "
+                                     "again): %m", a->conf->state_directory);
         write_metrics(a, c);
         a->pass = enforce_free(p);
         /* The queue may have grown: the reboots due now start (and --once ends when idle). */
@@ -425,9 +432,6 @@ int agent_new(const struct agent_options *o, struct agent **ret) {
         r = metrics_new(&a->metrics);
         if (r < 0)
                 return r;
-        r = discovery_memory_new(&a->discovery);
-        if (r < 0)
-                return r;
         r = sd_event_default(&a->event);
         if (r < 0)
                 return log_error_errno(r, "Failed to create the event loop: %m");
@@ -435,6 +439,9 @@ int agent_new(const struct agent_options *o, struct agent **ret) {
         if (r < 0)
                 return log_error_errno(r, "Failed to load the reboot queue from %s (refusing to start rather "
                                           "than lose it): %m", a->conf->state_directory);
+        r = discovery_file_load(a->conf->state_directory, &a->discovery);
+        if (r < 0)
+                return r;
         r = make_client(a, a->conf, &a->ecs, &a->credsource);
         if (r < 0)
                 return -EINVAL;

@@ -24,11 +24,23 @@ int discovery_memory_new(struct discovery_memory **ret);
 struct discovery_memory *discovery_memory_free(struct discovery_memory *m);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct discovery_memory *, discovery_memory_free);
 
-/* Records how many instances region has (keypair NULL) or are bound to keypair there; -ENOMEM. */
+/* Records how many instances region has (keypair NULL) or are bound to keypair there; -ENOMEM,
+ * -EINVAL for an empty name or a region name holding '/'. */
 int discovery_memory_set(struct discovery_memory *m, const char *region, const char *keypair, size_t count);
 /* The count recorded for region (keypair NULL) or keypair there; false when none was. */
 bool discovery_memory_get(const struct discovery_memory *m, const char *region, const char *keypair,
                           size_t *ret);
+
+/* Whether a count was added or changed since the memory was made, read or last marked saved. */
+bool discovery_memory_changed(const struct discovery_memory *m);
+void discovery_memory_mark_saved(struct discovery_memory *m);
+
+/* The memory as JSON text (new string): {"version":1,"regions":{"R":{"instances":N,
+ * "keypairs":{"K":N}}}} ("instances" only where the region's size was seen); -ENOMEM. */
+int discovery_memory_to_json(const struct discovery_memory *m, char **ret);
+/* Adds the counts of that JSON text to m. -EBADMSG (*error says why, static) when it is not such
+ * a record or a count exceeds DISCOVERY_REGION_MAX; m may then hold part of it. -ENOMEM. */
+int discovery_memory_from_json(struct discovery_memory *m, const char *text, size_t size, const char **error);
 
 /* Pages a listing of n instances takes (an empty listing still takes one). */
 size_t discovery_pages(size_t n);

@@ -13,7 +13,7 @@ run_scenario() {
         rm -rf "$T/$name" && mkdir -p "$T/$name"
         # shellcheck disable=SC2086
         "$PYTHON3" "$FLEETGEN" "$T/$name/fleet.json" $specs
-        rm -f "$T/port" "$T/control-port" "$T/emu.log" "$T/revoked.d"/* "$T/state"/queue.json
+        rm -f "$T/port" "$T/control-port" "$T/emu.log" "$T/revoked.d"/* "$T/state"/*.json
         kr_start_emulator "$T/$name/fleet.json" "$@"
         EMULATOR_PID=$!
         kr_write_config </dev/null
@@ -80,8 +80,9 @@ stop_emulator
 # A listing that fails half-way: what it found is detached, the pass is not complete (exit 2),
 # and lookup-failed names the region and the error.
 "$PYTHON3" "$FLEETGEN" "$T/fail.json" cn-hangzhou:kp-rev-a:250
-rm -f "$T/port" "$T/control-port" "$T/emu.log" "$T/revoked.d"/* "$T/state"/queue.json
+rm -f "$T/port" "$T/control-port" "$T/emu.log" "$T/revoked.d"/* "$T/state"/*.json
 kr_start_emulator "$T/fail.json"
+EMULATOR_PID=$!
 kr_write_config </dev/null
 printf 'kp-rev-a\n' >"$T/fail.list"
 kr_install_list "$T/fail.list" revoked.list
@@ -92,3 +93,37 @@ kr_expect_eq "$rc" 2 "--once exit status when a listing failed"
 kr_expect_eq "$(kr_count_events lookup-failed REGION=cn-hangzhou ERROR=ServiceUnavailable)" 1 "lookup-failed events"
 kr_expect_eq "$(kr_count_events enforcement-complete REGIONS_FAILED=1)" 1 "enforcement-complete counting the region that failed"
 kr_pass "a listing that cannot be completed is reported (lookup-failed, exit 2), never as complete"
+stop_emulator
+
+# The region sizes a pass saw are kept in the state directory: a later --once knows that listing
+# this region (1010 instances) costs more than naming its two key pairs, and spends no probe page.
+"$PYTHON3" "$FLEETGEN" "$T/memory.json" cn-hangzhou:kp-rev-a:5 cn-hangzhou:kp-rev-b:5 --other cn-hangzhou:1000
+rm -f "$T/port" "$T/control-port" "$T/emu.log" "$T/revoked.d"/* "$T/state"/*.json
+kr_start_emulator "$T/memory.json"
+EMULATOR_PID=$!
+kr_write_config </dev/null
+printf 'kp-rev-a\nkp-rev-b\n' >"$T/memory.list"
+kr_install_list "$T/memory.list" revoked.list
+# describe_calls: DescribeInstances calls in the emulator's log so far.
+describe_calls() {
+        kr_count_calls DescribeInstances | tr -d ' '
+}
+rc=0; kr_run_once || rc=$?
+kr_expect_eq "$rc" 0 "first --once exit status"
+kr_expect_eq "$(describe_calls)" 3 "first run: the probe page and one page per key pair"
+[ -s "$T/state/discovery.json" ] || kr_fail "no discovery.json in the state directory after a pass"
+kr_expect_eq "$(stat -c %a "$T/state/discovery.json")" 600 "discovery.json mode"
+rc=0; kr_run_once || rc=$?
+kr_expect_eq "$rc" 0 "second --once exit status"
+kr_expect_eq "$(describe_calls)" 5 "second run: one page per key pair, no probe"
+kr_pass "a second --once remembers the region's size: 2 DescribeInstances instead of 3"
+
+# A corrupt file is reported (path and why), ignored, and replaced after the pass.
+printf '{"version":1,"regions":' >"$T/state/discovery.json"
+rc=0; kr_run_once || rc=$?
+kr_expect_eq "$rc" 0 "--once exit status with a corrupt discovery.json"
+grep -q "$T/state/discovery.json is corrupt: not JSON" "$T/daemon.log" || kr_fail "the corrupt file was not reported"
+kr_expect_eq "$(describe_calls)" 8 "with the memory lost, the region is probed again"
+"$PYTHON3" -c 'import json, sys; json.load(open(sys.argv[1]))["regions"]["cn-hangzhou"]["instances"]' \
+        "$T/state/discovery.json" || kr_fail "discovery.json was not replaced by a valid one"
+kr_pass "a corrupt discovery.json is reported, ignored and replaced"

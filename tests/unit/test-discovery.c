@@ -1,4 +1,5 @@
-/* Unit tests for discovery.c: which way a region's instances are found, and the page arithmetic. */
+/* Unit tests for discovery.c: which way a region's instances are found, the page arithmetic, and
+ * the memory's JSON form. */
 #include "logic/discovery.h"
 #include "tests.h"
 
@@ -108,9 +109,89 @@ static void test_pages_and_memory(void) {
         CHECK(!discovery_strategy_to_string(_DISCOVERY_STRATEGY_MAX));
 }
 
+/* The JSON form read back gives the same counts, and what changed since the last save is known. */
+static void test_json_round_trip(void) {
+        _cleanup_(discovery_memory_freep) struct discovery_memory *m = NULL, *back = NULL;
+        _cleanup_free_ char *text = NULL, *again = NULL;
+        const char *error = NULL;
+        size_t n = 0;
+
+        CHECK_INTEQ(discovery_memory_new(&m), 0);
+        CHECK(!discovery_memory_changed(m));
+        CHECK_INTEQ(discovery_memory_set(m, "cn-hangzhou", NULL, 1999), 0);
+        CHECK_INTEQ(discovery_memory_set(m, "cn-hangzhou", "kp-1", 53), 0);
+        CHECK_INTEQ(discovery_memory_set(m, "cn-hangzhou", "name with spaces/and \"quotes\"", 0), 0);
+        CHECK_INTEQ(discovery_memory_set(m, "cn-beijing", "kp-1", 250), 0); /* no region size seen there */
+        CHECK(discovery_memory_changed(m));
+        CHECK_INTEQ(discovery_memory_to_json(m, &text), 0);
+        CHECK_STREQ(text, "{\"regions\":{\"cn-beijing\":{\"keypairs\":{\"kp-1\":250}},"
+                          "\"cn-hangzhou\":{\"instances\":1999,\"keypairs\":{\"kp-1\":53,"
+                          "\"name with spaces/and \\\"quotes\\\"\":0}}},\"version\":1}");
+        discovery_memory_mark_saved(m);
+        CHECK(!discovery_memory_changed(m));
+        CHECK_INTEQ(discovery_memory_set(m, "cn-hangzhou", "kp-1", 53), 0); /* the same count: nothing to save */
+        CHECK(!discovery_memory_changed(m));
+
+        CHECK_INTEQ(discovery_memory_new(&back), 0);
+        CHECK_INTEQ(discovery_memory_from_json(back, text, strlen(text), &error), 0);
+        CHECK(!discovery_memory_changed(back));
+        CHECK(discovery_memory_get(back, "cn-hangzhou", NULL, &n) && n == 1999);
+        CHECK(discovery_memory_get(back, "cn-hangzhou", "kp-1", &n) && n == 53);
+        CHECK(discovery_memory_get(back, "cn-hangzhou", "name with spaces/and \"quotes\"", &n) && n == 0);
+        CHECK(discovery_memory_get(back, "cn-beijing", "kp-1", &n) && n == 250);
+        CHECK(!discovery_memory_get(back, "cn-beijing", NULL, &n));
+        CHECK_INTEQ(discovery_memory_to_json(back, &again), 0);
+        CHECK_STREQ(again, text);
+
+        /* A region name never holds '/': "a/b" would read back as key pair b of region a. */
+        CHECK_INTEQ(discovery_memory_set(m, "cn-x/kp", NULL, 1), -EINVAL);
+        CHECK_INTEQ(discovery_memory_set(m, "", NULL, 1), -EINVAL);
+        CHECK_INTEQ(discovery_memory_set(m, "cn-x", "", 1), -EINVAL);
+}
+
+#define NOT_RECORD "not a version 1 record of region sizes"
+#define NOT_REGION "a region is not {\"instances\": N, \"keypairs\": {...}}"
+#define BAD_COUNT "a key pair's count is not an integer in range"
+#define BAD_NAME "an empty name, or a region name with '/'"
+
+static const struct {
+        const char *text;
+        const char *error;
+} bad_json[] = {
+        { "", "not JSON" },
+        { "{\"version\":1,\"regions\":{}", "not JSON" },
+        { "{\"version\":1,\"version\":1,\"regions\":{}}", "not JSON" },
+        { "[]", NOT_RECORD },
+        { "{\"version\":2,\"regions\":{}}", NOT_RECORD },
+        { "{\"version\":1}", NOT_RECORD },
+        { "{\"version\":1,\"regions\":{\"r\":{\"instances\":1}}}", NOT_REGION },
+        { "{\"version\":1,\"regions\":{\"r\":{\"instances\":-1,\"keypairs\":{}}}}", NOT_REGION },
+        { "{\"version\":1,\"regions\":{\"r\":{\"instances\":\"1\",\"keypairs\":{}}}}", NOT_REGION },
+        { "{\"version\":1,\"regions\":{\"r\":{\"keypairs\":{\"k\":1000001}}}}", BAD_COUNT },
+        { "{\"version\":1,\"regions\":{\"r\":{\"keypairs\":{\"k\":1.5}}}}", BAD_COUNT },
+        { "{\"version\":1,\"regions\":{\"r/x\":{\"keypairs\":{},\"instances\":3}}}", BAD_NAME },
+        { "{\"version\":1,\"regions\":{\"r\":{\"keypairs\":{\"\":3}}}}", BAD_NAME },
+};
+
+static void test_json_rejects(void) {
+        for (size_t i = 0; i < ELEMENTSOF(bad_json); i++) {
+                _cleanup_(discovery_memory_freep) struct discovery_memory *m = NULL;
+                const char *error = NULL;
+
+                CHECK_INTEQ(discovery_memory_new(&m), 0);
+                CHECK_INTEQ(discovery_memory_from_json(m, bad_json[i].text, strlen(bad_json[i].text), &error),
+                            -EBADMSG);
+                if (!error || strcmp(error, bad_json[i].error) != 0)
+                        fprintf(stderr, "  bad JSON case %zu\n", i);
+                CHECK_STREQ(error, bad_json[i].error);
+        }
+}
+
 int main(void) {
         test_choose();
         test_probe();
         test_pages_and_memory();
+        test_json_round_trip();
+        test_json_rejects();
         TESTS_DONE();
 }
