@@ -56,6 +56,11 @@ static inline const char *strempty(const char *s) {
         return s ? s : "";
 }
 
+/* s, or "n/a" for NULL (messages). */
+static inline const char *strna(const char *s) {
+        return s ? s : "n/a";
+}
+
 static inline bool isempty(const char *s) {
         return !s || !*s;
 }

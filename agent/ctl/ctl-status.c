@@ -4,6 +4,7 @@
 #include "ctl/ctl.h"
 #include "io/lists.h"
 #include "io/metrics.h"
+#include "io/referenced.h"
 #include "logic/sshkey.h"
 
 /* Longest entry label: "key SHA256:" and 43 base64 characters. */
@@ -25,6 +26,7 @@ struct status {
         struct lists lists;
         struct diags problems;
         struct state *state;
+        struct referenced *referenced; /* launch sources found naming a revoked key pair */
         struct status_entry *entries; /* every list entry, in list order */
         size_t n_entries;
         struct hashmap *by_name;      /* key pair name -> its first name entry */
@@ -48,6 +50,7 @@ static void status_done(struct status *s) {
         hashmap_free(s->by_list);
         free(s->entries);
         state_free(s->state);
+        referenced_free(s->referenced);
         diags_clear(&s->problems);
         lists_done(&s->lists);
         conf_free(s->conf);
@@ -190,6 +193,9 @@ static int status_load(const struct ctl *c, struct status *s) {
         if (r < 0)
                 return log_error_errno(r, "Out of memory while reading the lists");
         r = ctl_load_state(s->conf, &s->state);
+        if (r < 0)
+                return r;
+        r = ctl_sources_load(s->conf, &s->referenced);
         if (r < 0)
                 return r;
         r = status_index_entries(s);
@@ -413,6 +419,8 @@ static int status_print_text(const struct status *s) {
                                 (const char *[]){ "REGION", "KEY PAIR", "INSTANCE", "STATE", "DETACHED",
                                                   "REBOOT STARTED", "FINISHED", "RESULT", NULL },
                                 instances_table, "No instance has been detached.");
+        if (r >= 0)
+                r = ctl_sources_print_text(s->conf, s->referenced, s->ctl->color);
         if (r < 0)
                 return log_error_errno(r, "Out of memory"), CTL_EXIT_FAILURE;
         print_summary(s);
@@ -499,9 +507,10 @@ static json_t *queue_json(const struct status *s) {
 }
 
 static int status_print_json(const struct status *s) {
-        return ctl_print_json(json_pack("{s:s, s:o, s:o, s:o, s:o}", "config", s->ctl->config_path, "lists",
+        return ctl_print_json(json_pack("{s:s, s:o, s:o, s:o, s:o, s:o}", "config", s->ctl->config_path, "lists",
                                         lists_json(s), "entries", entries_json(s), "queue", queue_json(s),
-                                        "next_window", ctl_window_json(s->conf, s->window, &s->span)));
+                                        "next_window", ctl_window_json(s->conf, s->window, &s->span),
+                                        "launch_sources", ctl_sources_json(s->conf, s->referenced)));
 }
 
 int ctl_status(const struct ctl *c, char **args) {

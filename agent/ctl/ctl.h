@@ -67,3 +67,15 @@ int ctl_print_json(json_t *j);
 
 /* A JSON string, or null for NULL. */
 json_t *ctl_json_string(const char *s);
+
+/* ---- launch sources (ctl-sources.c) ---- */
+
+struct referenced;
+
+/* Reads the launch sources the daemon found in conf's StateDirectory (missing = none); -errno
+ * (logged). */
+int ctl_sources_load(const struct conf *conf, struct referenced **ret);
+/* Prints them as a table (or why there is none) and a blank line; -ENOMEM. */
+int ctl_sources_print_text(const struct conf *conf, const struct referenced *r, bool color);
+/* {"checked": bool, "sources": [{"region","source","keypair","default","found"}]}; NULL on ENOMEM. */
+json_t *ctl_sources_json(const struct conf *conf, const struct referenced *r);

@@ -10,11 +10,13 @@
 #include "daemon/enforce.h"
 #include "daemon/reboot.h"
 #include "daemon/setup.h"
+#include "daemon/sources.h"
 #include "io/credsource.h"
 #include "io/discovery-file.h"
 #include "io/ecs.h"
 #include "io/lists.h"
 #include "io/metrics.h"
+#include "io/referenced.h"
 #include "io/state.h"
 #include "io/statelock.h"
 #include "logic/conf.h"
@@ -44,6 +46,8 @@ struct agent {
         struct discovery_memory *discovery; /* region sizes seen by earlier passes */
         struct contained *contained;    /* [Contain] Enabled=yes: the record of containment */
         struct contain *contain;
+        struct referenced *referenced;  /* launch sources reported, for CheckLaunchSources= */
+        struct sources *launch_sources;
         bool reboots_settled;           /* --once: no reboot due now is left to start or follow */
         uint64_t pass_start_usec;       /* CLOCK_REALTIME start of the running or last pass */
         bool rerun;                     /* lists changed while a pass was running */
@@ -142,6 +146,7 @@ static void write_metrics(struct agent *a, const struct planner_counts *c) {
                 .dry_run = agent_dry_run(a),
                 .state = a->state,
                 .reboot_failures = reboot_failures(a->reboot),
+                .referenced = a->conf->check_launch_sources ? a->referenced : NULL,
         };
         int r;
 
@@ -202,6 +207,7 @@ static void start_pass(struct agent *a) {
                 .memory = a->discovery,
                 .contain = a->contain,
                 .contain_scope = a->conf->contain_scope,
+                .sources = a->conf->check_launch_sources ? a->launch_sources : NULL,
         };
         (void) sd_event_now(a->event, CLOCK_REALTIME, &a->pass_start_usec);
         r = enforce_start(&o, pass_done_cb, a, &a->pass);
@@ -398,6 +404,16 @@ static int make_contain(struct agent *a) {
         return contain_new(&o, &a->contain);
 }
 
+/* Launch sources: the record of what was reported is kept even while CheckLaunchSources=no. */
+static int make_launch_sources(struct agent *a) {
+        int r = referenced_load(a->conf->state_directory, &a->referenced);
+
+        if (r < 0)
+                return log_error_errno(r, "Failed to load the launch sources found from %s: %m",
+                                       a->conf->state_directory);
+        return sources_new(a->referenced, &a->launch_sources);
+}
+
 static int make_reboot(struct agent *a) {
         struct reboot_options o = {
                 .event = a->event,
@@ -452,6 +468,9 @@ int agent_new(const struct agent_options *o, struct agent **ret) {
         r = make_reboot(a);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up the reboot scheduler: %m");
+        r = make_launch_sources(a);
+        if (r < 0)
+                return r;
         r = add_sources(a);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up event sources: %m");
@@ -482,6 +501,8 @@ struct agent *agent_free(struct agent *a) {
         a->pass = enforce_free(a->pass);
         a->reboot = reboot_free(a->reboot);
         a->contain = contain_free(a->contain);
+        a->launch_sources = sources_free(a->launch_sources);
+        a->referenced = referenced_free(a->referenced);
         if (a->contained) {
                 int r = contained_save(a->contained);
                 if (r < 0)

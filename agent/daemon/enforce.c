@@ -463,6 +463,16 @@ static void region_discover(struct enforce_region *g) {
         }
 }
 
+/* The region's launch sources are checked against its revoked key pairs (CheckLaunchSources=). */
+static void region_check_sources(struct enforce_region *g, const struct planner_target *targets, size_t n) {
+        /* Names alone are all the revoked key pairs only where no entry needed the key pairs. */
+        bool complete = g->keypairs_listed || !planner_needs_public_keys(g->entries, g->n_entries);
+
+        if (g->pass->o.sources && sources_check_region(g->pass->o.sources, &g->pass->pass, g->name, targets, n,
+                                                       complete) < 0)
+                log_error("Out of memory while checking the launch sources of %s", g->name);
+}
+
 /* The region's revoked key pairs are known: names only, or matched against its key pairs. */
 static void region_start_targets(struct enforce_region *g) {
         _cleanup_free_ struct planner_target *targets = NULL;
@@ -482,6 +492,7 @@ static void region_start_targets(struct enforce_region *g) {
         }
         for (size_t i = 0; g->keypairs_listed && i < g->n_keypairs; i++)
                 (void) hashmap_put(g->pass->found_names, g->keypairs[i].name, g);
+        region_check_sources(g, targets, n);
         if (g->pass->o.contain && region_collect_keys(g) < 0)
                 log_error("Out of memory while collecting the revoked keys of %s", g->name);
         if (g->n_targets > 0 || (g->pass->o.contain && g->pass->o.contain_scope == CONF_CONTAIN_FLEET &&
@@ -596,8 +607,10 @@ static int pass_add_region(struct enforce *p, const char *name) {
         r = planner_entries_for_region(p->o.lists, p->o.n_lists, name, &g->entries, &g->n_entries);
         if (r < 0)
                 return r;
-        if (g->n_entries == 0)
+        if (g->n_entries == 0) {
+                region_check_sources(g, NULL, 0);
                 return 0;
+        }
         g->name_found = calloc(g->n_entries, sizeof(bool));
         if (!g->name_found)
                 return -ENOMEM;

@@ -4,6 +4,7 @@
 #include <systemd/sd-event.h>
 
 #include "daemon/contain.h"
+#include "daemon/sources.h"
 #include "io/ecs.h"
 #include "io/state.h"
 #include "logic/discovery.h"
@@ -26,6 +27,7 @@ struct enforce_options {
         struct discovery_memory *memory; /* region sizes seen by earlier passes, updated; or NULL */
         struct contain *contain;        /* where found instances are contained; NULL = off */
         enum conf_contain_scope contain_scope;
+        struct sources *sources;        /* each region's launch sources are checked; NULL = off */
 };
 
 /* Starts a pass; calls are queued on the ECS client, cb runs from the event loop when done. */

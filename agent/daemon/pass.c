@@ -6,7 +6,12 @@
 
 int pass_call(struct pass *p, const char *region, const char *action, struct params *params, ecs_done_cb cb,
               void *userdata) {
-        int r = ecs_call(p->ecs, region, action, params, cb, userdata);
+        return pass_call_service(p, ECS_SERVICE_ECS, region, action, params, cb, userdata);
+}
+
+int pass_call_service(struct pass *p, enum ecs_service s, const char *region, const char *action,
+                      struct params *params, ecs_done_cb cb, void *userdata) {
+        int r = ecs_call_service(p->ecs, s, region, action, params, cb, userdata);
 
         if (r < 0)
                 return log_error_errno(r, "Failed to queue %s in %s: %m", action, region);

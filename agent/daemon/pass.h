@@ -27,6 +27,10 @@ struct pass {
 int pass_call(struct pass *p, const char *region, const char *action, struct params *params, ecs_done_cb cb,
               void *userdata);
 
+/* Like pass_call(), for another API than ECS's (Auto Scaling). */
+int pass_call_service(struct pass *p, enum ecs_service s, const char *region, const char *action,
+                      struct params *params, ecs_done_cb cb, void *userdata);
+
 /* Keeps the pass open for work that is not an ECS call (a deferred group commit, say). */
 void pass_hold(struct pass *p);
 

@@ -192,6 +192,15 @@ static void format_queue(FILE *f, const struct metrics_input *in) {
         fprintf(f, METRICS_PREFIX "reboot_failures_total %u\n", in->reboot_failures);
 }
 
+static void format_sources(FILE *f, const struct metrics_input *in) {
+        header(f, "launch_sources_referencing", "gauge",
+               "Launch template versions and scaling configurations naming a revoked key pair, by kind.");
+        fprintf(f, METRICS_PREFIX "launch_sources_referencing{kind=\"launch-template\"} %zu\n",
+                referenced_count(in->referenced, "launch-template:"));
+        fprintf(f, METRICS_PREFIX "launch_sources_referencing{kind=\"scaling-configuration\"} %zu\n",
+                referenced_count(in->referenced, "scaling-configuration:"));
+}
+
 static void format_api(FILE *f, const struct metrics *m) {
         header(f, "api_requests_total", "counter", "ECS API requests sent, retries included, by action.");
         for (size_t i = 0; i < m->n; i++)
@@ -217,6 +226,7 @@ int metrics_format(const struct metrics *m, const struct metrics_input *in, char
         gauge(f, "revoked_entries", "Entries in the loaded revocation lists.", in->entries);
         format_pass(f, in);
         format_queue(f, in);
+        format_sources(f, in);
         format_api(f, m);
         if (fclose(f) != 0 || !text)
                 return -ENOMEM;

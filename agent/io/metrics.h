@@ -2,6 +2,7 @@
 #pragma once
 
 #include "io/ecs.h"
+#include "io/referenced.h"
 #include "io/state.h"
 #include "logic/planner.h"
 
@@ -24,6 +25,7 @@ struct metrics_input {
         const struct state *state; /* the reboot queue */
         unsigned reboot_failures;  /* reboot-failed events since start */
         uint64_t now_usec;         /* CLOCK_REALTIME */
+        const struct referenced *referenced; /* launch sources naming a revoked key pair; may be NULL */
 };
 
 int metrics_new(struct metrics **ret);

@@ -232,6 +232,8 @@ def write_config(opts, run_dir, port):
                 % (port, os.path.join(opts.ca, "ca.pem"), creds))
         f.write("MaxConcurrentRequests=%d\nMaxRequestsPerSecond=%d\nRequestTimeoutSec=10\n"
                 % (MAX_CONCURRENT, RATE_LIMIT))
+        # Detaches are measured against the SDK script, which reads no launch source.
+        f.write("CheckLaunchSources=no\nScalingEndpoint=https://127.0.0.1:%d/ess\n" % port)
         # No Window=: reboots are queued and never started, only enforcement is measured.
         f.write("[Reboot]\nEnabled=yes\n")
     return conf

@@ -35,6 +35,7 @@ RevocationDirectory=$T/revoked.d
 StateDirectory=$T/state
 [Cloud]
 Endpoint=https://127.0.0.1:$(cat "$T/port")
+ScalingEndpoint=https://127.0.0.1:$(cat "$T/port")/ess
 CAFile=$T/ca/ca.pem
 CredentialsFile=$T/credentials
 [Contain]

@@ -86,6 +86,7 @@ kr_write_config() {
         {
                 printf '[Agent]\nRevocationDirectory=%s\nStateDirectory=%s\nRescanIntervalSec=0\n' "$T/revoked.d" "$T/state"
                 printf '[Cloud]\nEndpoint=https://127.0.0.1:%s\nCAFile=%s\nCredentialsFile=%s\n' "$KR_PORT" "$T/ca/ca.pem" "$T/credentials"
+                printf 'ScalingEndpoint=https://127.0.0.1:%s/ess\n' "$KR_PORT"
                 printf 'RequestTimeoutSec=5\nMaxRetries=5\n'
                 cat
         } >"$T/keyrevoke.conf"

@@ -120,6 +120,7 @@ RevocationDirectory=$CONF/revoked.d
 RescanIntervalSec=0
 [Cloud]
 Endpoint=https://127.0.0.1:$(cat /run/kr/port)
+ScalingEndpoint=https://127.0.0.1:$(cat /run/kr/port)/ess
 CAFile=$CONF/ca.pem
 Regions=cn-hangzhou cn-shanghai
 RequestTimeoutSec=5

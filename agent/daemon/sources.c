@@ -1,0 +1,430 @@
+/* Launch sources: each pass lists a region's launch templates (every version) and Auto Scaling
+ * configurations and reports those that name one of its revoked key pairs (SPEC.md
+ * "Re-introduction"), once per source and key pair, remembered in StateDirectory.
+ *
+ * Reading only: a source is reported, never changed. A failed or refused listing leaves what
+ * was remembered alone and holds nothing else back. */
+#include "base/log.h"
+#include "base/strutil.h"
+#include "daemon/sources.h"
+#include "io/report.h"
+
+#define SOURCES_PAGE_SIZE 50U
+/* A TotalCount above this is not believed (and not paged). */
+#define SOURCES_MAX_ITEMS 100000U
+
+enum sources_list {
+        LIST_TEMPLATES,
+        LIST_VERSIONS,
+        LIST_CONFIGS,
+        _LIST_MAX,
+};
+
+static const struct {
+        enum ecs_service service;
+        const char *action;
+        const char *what;
+        const char *permission;         /* the RAM action it needs */
+} source_lists[_LIST_MAX] = {
+        [LIST_TEMPLATES] = { ECS_SERVICE_ECS, "DescribeLaunchTemplates", "launch templates",
+                             "ecs:DescribeLaunchTemplates" },
+        [LIST_VERSIONS] = { ECS_SERVICE_ECS, "DescribeLaunchTemplateVersions", "launch template versions",
+                            "ecs:DescribeLaunchTemplateVersions" },
+        [LIST_CONFIGS] = { ECS_SERVICE_ESS, "DescribeScalingConfigurations", "scaling configurations",
+                           "ess:DescribeScalingConfigurations" },
+};
+
+struct sources {
+        struct referenced *record;
+        bool warned[_LIST_MAX];         /* a missing permission is reported once per run */
+        struct sources_region *regions; /* checks in progress */
+};
+
+/* A source found naming a revoked key pair. */
+struct sources_found {
+        char *source;
+        char *key;                      /* referenced_key() */
+        char *what;                     /* how the event's message names it */
+        char *request_id;
+        const struct planner_target *why;
+        bool is_default;
+};
+
+/* One page asked for; owned by its region, so that a cancelled call leaves nothing behind. */
+struct sources_call {
+        struct sources_region *region;
+        enum sources_list list;
+        unsigned page;
+        struct ecs_launch_template template; /* LIST_VERSIONS: whose versions */
+        struct sources_call *next;
+};
+
+struct sources_region {
+        struct sources *owner;
+        struct pass *pass;
+        char *name;
+        struct planner_target *targets; /* keypair points into keypairs */
+        char **keypairs;
+        size_t n_targets;
+        bool complete;
+        bool failed;
+        bool warned;                    /* a listing failed: said once per region and pass */
+        unsigned pending;
+        struct sources_found *found;
+        size_t n_found;
+        struct sources_call *calls;
+        struct sources_region *prev, *next;
+};
+
+/* ---- lifecycle ----------------------------------------------------------------------------- */
+
+static void region_free(struct sources_region *g) {
+        if (!g)
+                return;
+        if (g->prev)
+                g->prev->next = g->next;
+        else if (g->owner && g->owner->regions == g)
+                g->owner->regions = g->next;
+        if (g->next)
+                g->next->prev = g->prev;
+        while (g->calls) {
+                struct sources_call *c = g->calls;
+                g->calls = c->next;
+                free(c->template.id);
+                free(c->template.name);
+                free(c);
+        }
+        for (size_t i = 0; i < g->n_found; i++) {
+                free(g->found[i].source);
+                free(g->found[i].key);
+                free(g->found[i].what);
+                free(g->found[i].request_id);
+        }
+        free(g->found);
+        free(g->targets);
+        strv_free(g->keypairs);
+        free(g->name);
+        free(g);
+}
+
+int sources_new(struct referenced *record, struct sources **ret) {
+        struct sources *s = calloc(1, sizeof(*s));
+
+        if (!s)
+                return -ENOMEM;
+        s->record = record;
+        *ret = s;
+        return 0;
+}
+
+struct sources *sources_free(struct sources *s) {
+        if (!s)
+                return NULL;
+        while (s->regions)
+                region_free(s->regions);
+        free(s);
+        return NULL;
+}
+
+/* ---- what was found ------------------------------------------------------------------------ */
+
+static const struct planner_target *region_target(const struct sources_region *g, const char *keypair) {
+        for (size_t i = 0; keypair && i < g->n_targets; i++)
+                if (streq(g->targets[i].keypair, keypair))
+                        return &g->targets[i];
+        return NULL;
+}
+
+/* Takes what (a new string) for a source naming the key pair of t. */
+static int region_add_found(struct sources_region *g, const struct planner_target *t, char *what, const char *source,
+                            const char *request_id, bool is_default) {
+        _cleanup_free_ char *w = what;
+        struct sources_found *a, *f;
+
+        if (!w)
+                return -ENOMEM;
+        a = reallocarray(g->found, g->n_found + 1, sizeof(*a));
+        if (!a)
+                return -ENOMEM;
+        g->found = a;
+        f = &a[g->n_found];
+        *f = (struct sources_found) { .why = t, .is_default = is_default };
+        f->source = strdup(source);
+        f->key = referenced_key(g->name, source, t->keypair);
+        f->request_id = request_id ? strdup(request_id) : NULL;
+        f->what = TAKE_PTR(w);
+        g->n_found++;
+        return f->source && f->key && (!request_id || f->request_id) ? 0 : -ENOMEM;
+}
+
+static int region_found_version(struct sources_region *g, const struct ecs_launch_template *t,
+                                const struct ecs_template_version *v, const char *request_id) {
+        const struct planner_target *target = region_target(g, v->key_pair_name);
+        bool is_default = v->is_default || v->number == t->default_version;
+        _cleanup_free_ char *source = NULL;
+        char *what = NULL;
+
+        if (!target)
+                return 0;
+        if (asprintf(&source, "launch-template:%s:%u", t->id, v->number) < 0 ||
+            asprintf(&what, "Launch template %s%s%s%s version %u%s", t->id, t->name ? " (" : "", strempty(t->name),
+                     t->name ? ")" : "", v->number, is_default ? ", its default version," : "") < 0)
+                return -ENOMEM;
+        return region_add_found(g, target, what, source, request_id, is_default);
+}
+
+static int region_found_config(struct sources_region *g, const struct ecs_scaling_config *c, const char *request_id) {
+        const struct planner_target *target = region_target(g, c->key_pair_name);
+        _cleanup_free_ char *source = NULL;
+        char *what = NULL;
+
+        if (!target)
+                return 0;
+        if (asprintf(&source, "scaling-configuration:%s", c->id) < 0 ||
+            asprintf(&what, "Scaling configuration %s%s%s (%s)", c->id, c->group_id ? " of scaling group " : "",
+                     strempty(c->group_id), c->active ? "active: new instances use it" : "inactive") < 0)
+                return -ENOMEM;
+        return region_add_found(g, target, what, source, request_id, c->active);
+}
+
+static void region_report(const struct sources_region *g, const struct sources_found *f) {
+        const struct planner_entry *why = &f->why->why;
+        struct event_fields ev = {
+                .keypair = f->why->keypair,
+                .region = g->name,
+                .source = f->source,
+                .request_id = f->request_id,
+                .list = why->list ? why->list->path : NULL,
+                .line = why->entry ? why->entry->line : 0,
+                .reason = why->entry ? why->entry->reason : NULL,
+                .dry_run = g->pass->dry_run,
+        };
+
+        report_event(EVENT_KEYPAIR_REFERENCED, &ev,
+                     "%s names revoked key pair '%s' in %s: instances launched from it come up with the revoked key",
+                     f->what, f->why->keypair, g->name);
+}
+
+/* Reports what was not reported before and remembers it; what a complete check did not find
+ * again is forgotten. */
+static void region_commit(struct sources_region *g) {
+        struct referenced *record = g->owner->record;
+        _cleanup_(hashmap_freep) struct hashmap *keep = NULL;
+        bool prune = g->complete && !g->failed;
+        int r;
+
+        if (hashmap_new(&keep) < 0)
+                prune = false;
+        for (size_t i = 0; i < g->n_found; i++) {
+                const struct sources_found *f = &g->found[i];
+
+                if (!referenced_find(record, g->name, f->source, f->why->keypair))
+                        region_report(g, f);
+                if (referenced_put(record, g->name, f->source, f->why->keypair, f->is_default, pass_now(g->pass)) < 0 ||
+                    (keep && hashmap_put(keep, f->key, (void *) f) < 0))
+                        prune = false;
+        }
+        if (prune)
+                referenced_prune_region(record, g->name, keep);
+        if (g->pass->dry_run)
+                return;
+        r = referenced_save(record);
+        if (r < 0)
+                log_error_errno(r, "Failed to save the launch sources found in %s: %m", record->directory);
+}
+
+/* ---- listings ------------------------------------------------------------------------------ */
+
+static void page_done_cb(const struct ecs_result *r, void *userdata);
+
+static int region_send(struct sources_region *g, enum sources_list list, unsigned page,
+                       const struct ecs_launch_template *t) {
+        struct sources_call *c = calloc(1, sizeof(*c));
+        struct params params = {};
+        int r;
+
+        if (!c)
+                return -ENOMEM;
+        *c = (struct sources_call) { .region = g, .list = list, .page = page, .next = g->calls };
+        g->calls = c;
+        if (t && (!(c->template.id = strdup(t->id)) || (t->name && !(c->template.name = strdup(t->name)))))
+                return -ENOMEM;
+        if (t)
+                c->template.default_version = t->default_version;
+        if (params_add(&params, "RegionId", g->name) < 0 || params_addf(&params, "PageNumber", "%u", page) < 0 ||
+            params_addf(&params, "PageSize", "%u", SOURCES_PAGE_SIZE) < 0 ||
+            (t && (params_add(&params, "LaunchTemplateId", t->id) < 0 ||
+                   params_add(&params, "DetailFlag", "true") < 0))) {
+                params_done(&params);
+                return -ENOMEM;
+        }
+        r = pass_call_service(g->pass, source_lists[list].service, g->name, source_lists[list].action, &params,
+                              page_done_cb, c);
+        if (r < 0)
+                return r;
+        g->pending++;
+        return 0;
+}
+
+static bool code_is_permission(const char *code) {
+        return code && (startswith(code, "Forbidden") || startswith(code, "NoPermission"));
+}
+
+static void region_failed(struct sources_region *g, enum sources_list list, const struct ecs_result *r) {
+        struct sources *s = g->owner;
+        const char *error = r->error == -EBADMSG && !r->code ? "unparsable or implausible answer" : pass_error_name(r);
+
+        g->failed = true;
+        if (code_is_permission(r->code)) {
+                if (!s->warned[list])
+                        log_warning("Missing RAM permission %s (%s, request %s): %s are not checked for revoked key "
+                                    "pairs; grant it, or set CheckLaunchSources=no. Detaches go on.",
+                                    source_lists[list].permission, r->code, strna(r->request_id),
+                                    source_lists[list].what);
+                s->warned[list] = true;
+                return;
+        }
+        if (!g->warned)
+                log_warning("Could not list %s in %s: %s%s%s (request %s); they are checked again at the next pass",
+                            source_lists[list].what, g->name, error, r->message ? ": " : "", strempty(r->message),
+                            strna(r->request_id));
+        g->warned = true;
+}
+
+/* Page one told how many items there are: the other pages go out at once. */
+static void region_more_pages(struct sources_region *g, const struct sources_call *c, unsigned total) {
+        unsigned pages = (total + SOURCES_PAGE_SIZE - 1) / SOURCES_PAGE_SIZE;
+
+        for (unsigned page = 2; page <= pages; page++)
+                if (region_send(g, c->list, page, c->list == LIST_VERSIONS ? &c->template : NULL) < 0) {
+                        g->failed = true;
+                        log_error("Failed to ask for all %s in %s", source_lists[c->list].what, g->name);
+                        return;
+                }
+}
+
+static int parse_templates(struct sources_region *g, json_t *body, unsigned *ret_total) {
+        struct ecs_launch_template *a = NULL;
+        size_t n = 0;
+        int r = ecsparse_launch_templates(body, &a, &n, ret_total);
+
+        for (size_t i = 0; r >= 0 && i < n; i++)
+                r = region_send(g, LIST_VERSIONS, 1, &a[i]);
+        ecs_launch_templates_free(a, n);
+        return r;
+}
+
+static int parse_versions(struct sources_region *g, const struct sources_call *c, const struct ecs_result *res,
+                          unsigned *ret_total) {
+        struct ecs_template_version *a = NULL;
+        size_t n = 0;
+        int r = ecsparse_template_versions(res->body, &a, &n, ret_total);
+
+        for (size_t i = 0; r >= 0 && i < n; i++)
+                r = region_found_version(g, &c->template, &a[i], res->request_id);
+        ecs_template_versions_free(a, n);
+        return r;
+}
+
+static int parse_configs(struct sources_region *g, const struct ecs_result *res, unsigned *ret_total) {
+        struct ecs_scaling_config *a = NULL;
+        size_t n = 0;
+        int r = ecsparse_scaling_configs(res->body, &a, &n, ret_total);
+
+        for (size_t i = 0; r >= 0 && i < n; i++)
+                r = region_found_config(g, &a[i], res->request_id);
+        ecs_scaling_configs_free(a, n);
+        return r;
+}
+
+static int parse_page(struct sources_region *g, const struct sources_call *c, const struct ecs_result *res,
+                      unsigned *ret_total) {
+        int r = -EINVAL;
+
+        switch (c->list) {
+        case LIST_TEMPLATES:
+                r = parse_templates(g, res->body, ret_total);
+                break;
+        case LIST_VERSIONS:
+                r = parse_versions(g, c, res, ret_total);
+                break;
+        case LIST_CONFIGS:
+                r = parse_configs(g, res, ret_total);
+                break;
+        case _LIST_MAX:
+                break;
+        }
+        if (r >= 0 && *ret_total > SOURCES_MAX_ITEMS)
+                return -EBADMSG;
+        return r;
+}
+
+static void page_done_cb(const struct ecs_result *r, void *userdata) {
+        struct sources_call *c = userdata;
+        struct sources_region *g = c->region;
+        struct pass *p = g->pass;
+        unsigned total = 0;
+        int k = r->error < 0 ? r->error : parse_page(g, c, r, &total);
+
+        if (k < 0) {
+                struct ecs_result bad = { .request_id = r->request_id, .error = k };
+                region_failed(g, c->list, r->error < 0 ? r : &bad);
+        } else if (c->page == 1)
+                region_more_pages(g, c, total);
+        if (--g->pending == 0) {
+                region_commit(g);
+                region_free(g);
+        }
+        pass_release(p);
+}
+
+/* ---- start --------------------------------------------------------------------------------- */
+
+static int region_copy_targets(struct sources_region *g, const struct planner_target *targets, size_t n) {
+        g->targets = calloc(n, sizeof(*g->targets));
+        if (!g->targets)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++)
+                if (strv_extend(&g->keypairs, targets[i].keypair) < 0)
+                        return -ENOMEM;
+        for (size_t i = 0; i < n; i++)
+                g->targets[i] = (struct planner_target) { .keypair = g->keypairs[i], .why = targets[i].why };
+        g->n_targets = n;
+        return 0;
+}
+
+int sources_check_region(struct sources *s, struct pass *p, const char *region, const struct planner_target *targets,
+                         size_t n, bool complete) {
+        struct sources_region *g;
+        int r;
+
+        if (n == 0) {
+                /* Nothing is revoked here: nothing here is remembered either. */
+                if (complete)
+                        referenced_prune_region(s->record, region, NULL);
+                r = p->dry_run ? 0 : referenced_save(s->record);
+                if (r < 0)
+                        log_error_errno(r, "Failed to save the launch sources found in %s: %m", s->record->directory);
+                return 0;
+        }
+        g = calloc(1, sizeof(*g));
+        if (!g)
+                return -ENOMEM;
+        *g = (struct sources_region) { .owner = s, .pass = p, .complete = complete, .next = s->regions };
+        if (s->regions)
+                s->regions->prev = g;
+        s->regions = g;
+        g->name = strdup(region);
+        r = g->name ? region_copy_targets(g, targets, n) : -ENOMEM;
+        if (r >= 0)
+                r = region_send(g, LIST_TEMPLATES, 1, NULL);
+        if (r >= 0)
+                r = region_send(g, LIST_CONFIGS, 1, NULL);
+        if (r < 0 && g->pending == 0) {
+                region_free(g);
+                return r;
+        }
+        if (r < 0)
+                g->failed = true; /* what was sent goes on; nothing is forgotten */
+        return 0;
+}

@@ -1,0 +1,24 @@
+/* Launch sources: each pass lists a region's launch templates (every version) and Auto Scaling
+ * configurations and reports those that name one of its revoked key pairs (SPEC.md
+ * "Re-introduction"), once per source and key pair, remembered in StateDirectory. */
+#pragma once
+
+#include "daemon/pass.h"
+#include "io/referenced.h"
+#include "logic/planner.h"
+
+struct sources;
+
+/* A checker that remembers what it reported in record (borrowed; it must outlive the checker). */
+int sources_new(struct referenced *record, struct sources **ret);
+/* Frees the checks still running; their calls belong to the ECS client (freed with it, or
+ * cancelled first: no callback may follow). */
+struct sources *sources_free(struct sources *s);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct sources *, sources_free);
+
+/* Checks region's launch sources against its n revoked key pairs (targets and their entries are
+ * borrowed until the pass ends), with calls that hold pass p. complete: targets are every revoked
+ * key pair of the region, so what is not found any more is forgotten (and reported again when
+ * it comes back). With no targets no call is made. -ENOMEM (nothing was started). */
+int sources_check_region(struct sources *s, struct pass *p, const char *region, const struct planner_target *targets,
+                         size_t n, bool complete);
