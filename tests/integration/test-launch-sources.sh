@@ -6,6 +6,8 @@
 # detach back; keyrevokectl status and the metrics show them; CheckLaunchSources=no makes none of
 # these calls.
 . "$(dirname "$0")/lib.sh"
+# As under systemd (a oneshot unit): --once writes MetricsFile= then.
+export INVOCATION_ID=test-launch-sources
 
 KEY_OPS="ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIINUall81KPQU5fvIcIqe1sHOyBUVLqof9a/A8BzaNm4 ops@test"
 "$PYTHON3" - "$T/fleet.json" "$KEY_OPS" <<'PY'
