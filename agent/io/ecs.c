@@ -40,6 +40,7 @@ struct ecs_call {
         void *userdata;
         unsigned attempts;
         uint64_t not_before_usec;       /* CLOCK_MONOTONIC; retry backoff */
+        uint64_t sent_usec;             /* CLOCK_MONOTONIC; when the last attempt was started */
         struct http_call *http;         /* the attempt in flight, NULL while queued */
         struct ecs_call *prev, *next;
 };
@@ -303,7 +304,7 @@ static void ecs_http_done_cb(const struct http_response *r, void *userdata) {
                 e->observe_cb(c->action, &res, e->observe_userdata);
         if (res.code && startswith(res.code, "Throttling")) {
                 e->stats.throttled++;
-                ratelimit_throttled(&e->ratelimit, now);
+                ratelimit_throttled(&e->ratelimit, c->sent_usec, now);
         } else if (res.error == 0)
                 ratelimit_succeeded(&e->ratelimit, now);
         if (c->attempts <= e->max_retries && ecs_result_is_retryable(c, r, &res)) {
@@ -338,6 +339,7 @@ static int ecs_attempt_start(struct ecs *e, struct ecs_call *c) {
         if (r < 0)
                 return r;
         c->attempts++;
+        c->sent_usec = ecs_now(e, CLOCK_MONOTONIC);
         e->n_in_flight++;
         e->stats.calls++;
         return 0;

@@ -1,9 +1,12 @@
 /* Client-side token bucket with adaptive rate, and retry backoff (pure; now passed in).
  *
- * The bucket holds one second's worth of the current rate and starts full.
- * A throttling answer halves the rate, never below RATELIMIT_MIN_RATE nor 10% of max_rate, and
- * empties the bucket; each success adds max_rate/20 back, so full speed returns after 20 calls
- * that went through. */
+ * The bucket holds one second's worth of the current rate and starts full. Its last
+ * RATELIMIT_JITTER_USEC worth of tokens is kept back: requests reach the server a little
+ * earlier or later than they were sent (a new connection's handshake, the server's own
+ * scheduling), so a bucket spent to exactly zero would be throttled whenever one arrives a
+ * millisecond ahead of its predecessor's pace. A throttling answer empties the bucket (the server's is empty); one that follows such a resync
+ * within a second halves the rate, never below RATELIMIT_MIN_RATE nor 10% of max_rate; each
+ * success adds max_rate/20 back, so full speed returns after 20 calls that went through. */
 #include "logic/ratelimit.h"
 
 /* Float slack so that waiting exactly the returned time always yields a token. */
@@ -53,23 +56,35 @@ void ratelimit_init(struct ratelimit *r, double max_rate, uint64_t now_usec) {
         r->tokens = r->burst;
 }
 
+/* Tokens kept back for the arrival jitter; a full bucket still always gives one. */
+static double reserve(const struct ratelimit *r) {
+        return dmin(r->rate * RATELIMIT_JITTER_USEC / USEC_PER_SEC, r->burst - 1.0);
+}
+
 uint64_t ratelimit_take(struct ratelimit *r, uint64_t now_usec) {
-        double wait;
+        double need, wait;
 
         refill(r, now_usec);
-        if (r->tokens >= 1.0 - TOKEN_EPSILON) {
+        need = 1.0 + reserve(r);
+        if (r->tokens >= need - TOKEN_EPSILON) {
                 r->tokens = dmax(0.0, r->tokens - 1.0);
                 return 0;
         }
         /* rounded up, and at least 1 so that a caller never spins */
-        wait = (1.0 - r->tokens) / r->rate * USEC_PER_SEC;
+        wait = (need - r->tokens) / r->rate * USEC_PER_SEC;
         return (uint64_t) wait + 1;
 }
 
-void ratelimit_throttled(struct ratelimit *r, uint64_t now_usec) {
+void ratelimit_throttled(struct ratelimit *r, uint64_t sent_usec, uint64_t now_usec) {
+        bool synced = r->synced_usec > 0;
+
+        if (synced && sent_usec < r->synced_usec)
+                return;
         refill(r, now_usec);
-        set_rate(r, dmax(rate_floor(r), r->rate / 2));
+        if (synced && sent_usec - r->synced_usec < USEC_PER_SEC)
+                set_rate(r, dmax(rate_floor(r), r->rate / 2));
         r->tokens = 0;
+        r->synced_usec = now_usec;
 }
 
 void ratelimit_succeeded(struct ratelimit *r, uint64_t now_usec) {

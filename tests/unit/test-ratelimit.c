@@ -7,7 +7,7 @@
 enum step_op {
         END,      /* the zero-filled rest of a table row */
         TAKE,     /* ratelimit_take() must return wait */
-        THROTTLE, /* ratelimit_throttled() */
+        THROTTLE, /* ratelimit_throttled() of a request sent at sent_usec */
         SUCCEED,  /* ratelimit_succeeded() */
         RATE,     /* the current rate must be rate */
 };
@@ -17,6 +17,7 @@ struct step {
         uint64_t at_usec; /* offset from T0 */
         uint64_t wait;
         double rate;
+        uint64_t sent_usec; /* offset from T0 */
 };
 
 #define MAX_STEPS 16
@@ -25,58 +26,83 @@ static const struct {
         double max_rate;
         struct step steps[MAX_STEPS];
 } bucket_cases[] = {
-        /* a full bucket of 2 to start with (the server's starts full too), then one every 0.5 s */
+        /* a full bucket of 2 to start with (the server's starts full too), 20 ms of it kept back
+         * for the arrival jitter, then one every 0.5 s */
         { 2,
           { { TAKE, 0, 0 },
-            { TAKE, 0, 0 },
-            { TAKE, 0, 500001 },
-            { TAKE, 250000, 250001 },
-            { TAKE, 500000, 0 },
-            { TAKE, 500000, 500001 },
-            { TAKE, 1000001, 0 } } },
+            { TAKE, 0, 20001 },
+            { TAKE, 20000, 0 },
+            { TAKE, 20000, 500001 },
+            { TAKE, 270000, 250001 },
+            { TAKE, 520000, 0 },
+            { TAKE, 3600 * USEC_PER_SEC, 0 },
+            { TAKE, 3600 * USEC_PER_SEC, 20001 } } },
         /* the bucket holds one second's worth however long we idle */
         { 3,
           { { TAKE, 3600 * USEC_PER_SEC, 0 },
             { TAKE, 3600 * USEC_PER_SEC, 0 },
-            { TAKE, 3600 * USEC_PER_SEC, 0 },
-            { TAKE, 3600 * USEC_PER_SEC, 333334 } } },
+            { TAKE, 3600 * USEC_PER_SEC, 20001 },
+            { TAKE, 3600 * USEC_PER_SEC + 20000, 0 },
+            { TAKE, 3600 * USEC_PER_SEC + 20000, 333334 } } },
+        /* at 1/s a full bucket is one token: nothing can be kept back */
+        { 1, { { TAKE, 0, 0 }, { TAKE, 0, 1000001 } } },
         /* a clock going backwards earns nothing and breaks nothing */
         { 1,
           { { TAKE, 10 * USEC_PER_SEC, 0 },
             { TAKE, 5 * USEC_PER_SEC, 1000001 },
             { TAKE, 10 * USEC_PER_SEC + 500000, 500001 },
             { TAKE, 11 * USEC_PER_SEC, 0 } } },
-        /* throttling halves down to 10% of max and empties the bucket; successes add max/20 */
+        /* a first throttle empties the bucket and keeps the rate (the buckets drifted apart); the
+         * answers to requests sent before it know nothing new */
         { 20,
           { { RATE, 0, 0, 20 },
-            { THROTTLE, 0 },
+            { THROTTLE, 30000, .sent_usec = 0 },
+            { RATE, 0, 0, 20 },
+            { TAKE, 30000, 70001 },
+            { THROTTLE, 40000, .sent_usec = 10000 },
+            { THROTTLE, 45000, .sent_usec = 29999 },
+            { RATE, 0, 0, 20 },
+            { TAKE, 100001, 0 } } },
+        /* throttled again within a second of the resync: halved down to 10% of max; successes add
+         * max/20 */
+        { 20,
+          { { THROTTLE, 30000, .sent_usec = 0 },
+            { THROTTLE, 100000, .sent_usec = 60000 },
             { RATE, 0, 0, 10 },
-            { TAKE, 0, 100001 },
-            { THROTTLE, 0 },
-            { THROTTLE, 0 },
+            { TAKE, 100000, 120001 },
+            { THROTTLE, 200000, .sent_usec = 150000 },
+            { THROTTLE, 300000, .sent_usec = 250000 },
             { RATE, 0, 0, 2.5 },
-            { THROTTLE, 0 },
+            { THROTTLE, 400000, .sent_usec = 350000 },
             { RATE, 0, 0, 2 },
-            { THROTTLE, 0 },
+            { THROTTLE, 500000, .sent_usec = 450000 },
             { RATE, 0, 0, 2 },
-            { TAKE, 0, 500001 },
-            { SUCCEED, 0 },
+            { TAKE, 500000, 520001 },
+            { SUCCEED, 500000 },
             { RATE, 0, 0, 3 },
-            { TAKE, 333334, 0 },
-            { TAKE, 333334, 333333 } } },
+            { TAKE, 853334, 0 },
+            { TAKE, 853334, 333333 } } },
+        /* more than a second after the last resync, a throttle is a resync again */
+        { 20,
+          { { THROTTLE, 30000, .sent_usec = 0 },
+            { THROTTLE, 1100000, .sent_usec = 1030000 },
+            { RATE, 0, 0, 20 },
+            { THROTTLE, 1200000, .sent_usec = 1150000 },
+            { RATE, 0, 0, 10 } } },
         /* the floor is 1/s when 10% of max is less */
         { 5,
-          { { THROTTLE, 0 },
-            { THROTTLE, 0 },
-            { THROTTLE, 0 },
+          { { THROTTLE, 10, .sent_usec = 0 },
+            { THROTTLE, 20, .sent_usec = 10 },
+            { THROTTLE, 30, .sent_usec = 20 },
+            { THROTTLE, 40, .sent_usec = 30 },
             { RATE, 0, 0, 1 },
-            { TAKE, 0, 1000001 },
-            { SUCCEED, 0 },
-            { SUCCEED, 0 },
+            { TAKE, 40, 1000001 },
+            { SUCCEED, 40 },
+            { SUCCEED, 40 },
             { RATE, 0, 0, 1.5 } } },
         /* invalid configured rates: at least 1/s, at most RATELIMIT_MAX_RATE */
         { 0, { { RATE, 0, 0, 1 }, { TAKE, 0, 0 }, { TAKE, 500000, 500001 }, { TAKE, 1000000, 0 } } },
-        { -3, { { RATE, 0, 0, 1 }, { THROTTLE, 0 }, { RATE, 0, 0, 1 } } },
+        { -3, { { RATE, 0, 0, 1 }, { THROTTLE, 10 }, { THROTTLE, 20, .sent_usec = 10 }, { RATE, 0, 0, 1 } } },
         { 0.25, { { RATE, 0, 0, 1 } } },
         { 0.0 / 0.0, { { RATE, 0, 0, 1 } } },
         { 1e12, { { RATE, 0, 0, RATELIMIT_MAX_RATE } } },
@@ -94,11 +120,15 @@ static void test_bucket(void) {
                         switch (s->op) {
                         case END:
                                 break;
-                        case TAKE:
-                                CHECK_INTEQ(ratelimit_take(&r, now), s->wait);
+                        case TAKE: {
+                                /* waits are rounded up from a double: allow one microsecond */
+                                uint64_t wait = ratelimit_take(&r, now);
+                                if (wait + 1 < s->wait || wait > s->wait + 1)
+                                        CHECK_INTEQ(wait, s->wait);
                                 break;
+                        }
                         case THROTTLE:
-                                ratelimit_throttled(&r, now);
+                                ratelimit_throttled(&r, T0 + s->sent_usec, now);
                                 break;
                         case SUCCEED:
                                 ratelimit_succeeded(&r, now);
@@ -140,8 +170,10 @@ static void test_average(void) {
                 CHECK(sent <= limit);
                 CHECK(sent >= limit * 99 / 100);
 
-                /* throttled: the average follows the lowered rate */
-                ratelimit_throttled(&r, T0 + 100 * USEC_PER_SEC);
+                /* throttled twice: the average follows the lowered rate */
+                ratelimit_throttled(&r, T0 + 100 * USEC_PER_SEC - 1000, T0 + 100 * USEC_PER_SEC - 500);
+                ratelimit_throttled(&r, T0 + 100 * USEC_PER_SEC - 400, T0 + 100 * USEC_PER_SEC);
+                CHECK(r.rate < r.max_rate || r.max_rate == RATELIMIT_MIN_RATE);
                 sent = simulate(&r, T0 + 100 * USEC_PER_SEC, 100 * USEC_PER_SEC);
                 CHECK(sent <= (unsigned long) (r.rate * 100) + 1);
 
