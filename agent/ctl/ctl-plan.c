@@ -4,10 +4,12 @@
 #include "base/log.h"
 #include "base/table.h"
 #include "ctl/ctl.h"
+#include "daemon/contain.h"
 #include "daemon/enforce.h"
 #include "daemon/setup.h"
 #include "io/credsource.h"
 #include "io/lists.h"
+#include "io/metrics.h"
 #include "io/report.h"
 
 /* One event of the pass that says what would happen to something. */
@@ -27,6 +29,8 @@ struct plan {
         sd_event *event;
         struct ecs *ecs;
         struct credsource *credsource;
+        struct contained *record;       /* [Contain] Enabled=yes: read, never written */
+        struct contain *contain;        /* in dry-run mode: would-contain events only */
         struct lists lists;
         struct enforce *pass;
         int error; /* the pass could not run */
@@ -42,6 +46,8 @@ static void plan_done(struct plan *p) {
         credsource_free(p->credsource);
         ecs_free(p->ecs);
         enforce_free(p->pass);
+        contain_free(p->contain);
+        contained_free(p->record);
         lists_done(&p->lists);
         sd_event_unref(p->event);
         for (size_t i = 0; i < p->n_rows; i++) {
@@ -131,6 +137,8 @@ static void plan_start_pass(struct plan *p) {
                 .regions = p->conf->regions,
                 .dry_run = true,
                 .event = p->event,
+                .contain = p->contain,
+                .contain_scope = p->conf->contain_scope,
         };
         int r = enforce_start(&o, plan_pass_done_cb, p, &p->pass);
 
@@ -200,6 +208,29 @@ static int plan_load_files(struct plan *p, char **files) {
         return r == -ENOMEM ? r : 0;
 }
 
+/* With [Contain] Enabled=yes: the record, and a containment that only says what it would do. */
+static int plan_make_contain(struct plan *p) {
+        struct contain_options o = {
+                .ecs = p->ecs,
+                .event = p->event,
+                .scope = p->conf->contain_scope,
+                .timeout_usec = p->conf->contain_timeout_usec,
+                .dry_run = true,
+        };
+        int r;
+
+        if (!p->conf->contain_enabled)
+                return 0;
+        r = ctl_load_contained(p->conf, &p->record);
+        if (r < 0)
+                return r;
+        o.record = p->record;
+        r = contain_new(&o, &p->contain);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up containment: %m");
+        return 0;
+}
+
 /* Runs one dry-run pass over the given list files, or the lists of p->conf, with a client of its
  * own, collecting the events; logs failures. */
 static int plan_run(struct plan *p, char **files) {
@@ -213,6 +244,9 @@ static int plan_run(struct plan *p, char **files) {
         if (r < 0)
                 return r;
         r = credsource_new(p->event, p->conf, plan_creds_cb, p, &p->credsource);
+        if (r < 0)
+                return r;
+        r = plan_make_contain(p);
         if (r < 0)
                 return r;
         report_set_sink(plan_sink_cb, p);
@@ -276,6 +310,27 @@ static int plan_fill_table(const struct plan *p, struct table *t) {
         return 0;
 }
 
+static void print_containment(const struct plan *p) {
+        struct metrics_containment mc;
+
+        if (!p->record) {
+                printf("Containment: off ([Contain] Enabled=no).\n");
+                return;
+        }
+        metrics_containment(p->record, p->state, &mc);
+        printf("Containment: would contain %zu instance(s); %zu contained and %zu uncontained so far.\n",
+               plan_count(p, EVENT_WOULD_CONTAIN), mc.contained, mc.uncontained);
+}
+
+static json_t *containment_json(const struct plan *p) {
+        struct metrics_containment mc;
+
+        metrics_containment(p->record, p->state, &mc);
+        return json_pack("{s:b, s:I, s:I, s:I}", "enabled", p->record != NULL, "would_contain",
+                         (json_int_t) plan_count(p, EVENT_WOULD_CONTAIN), "contained", (json_int_t) mc.contained,
+                         "uncontained", (json_int_t) mc.uncontained);
+}
+
 static int plan_print_text(const struct ctl *c, const struct conf *conf, const struct plan *p, const size_t *queued,
                            int w, const struct window_span *span) {
         _cleanup_(table_freep) struct table *t = NULL;
@@ -297,6 +352,7 @@ static int plan_print_text(const struct ctl *c, const struct conf *conf, const s
                 printf("Reboots: %zu to queue after their detach, %zu already queued.\n", detach, *queued);
         else
                 printf("Reboots: %zu to queue after their detach (the current queue could not be read).\n", detach);
+        print_containment(p);
         printf("Reboot window: ");
         ctl_print_window(conf, w, span, stdout);
         return CTL_EXIT_OK;
@@ -317,13 +373,14 @@ static int plan_print_json(const struct conf *conf, const struct plan *p, const 
                 if (json_array_append_new(rows, row_json(&p->rows[i])) < 0)
                         rows = (json_decref(rows), NULL);
         return ctl_print_json(json_pack(
-                "{s:o, s:{s:I, s:I, s:I, s:I, s:I}, s:{s:I, s:o, s:o}}", "actions", rows, "counts", "would_detach",
+                "{s:o, s:{s:I, s:I, s:I, s:I, s:I}, s:{s:I, s:o, s:o}, s:o}", "actions", rows, "counts", "would_detach",
                 (json_int_t) plan_count(p, EVENT_WOULD_DETACH), "skipped_windows",
                 (json_int_t) plan_count(p, EVENT_SKIPPED_WINDOWS), "keypairs_not_found",
                 (json_int_t) plan_count(p, EVENT_KEYPAIR_NOT_FOUND), "list_errors",
                 (json_int_t) plan_count(p, EVENT_LIST_ERROR), "failed", (json_int_t) plan_count(p, EVENT_DETACH_FAILED),
                 "reboot", "would_queue", (json_int_t) plan_count(p, EVENT_WOULD_DETACH), "queued",
-                queued ? json_integer((json_int_t) *queued) : json_null(), "window", ctl_window_json(conf, w, span)));
+                queued ? json_integer((json_int_t) *queued) : json_null(), "window", ctl_window_json(conf, w, span),
+                "containment", containment_json(p)));
 }
 
 int ctl_plan(const struct ctl *c, char **args) {

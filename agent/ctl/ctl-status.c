@@ -27,6 +27,8 @@ struct status {
         struct diags problems;
         struct state *state;
         struct referenced *referenced; /* launch sources found naming a revoked key pair */
+        struct contained *contained;  /* the containment record (empty when never used) */
+        struct metrics_containment containment;
         struct status_entry *entries; /* every list entry, in list order */
         size_t n_entries;
         struct hashmap *by_name;      /* key pair name -> its first name entry */
@@ -51,6 +53,7 @@ static void status_done(struct status *s) {
         free(s->entries);
         state_free(s->state);
         referenced_free(s->referenced);
+        contained_free(s->contained);
         diags_clear(&s->problems);
         lists_done(&s->lists);
         conf_free(s->conf);
@@ -198,6 +201,10 @@ static int status_load(const struct ctl *c, struct status *s) {
         r = ctl_sources_load(s->conf, &s->referenced);
         if (r < 0)
                 return r;
+        r = ctl_load_contained(s->conf, &s->contained);
+        if (r < 0)
+                return r;
+        metrics_containment(s->contained, s->state, &s->containment);
         r = status_index_entries(s);
         if (r >= 0)
                 r = status_link_queue(s);
@@ -352,6 +359,29 @@ static uint64_t exposure_usec(const struct status *s, const struct queue_entry *
         return oldest->detached_usec < s->now ? s->now - oldest->detached_usec : 0;
 }
 
+/* Since when e has been exposed, as "3min 2s". */
+static const char *uncontained_for(const struct status *s, const struct contained_entry *e, char *buf) {
+        return ctl_format_duration(e->found_usec < s->now ? s->now - e->found_usec : 0, buf);
+}
+
+static void print_containment(const struct status *s) {
+        const struct contained_entry *oldest = s->containment.oldest_uncontained;
+        char when[CTL_TIME_MAX], age[CTL_DURATION_MAX];
+
+        if (!s->conf->contain_enabled && hashmap_size(s->contained->by_instance) == 0) {
+                printf("Containment: off ([Contain] Enabled=no)\n");
+                return;
+        }
+        printf("Containment: %zu contained, %zu uncontained%s\n", s->containment.contained,
+               s->containment.uncontained, s->conf->contain_enabled ? "" : " (now off: [Contain] Enabled=no)");
+        if (oldest)
+                printf("Oldest uncontained: %s (%s, found %s%s%s)\n", uncontained_for(s, oldest, age),
+                       oldest->instance_id, ctl_format_time(oldest->found_usec, false, when),
+                       oldest->error ? ", " : "", strempty(oldest->error));
+        else
+                printf("Oldest uncontained: none\n");
+}
+
 static void print_summary(const struct status *s) {
         const struct queue_entry *oldest = metrics_oldest_exposed(s->state);
         char when[CTL_TIME_MAX], age[CTL_DURATION_MAX];
@@ -364,6 +394,7 @@ static void print_summary(const struct status *s) {
                        oldest->instance_id, ctl_format_time(oldest->detached_usec, false, when));
         else
                 printf("Oldest exposure: none\n");
+        print_containment(s);
         printf("Next window: ");
         ctl_print_window(s->conf, s->window, &s->span, stdout);
 }
@@ -383,6 +414,48 @@ static int print_table(const struct status *s, const char *const *headers,
                 table_print(t, stdout, s->ctl->color);
         putchar('\n');
         return 0;
+}
+
+/* The uncontained instances, exposed longest first. */
+static int uncontained_compare(const void *a, const void *b) {
+        const struct contained_entry *x = *(struct contained_entry *const *) a, *y = *(struct contained_entry *const *) b;
+
+        if (x->found_usec != y->found_usec)
+                return x->found_usec < y->found_usec ? -1 : 1;
+        return strcmp(x->instance_id, y->instance_id);
+}
+
+/* A new array of the uncontained entries of the record, sorted; *ret_n of them. */
+static int uncontained_list(const struct status *s, struct contained_entry ***ret, size_t *ret_n) {
+        struct contained_entry *e, **a = calloc(s->containment.uncontained + 1, sizeof(*a));
+        size_t i = 0, n = 0;
+
+        if (!a)
+                return -ENOMEM;
+        while (contained_iterate(s->contained, &i, &e))
+                if (n < s->containment.uncontained && metrics_uncontained(e, s->state))
+                        a[n++] = e;
+        qsort(a, n, sizeof(*a), uncontained_compare);
+        *ret = a;
+        *ret_n = n;
+        return 0;
+}
+
+static int uncontained_table(const struct status *s, struct table *t) {
+        _cleanup_free_ struct contained_entry **a = NULL;
+        size_t n;
+        int r = uncontained_list(s, &a, &n);
+
+        for (size_t k = 0; r >= 0 && k < n; k++) {
+                char found[CTL_TIME_MAX], age[CTL_DURATION_MAX];
+                if (table_add(t, a[k]->region, TABLE_PLAIN) < 0 || table_add(t, a[k]->instance_id, TABLE_PLAIN) < 0 ||
+                    table_add(t, contained_status_to_string(a[k]->status), TABLE_RED) < 0 ||
+                    table_add(t, ctl_format_time(a[k]->found_usec, false, found), TABLE_PLAIN) < 0 ||
+                    table_add(t, uncontained_for(s, a[k], age), TABLE_PLAIN) < 0 ||
+                    table_addf(t, TABLE_PLAIN, "%u", a[k]->attempts) < 0 || table_add(t, a[k]->error, TABLE_RED) < 0)
+                        r = -ENOMEM;
+        }
+        return r;
 }
 
 /* Queue entries that no list entry explains for sure. */
@@ -421,6 +494,11 @@ static int status_print_text(const struct status *s) {
                                 instances_table, "No instance has been detached.");
         if (r >= 0)
                 r = ctl_sources_print_text(s->conf, s->referenced, s->ctl->color);
+        if (r >= 0 && s->containment.uncontained > 0)
+                r = print_table(s,
+                                (const char *[]){ "REGION", "INSTANCE", "CONTAINMENT", "FOUND", "EXPOSED FOR",
+                                                  "ATTEMPTS", "ERROR", NULL },
+                                uncontained_table, "No uncontained instance.");
         if (r < 0)
                 return log_error_errno(r, "Out of memory"), CTL_EXIT_FAILURE;
         print_summary(s);
@@ -506,11 +584,35 @@ static json_t *queue_json(const struct status *s) {
                                 : json_null());
 }
 
+static json_t *uncontained_json(const struct status *s, const struct contained_entry *e) {
+        return json_pack("{s:s, s:s, s:s, s:o, s:I, s:I, s:o}", "instance_id", e->instance_id, "region", e->region,
+                         "status", contained_status_to_string(e->status), "found", time_json(e->found_usec), "seconds",
+                         (json_int_t) ((e->found_usec < s->now ? s->now - e->found_usec : 0) / USEC_PER_SEC),
+                         "attempts", (json_int_t) e->attempts, "error", ctl_json_string(e->error));
+}
+
+static json_t *containment_json(const struct status *s) {
+        _cleanup_free_ struct contained_entry **a = NULL;
+        const struct contained_entry *oldest = s->containment.oldest_uncontained;
+        json_t *list = json_array();
+        size_t n = 0;
+
+        if (uncontained_list(s, &a, &n) < 0)
+                list = (json_decref(list), NULL);
+        for (size_t k = 0; list && k < n; k++)
+                if (json_array_append_new(list, uncontained_json(s, a[k])) < 0)
+                        list = (json_decref(list), NULL);
+        return json_pack("{s:b, s:I, s:I, s:o, s:o}", "enabled", s->conf->contain_enabled, "contained",
+                         (json_int_t) s->containment.contained, "uncontained", (json_int_t) s->containment.uncontained,
+                         "oldest_uncontained", oldest ? uncontained_json(s, oldest) : json_null(), "instances", list);
+}
+
 static int status_print_json(const struct status *s) {
-        return ctl_print_json(json_pack("{s:s, s:o, s:o, s:o, s:o, s:o}", "config", s->ctl->config_path, "lists",
+        return ctl_print_json(json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:o}", "config", s->ctl->config_path, "lists",
                                         lists_json(s), "entries", entries_json(s), "queue", queue_json(s),
-                                        "next_window", ctl_window_json(s->conf, s->window, &s->span),
-                                        "launch_sources", ctl_sources_json(s->conf, s->referenced)));
+                                        "containment", containment_json(s), "next_window",
+                                        ctl_window_json(s->conf, s->window, &s->span), "launch_sources",
+                                        ctl_sources_json(s->conf, s->referenced)));
 }
 
 int ctl_status(const struct ctl *c, char **args) {

@@ -136,6 +136,14 @@ int ctl_load_state(const struct conf *conf, struct state **ret) {
         return 0;
 }
 
+int ctl_load_contained(const struct conf *conf, struct contained **ret) {
+        int r = contained_load(conf->state_directory, ret);
+
+        if (r < 0)
+                return log_error_errno(r, "Cannot read the containment record in %s: %m", conf->state_directory);
+        return 0;
+}
+
 uint64_t ctl_now(void) {
         struct timespec ts;
 

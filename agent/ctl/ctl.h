@@ -3,6 +3,7 @@
 
 #include <jansson.h>
 
+#include "io/contained.h"
 #include "io/state.h"
 #include "logic/conf.h"
 #include "logic/window.h"
@@ -34,6 +35,9 @@ int ctl_load_conf(const struct ctl *c, struct conf **ret);
 /* Reads the reboot queue of conf without creating anything: a missing StateDirectory is an empty
  * queue. -errno (logged) when it cannot be read. */
 int ctl_load_state(const struct conf *conf, struct state **ret);
+
+/* Reads the containment record of conf (a missing one is empty). -errno (logged). */
+int ctl_load_contained(const struct conf *conf, struct contained **ret);
 
 /* The current time (CLOCK_REALTIME, usec). */
 uint64_t ctl_now(void);

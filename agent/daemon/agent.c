@@ -48,8 +48,10 @@ struct agent {
         struct contain *contain;
         struct referenced *referenced;  /* launch sources reported, for CheckLaunchSources= */
         struct sources *launch_sources;
-        bool reboots_settled;           /* --once: no reboot due now is left to start or follow */
+        bool reboots_settled;           /* no reboot due now is left to start or follow */
         uint64_t pass_start_usec;       /* CLOCK_REALTIME start of the running or last pass */
+        uint64_t pass_end_usec;         /* CLOCK_REALTIME end of the last pass; 0 before the first */
+        struct planner_counts last_counts; /* of the last pass */
         bool rerun;                     /* lists changed while a pass was running */
         bool failed;                    /* some target could not be enforced (--once) */
         sd_event_source *inotify_source;
@@ -136,24 +138,26 @@ static bool agent_writes_metrics(const struct agent *a) {
         return a->conf->metrics_file && !agent_dry_run(a) && (!a->o.once || getenv("INVOCATION_ID"));
 }
 
-/* MetricsFile=: the state after a pass, for the Prometheus textfile collector. */
-static void write_metrics(struct agent *a, const struct planner_counts *c) {
+/* MetricsFile=: the last pass, the queue and containment, for the Prometheus textfile collector;
+ * written after each pass and again when containment or the reboots settle. */
+static void write_metrics(struct agent *a) {
         struct metrics_input in = {
                 .lists = a->lists.n,
                 .entries = lists_count_entries(&a->lists),
-                .pass = c,
+                .pass = &a->last_counts,
                 .pass_start_usec = a->pass_start_usec,
+                .pass_end_usec = a->pass_end_usec,
                 .dry_run = agent_dry_run(a),
                 .state = a->state,
+                .contained = a->contained,
                 .reboot_failures = reboot_failures(a->reboot),
                 .referenced = a->conf->check_launch_sources ? a->referenced : NULL,
         };
         int r;
 
-        if (!agent_writes_metrics(a))
+        if (!agent_writes_metrics(a) || a->pass_end_usec == 0)
                 return;
         (void) sd_event_now(a->event, CLOCK_REALTIME, &in.now_usec);
-        in.pass_end_usec = in.now_usec;
         r = metrics_write(a->conf->metrics_file, a->metrics, &in);
         if (r < 0)
                 log_warning_errno(r, "Failed to write the metrics file %s: %m", a->conf->metrics_file);
@@ -161,7 +165,6 @@ static void write_metrics(struct agent *a, const struct planner_counts *c) {
 
 static void pass_done_cb(struct enforce *p, const struct planner_counts *c, void *userdata) {
         struct agent *a = userdata;
-
         int r;
 
         if (c->failed > 0)
@@ -170,7 +173,9 @@ static void pass_done_cb(struct enforce *p, const struct planner_counts *c, void
         if (r < 0)
                 log_warning_errno(r, "Failed to save the region sizes seen in %s (the next run probes them "
                                      "again): %m", a->conf->state_directory);
-        write_metrics(a, c);
+        a->last_counts = *c;
+        (void) sd_event_now(a->event, CLOCK_REALTIME, &a->pass_end_usec);
+        write_metrics(a);
         a->pass = enforce_free(p);
         /* The queue may have grown: the reboots due now start (and --once ends when idle). */
         reboot_kick(a->reboot);
@@ -367,11 +372,15 @@ static void once_maybe_exit(struct agent *a) {
                 (void) sd_event_exit(a->event, 0);
 }
 
-static void once_idle_cb(struct reboot *r, void *userdata) {
+/* Nothing is rebooting and nothing more can start now: what operators see is brought up to date. */
+static void agent_reboot_idle_cb(struct reboot *r, void *userdata) {
         struct agent *a = userdata;
 
         a->reboots_settled = true;
-        once_maybe_exit(a);
+        notify_status(a);
+        write_metrics(a);
+        if (a->o.once)
+                once_maybe_exit(a);
 }
 
 static void agent_contain_idle_cb(struct contain *c, void *userdata) {
@@ -379,6 +388,7 @@ static void agent_contain_idle_cb(struct contain *c, void *userdata) {
 
         reboot_kick(a->reboot);
         notify_status(a);
+        write_metrics(a);
         if (a->o.once)
                 once_maybe_exit(a);
 }
@@ -422,7 +432,7 @@ static int make_reboot(struct agent *a) {
                 .conf = a->conf,
                 .contain = a->contain,
                 .dry_run = agent_dry_run(a),
-                .idle_cb = a->o.once ? once_idle_cb : NULL,
+                .idle_cb = agent_reboot_idle_cb,
                 .userdata = a,
         };
         return reboot_new(&o, &a->reboot);

@@ -572,6 +572,11 @@ static void batch_keep_online(struct batch *b, const struct ecs_agent_status *a,
                         if (streq(a[k].instance_id, b->ids[i]))
                                 online = a[k].online;
                 if (!online) {
+                        /* Recorded, so that status and the metrics count it as uncontained. */
+                        if (contained_note_unsent(b->contain->o.record, b->ids[i], b->region, b->digest,
+                                                  (unsigned) strv_length(b->keys), "agent-offline",
+                                                  contain_now(b->contain)) < 0)
+                                log_error("Out of memory while recording %s as uncontained", b->ids[i]);
                         instance_failed(b, i, "agent-offline", "its Cloud Assistant agent is not online");
                         batch_drop(b, i);
                         continue;

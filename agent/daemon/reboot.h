@@ -10,7 +10,8 @@
 
 struct reboot;
 
-/* Called when nothing is in flight and no further reboot can start now (for --once). */
+/* Called when nothing is in flight and no further reboot can start now (--once ends then; the
+ * service brings its status up to date). */
 typedef void (*reboot_idle_cb)(struct reboot *r, void *userdata);
 
 struct reboot_options {

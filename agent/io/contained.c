@@ -258,13 +258,13 @@ static int set_string(char **p, const char *v) {
         return 0;
 }
 
-int contained_begin(struct contained *c, const char *instance_id, const char *region, const char *digest,
-                    unsigned keys, const char *token, uint64_t now_usec, struct contained_entry **ret) {
+/* The entry of instance_id (created if missing) for this key set: a new key set starts a new
+ * exposure (found now, no attempts yet). */
+static int entry_for_keys(struct contained *c, const char *instance_id, const char *region, const char *digest,
+                          unsigned keys, uint64_t now_usec, struct contained_entry **ret) {
         struct contained_entry *e = contained_find(c, instance_id);
         bool same_keys = e && streq(e->digest, digest);
 
-        if (isempty(instance_id) || isempty(region) || isempty(digest) || isempty(token))
-                return -EINVAL;
         if (!e) {
                 e = calloc(1, sizeof(*e));
                 if (!e || !(e->instance_id = strdup(instance_id)) || hashmap_put(c->by_instance, e->instance_id, e) < 0) {
@@ -272,20 +272,47 @@ int contained_begin(struct contained *c, const char *instance_id, const char *re
                         return -ENOMEM;
                 }
         }
-        if (set_string(&e->region, region) < 0 || set_string(&e->digest, digest) < 0 ||
-            set_string(&e->token, token) < 0 || set_string(&e->invoke_id, NULL) < 0 || set_string(&e->error, NULL) < 0)
+        if (set_string(&e->region, region) < 0 || set_string(&e->digest, digest) < 0)
                 return -ENOMEM;
         if (!same_keys) {
                 e->attempts = 0;
                 e->found_usec = now_usec;
         }
-        e->attempts++;
         e->keys = keys;
-        e->removed = 0;
-        e->status = CONTAINED_SENDING;
         e->updated_usec = now_usec;
         c->dirty = true;
         *ret = e;
+        return 0;
+}
+
+int contained_begin(struct contained *c, const char *instance_id, const char *region, const char *digest,
+                    unsigned keys, const char *token, uint64_t now_usec, struct contained_entry **ret) {
+        struct contained_entry *e;
+
+        if (isempty(instance_id) || isempty(region) || isempty(digest) || isempty(token))
+                return -EINVAL;
+        if (entry_for_keys(c, instance_id, region, digest, keys, now_usec, &e) < 0 ||
+            set_string(&e->token, token) < 0 || set_string(&e->invoke_id, NULL) < 0 || set_string(&e->error, NULL) < 0)
+                return -ENOMEM;
+        e->attempts++;
+        e->removed = 0;
+        e->status = CONTAINED_SENDING;
+        *ret = e;
+        return 0;
+}
+
+int contained_note_unsent(struct contained *c, const char *instance_id, const char *region, const char *digest,
+                          unsigned keys, const char *error, uint64_t now_usec) {
+        struct contained_entry *e;
+
+        if (isempty(instance_id) || isempty(region) || isempty(digest) || isempty(error))
+                return -EINVAL;
+        if (entry_for_keys(c, instance_id, region, digest, keys, now_usec, &e) < 0 ||
+            (!e->token && set_string(&e->token, "") < 0) || set_string(&e->invoke_id, NULL) < 0 ||
+            set_string(&e->error, error) < 0)
+                return -ENOMEM;
+        e->removed = 0;
+        e->status = CONTAINED_FAILED;
         return 0;
 }
 

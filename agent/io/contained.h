@@ -51,6 +51,12 @@ struct contained_entry *contained_find(const struct contained *c, const char *in
 int contained_begin(struct contained *c, const char *instance_id, const char *region, const char *digest,
                     unsigned keys, const char *token, uint64_t now_usec, struct contained_entry **ret);
 
+/* Records that instance_id was found exposed to this key set but could not be sent the command
+ * (error, e.g. "agent-offline"): the entry (created if needed) is made FAILED, so that it counts as
+ * uncontained from its first sighting. Marks dirty; -ENOMEM/-EINVAL. */
+int contained_note_unsent(struct contained *c, const char *instance_id, const char *region, const char *digest,
+                          unsigned keys, const char *error, uint64_t now_usec);
+
 /* Sets e's status (and invoke id or error, copied, where given); marks dirty; -ENOMEM. */
 int contained_set(struct contained *c, struct contained_entry *e, enum contained_status s, const char *invoke_id,
                   const char *error, uint64_t now_usec);

@@ -1,4 +1,5 @@
-/* Prometheus textfile-collector output: API counters, the last pass and the reboot queue. */
+/* Prometheus textfile-collector output: API counters, the last pass, the reboot queue and
+ * containment. */
 #include <inttypes.h>
 
 #include "base/fileio.h"
@@ -144,6 +145,33 @@ const struct queue_entry *metrics_oldest_exposed(const struct state *s) {
         return oldest;
 }
 
+/* The instance was rebooted after its exposure began: the reboot ended it. */
+static bool rebooted_since(const struct state *s, const struct contained_entry *e) {
+        const struct queue_entry *q = state_find(s, e->instance_id);
+
+        return q && q->state == QUEUE_DONE && streq_ptr(q->outcome, "completed") && q->done_usec >= e->found_usec;
+}
+
+bool metrics_uncontained(const struct contained_entry *e, const struct state *s) {
+        return e->status != CONTAINED_DONE && !rebooted_since(s, e);
+}
+
+void metrics_containment(const struct contained *c, const struct state *s, struct metrics_containment *ret) {
+        struct contained_entry *e;
+        size_t i = 0;
+
+        *ret = (struct metrics_containment) {};
+        while (c && contained_iterate(c, &i, &e)) {
+                if (e->status == CONTAINED_DONE)
+                        ret->contained++;
+                else if (metrics_uncontained(e, s)) {
+                        ret->uncontained++;
+                        if (!ret->oldest_uncontained || e->found_usec < ret->oldest_uncontained->found_usec)
+                                ret->oldest_uncontained = e;
+                }
+        }
+}
+
 /* ---- formatting ---------------------------------------------------------------------------- */
 
 static void header(FILE *f, const char *name, const char *type, const char *help) {
@@ -188,6 +216,9 @@ static void format_queue(FILE *f, const struct metrics_input *in) {
         gauge_seconds(f, "oldest_exposure_seconds",
                       "Time since the oldest detach whose reboot is still to come (0 when none).",
                       oldest && oldest->detached_usec < in->now_usec ? in->now_usec - oldest->detached_usec : 0);
+        gauge_seconds(f, "oldest_exposure_timestamp_seconds",
+                      "When the oldest detach whose reboot is still to come was made (Unix time; 0 when none).",
+                      oldest ? oldest->detached_usec : 0);
         header(f, "reboot_failures_total", "counter", "Reboots that failed since the daemon started.");
         fprintf(f, METRICS_PREFIX "reboot_failures_total %u\n", in->reboot_failures);
 }
@@ -199,6 +230,23 @@ static void format_sources(FILE *f, const struct metrics_input *in) {
                 referenced_count(in->referenced, "launch-template:"));
         fprintf(f, METRICS_PREFIX "launch_sources_referencing{kind=\"scaling-configuration\"} %zu\n",
                 referenced_count(in->referenced, "scaling-configuration:"));
+}
+
+static void format_containment(FILE *f, const struct metrics_input *in) {
+        struct metrics_containment c;
+        uint64_t since;
+
+        metrics_containment(in->contained, in->state, &c);
+        since = c.oldest_uncontained ? c.oldest_uncontained->found_usec : 0;
+        header(f, "contained_instances", "gauge",
+               "Instances whose revoked keys are blocked (contained) or still exposed (uncontained).");
+        fprintf(f, METRICS_PREFIX "contained_instances{state=\"contained\"} %zu\n", c.contained);
+        fprintf(f, METRICS_PREFIX "contained_instances{state=\"uncontained\"} %zu\n", c.uncontained);
+        gauge_seconds(f, "oldest_uncontained_seconds",
+                      "Time since the oldest uncontained instance was found exposed (0 when none).",
+                      since > 0 && since < in->now_usec ? in->now_usec - since : 0);
+        gauge_seconds(f, "oldest_uncontained_timestamp_seconds",
+                      "When the oldest uncontained instance was found exposed (Unix time; 0 when none).", since);
 }
 
 static void format_api(FILE *f, const struct metrics *m) {
@@ -227,6 +275,7 @@ int metrics_format(const struct metrics *m, const struct metrics_input *in, char
         format_pass(f, in);
         format_queue(f, in);
         format_sources(f, in);
+        format_containment(f, in);
         format_api(f, m);
         if (fclose(f) != 0 || !text)
                 return -ENOMEM;

@@ -1,6 +1,7 @@
-/* Prometheus textfile-collector output: API counters, the last pass and the reboot queue. */
-#pragma once
+/* Prometheus textfile-collector output: API counters, the last pass, the reboot queue and
+ * containment. */
 
+#include "io/contained.h"
 #include "io/ecs.h"
 #include "io/referenced.h"
 #include "io/state.h"
@@ -23,6 +24,7 @@ struct metrics_input {
         uint64_t pass_end_usec;            /* CLOCK_REALTIME */
         bool dry_run;
         const struct state *state; /* the reboot queue */
+        const struct contained *contained; /* the containment record; NULL when [Contain] is off */
         unsigned reboot_failures;  /* reboot-failed events since start */
         uint64_t now_usec;         /* CLOCK_REALTIME */
         const struct referenced *referenced; /* launch sources naming a revoked key pair; may be NULL */
@@ -38,6 +40,20 @@ void metrics_observe_cb(const char *action, const struct ecs_result *r, void *us
 /* The PENDING or REBOOTING entry detached first: its revoked key has been detached the longest
  * without the detach having taken effect (the oldest exposure). NULL when there is none. */
 const struct queue_entry *metrics_oldest_exposed(const struct state *s);
+
+/* Where containment stands: instances whose key set is blocked, and those still exposed (found,
+ * not contained, not rebooted since: the exposure ends at whichever comes first). */
+struct metrics_containment {
+        size_t contained;
+        size_t uncontained;
+        const struct contained_entry *oldest_uncontained; /* found first; NULL when none */
+};
+
+/* e is still exposed: not contained, and not rebooted since it was found. */
+bool metrics_uncontained(const struct contained_entry *e, const struct state *s);
+
+/* Counts the record c against the reboot queue s (c may be NULL: all zero). */
+void metrics_containment(const struct contained *c, const struct state *s, struct metrics_containment *ret);
 
 /* Formats the Prometheus text exposition of m and in (no clock, no I/O); -ENOMEM. */
 int metrics_format(const struct metrics *m, const struct metrics_input *in, char **ret);

@@ -18,6 +18,14 @@ struct queued {
         const char *instance;
         enum queue_state state;
         uint64_t detached_usec;
+        uint64_t done_usec; /* DONE: rebooted then ("completed") */
+};
+
+/* A containment record entry: status, and when the instance was found exposed. */
+struct contained_at {
+        const char *instance;
+        enum contained_status status;
+        uint64_t found_usec;
 };
 
 static const struct call calls_pass[] = {
@@ -32,8 +40,19 @@ static const struct queued queue_pass[] = {
         { "i-1", QUEUE_PENDING, T0 - 3600 * USEC_PER_SEC },
         { "i-2", QUEUE_PENDING, T0 - 60 * USEC_PER_SEC },
         { "i-3", QUEUE_REBOOTING, T0 - 7200 * USEC_PER_SEC - 500000 },
-        { "i-4", QUEUE_DONE, T0 - 86400 * USEC_PER_SEC },
+        { "i-4", QUEUE_DONE, T0 - 86400 * USEC_PER_SEC, T0 - 3600 * USEC_PER_SEC },
         { "i-5", QUEUE_DETACHING, 0 },
+        {},
+};
+
+/* i-1 contained; i-2, i-6 (offline agent) and i-3 still exposed, i-6 the longest; i-4's reboot
+ * ended its exposure. */
+static const struct contained_at record_pass[] = {
+        { "i-1", CONTAINED_DONE, T0 - 3000 * USEC_PER_SEC },
+        { "i-2", CONTAINED_FAILED, T0 - 50 * USEC_PER_SEC },
+        { "i-3", CONTAINED_RUNNING, T0 - 7000 * USEC_PER_SEC },
+        { "i-4", CONTAINED_FAILED, T0 - 80000 * USEC_PER_SEC },
+        { "i-6", CONTAINED_FAILED, T0 - 9000 * USEC_PER_SEC - 250000 },
         {},
 };
 
@@ -41,13 +60,15 @@ static const struct {
         const char *golden;
         const struct call *calls;
         const struct queued *queue;
+        const struct contained_at *record;
         struct planner_counts counts;
         struct metrics_input in;
 } cases[] = {
-        { "metrics/empty.prom", NULL, NULL, {}, { .pass_start_usec = T0, .pass_end_usec = T0, .now_usec = T0 } },
+        { "metrics/empty.prom", NULL, NULL, NULL, {}, { .pass_start_usec = T0, .pass_end_usec = T0, .now_usec = T0 } },
         { "metrics/pass.prom",
           calls_pass,
           queue_pass,
+          record_pass,
           { .detached = 7, .skipped = 1, .failed = 2, .not_found = 3 },
           { .lists = 2,
             .entries = 12,
@@ -67,8 +88,36 @@ static struct state *make_state(const char *dir, const struct queued *q) {
                 CHECK_INTEQ(state_add(s, q->instance, "cn-hangzhou", "kp-a", NULL, &e), 1);
                 state_set(s, e, q->state);
                 e->detached_usec = q->detached_usec;
+                if (q->done_usec > 0) {
+                        e->done_usec = q->done_usec;
+                        CHECK((e->outcome = strdup("completed")));
+                }
         }
         return s;
+}
+
+/* The record of r, in a directory of its own (NULL without r). */
+static struct contained *make_record(const char *dir, const struct contained_at *r) {
+        _cleanup_free_ char *sub = NULL;
+        struct contained *c = NULL;
+
+        if (!r)
+                return NULL;
+        CHECK(asprintf(&sub, "%s/record", dir) > 0);
+        CHECK(mkdir(sub, 0700) == 0 || errno == EEXIST);
+        CHECK_INTEQ(contained_load(sub, &c), 0);
+        for (; r->instance; r++) {
+                struct contained_entry *e;
+                if (r->status == CONTAINED_FAILED && !streq(r->instance, "i-2"))
+                        CHECK_INTEQ(contained_note_unsent(c, r->instance, "cn-hangzhou", "d1", 1, "agent-offline",
+                                                          r->found_usec), 0);
+                else {
+                        CHECK_INTEQ(contained_begin(c, r->instance, "cn-hangzhou", "d1", 1, "tok", r->found_usec, &e),
+                                    0);
+                        CHECK_INTEQ(contained_set(c, e, r->status, NULL, NULL, r->found_usec + 1), 0);
+                }
+        }
+        return c;
 }
 
 static void observe(struct metrics *m, const struct call *c) {
@@ -101,6 +150,7 @@ static void test_format(const char *dir) {
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
                 _cleanup_(metrics_freep) struct metrics *m = NULL;
                 _cleanup_(state_freep) struct state *s = make_state(dir, cases[i].queue);
+                _cleanup_(contained_freep) struct contained *c = make_record(dir, cases[i].record);
                 _cleanup_free_ char *text = NULL, *golden = tests_read_data(cases[i].golden, NULL);
                 struct metrics_input in = cases[i].in;
 
@@ -108,10 +158,26 @@ static void test_format(const char *dir) {
                 observe(m, cases[i].calls);
                 in.pass = &cases[i].counts;
                 in.state = s;
+                in.contained = c;
                 CHECK_INTEQ(metrics_format(m, &in, &text), 0);
                 CHECK_STREQ(text, golden);
                 check_with_promtool(dir, strempty(text));
         }
+}
+
+/* What status shows: the same counts and the same oldest uncontained instance. */
+static void test_containment(const char *dir) {
+        _cleanup_(state_freep) struct state *s = make_state(dir, queue_pass);
+        _cleanup_(contained_freep) struct contained *c = make_record(dir, record_pass);
+        struct metrics_containment mc;
+
+        metrics_containment(NULL, s, &mc);
+        CHECK(mc.contained == 0 && mc.uncontained == 0 && !mc.oldest_uncontained);
+        metrics_containment(c, s, &mc);
+        CHECK_INTEQ(mc.contained, 1);
+        CHECK_INTEQ(mc.uncontained, 3);
+        CHECK(mc.oldest_uncontained && streq(mc.oldest_uncontained->instance_id, "i-6"));
+        CHECK_STREQ(mc.oldest_uncontained->error, "agent-offline");
 }
 
 static size_t count_lines(const char *text, const char *prefix) {
@@ -188,6 +254,7 @@ int main(void) {
 
         CHECK(mkdtemp(dir));
         test_format(dir);
+        test_containment(dir);
         test_series_cap(dir);
         test_write(dir);
         check_no_temp(dir);
