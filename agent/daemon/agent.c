@@ -9,6 +9,7 @@
 #include "daemon/contain.h"
 #include "daemon/enforce.h"
 #include "daemon/reboot.h"
+#include "daemon/retire.h"
 #include "daemon/setup.h"
 #include "daemon/sources.h"
 #include "io/credsource.h"
@@ -17,6 +18,7 @@
 #include "io/lists.h"
 #include "io/metrics.h"
 #include "io/referenced.h"
+#include "io/retired.h"
 #include "io/state.h"
 #include "io/statelock.h"
 #include "logic/conf.h"
@@ -48,6 +50,8 @@ struct agent {
         struct contain *contain;
         struct referenced *referenced;  /* launch sources reported, for CheckLaunchSources= */
         struct sources *launch_sources;
+        struct retired *retired;        /* key pairs deleted (DeleteRevokedKeyPairs=), their keys kept */
+        struct retire *retire;
         bool reboots_settled;           /* no reboot due now is left to start or follow */
         uint64_t pass_start_usec;       /* CLOCK_REALTIME start of the running or last pass */
         uint64_t pass_end_usec;         /* CLOCK_REALTIME end of the last pass; 0 before the first */
@@ -188,6 +192,8 @@ static void apply_pending_conf(struct agent *a);
 
 static void start_pass(struct agent *a) {
         struct enforce_options o;
+        struct revlist *const *lists;
+        size_t n_lists;
         int r;
 
         if (a->pass) {
@@ -201,11 +207,17 @@ static void start_pass(struct agent *a) {
         }
         a->rerun = false;
         reload_lists(a);
+        /* The keys of deleted key pairs stay revoked under any name. */
+        if (retire_lists(a->retire, a->lists.items, a->lists.n, &lists, &n_lists) < 0) {
+                log_error("Out of memory while adding the deleted key pairs to the lists");
+                lists = a->lists.items;
+                n_lists = a->lists.n;
+        }
         o = (struct enforce_options) {
                 .ecs = a->ecs,
                 .state = a->state,
-                .lists = a->lists.items,
-                .n_lists = a->lists.n,
+                .lists = lists,
+                .n_lists = n_lists,
                 .regions = a->conf->regions,
                 .dry_run = agent_dry_run(a),
                 .event = a->event,
@@ -213,6 +225,8 @@ static void start_pass(struct agent *a) {
                 .contain = a->contain,
                 .contain_scope = a->conf->contain_scope,
                 .sources = a->conf->check_launch_sources ? a->launch_sources : NULL,
+                .retire = a->retire,
+                .delete_keypairs = a->conf->delete_revoked_keypairs,
         };
         (void) sd_event_now(a->event, CLOCK_REALTIME, &a->pass_start_usec);
         r = enforce_start(&o, pass_done_cb, a, &a->pass);
@@ -414,14 +428,21 @@ static int make_contain(struct agent *a) {
         return contain_new(&o, &a->contain);
 }
 
-/* Launch sources: the record of what was reported is kept even while CheckLaunchSources=no. */
+/* Launch sources and retired key pairs: their records are kept even while the options are off. */
 static int make_launch_sources(struct agent *a) {
         int r = referenced_load(a->conf->state_directory, &a->referenced);
 
         if (r < 0)
                 return log_error_errno(r, "Failed to load the launch sources found from %s: %m",
                                        a->conf->state_directory);
-        return sources_new(a->referenced, &a->launch_sources);
+        r = sources_new(a->referenced, &a->launch_sources);
+        if (r < 0)
+                return r;
+        r = retired_load(a->conf->state_directory, &a->retired);
+        if (r < 0)
+                return log_error_errno(r, "Failed to load the deleted key pairs from %s: %m",
+                                       a->conf->state_directory);
+        return retire_new(a->retired, &a->retire);
 }
 
 static int make_reboot(struct agent *a) {
@@ -513,6 +534,8 @@ struct agent *agent_free(struct agent *a) {
         a->contain = contain_free(a->contain);
         a->launch_sources = sources_free(a->launch_sources);
         a->referenced = referenced_free(a->referenced);
+        a->retire = retire_free(a->retire);
+        a->retired = retired_free(a->retired);
         if (a->contained) {
                 int r = contained_save(a->contained);
                 if (r < 0)

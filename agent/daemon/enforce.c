@@ -46,6 +46,7 @@ struct enforce_region {
         bool *name_found;               /* per entry: a NAME entry matched a listed key pair */
         struct ecs_keypair *keypairs;
         size_t n_keypairs;
+        size_t n_listed_keypairs;       /* those DescribeKeyPairs showed; then the deleted ones */
         unsigned keypair_pages;         /* pages of DescribeKeyPairs, known from page one (0 before) */
         unsigned keypair_pages_left;
         bool keypairs_listed;           /* every key pair page was read */
@@ -504,9 +505,17 @@ static void region_start_targets(struct enforce_region *g) {
 
 static void keypairs_done_cb(const struct ecs_result *r, void *userdata);
 
-/* Key and fingerprint entries match by public key, and containment sends the keys themselves. */
+/* Key and fingerprint entries match by public key, containment sends the keys themselves, and a
+ * key pair's key is saved before it is deleted. */
 static bool region_needs_public_keys(const struct enforce_region *g) {
-        return g->pass->o.contain || planner_needs_public_keys(g->entries, g->n_entries);
+        return g->pass->o.contain || g->pass->o.delete_keypairs || planner_needs_public_keys(g->entries, g->n_entries);
+}
+
+/* The listing is complete: the key pairs deleted here join it, so that their names still match. */
+static void region_keypairs_listed(struct enforce_region *g) {
+        g->n_listed_keypairs = g->n_keypairs;
+        if (g->pass->o.retire && retire_extend_keypairs(g->pass->o.retire, g->name, &g->keypairs, &g->n_keypairs) < 0)
+                log_error("Out of memory while adding the key pairs deleted in %s", g->name);
 }
 
 static int region_list_keypairs(struct enforce_region *g, unsigned page) {
@@ -578,6 +587,8 @@ static void keypairs_done_cb(const struct ecs_result *r, void *userdata) {
                 region_keypair_pages(g, total);
         if (g->keypair_pages_left == 0) {
                 g->keypairs_listed = !g->keypairs_failed;
+                if (g->keypairs_listed)
+                        region_keypairs_listed(g);
                 /* Without its key pairs a region still has its names to enforce. */
                 if (p->phase == PHASE_DISCOVER)
                         region_start_targets(g);
@@ -815,6 +826,41 @@ static void pass_report_not_found(struct enforce *p) {
         }
 }
 
+/* ---- retiring key pairs -------------------------------------------------------------------- */
+
+static const struct ecs_keypair *region_listed_keypair(const struct enforce_region *g, const char *name) {
+        for (size_t i = 0; i < g->n_listed_keypairs; i++)
+                if (streq(g->keypairs[i].name, name))
+                        return &g->keypairs[i];
+        return NULL;
+}
+
+/* DeleteRevokedKeyPairs=: the key pairs listed to the end and shown bound to no Linux instance
+ * that this pass did not detach. */
+static void pass_retire(struct enforce *p) {
+        if (!p->o.retire || !p->o.delete_keypairs)
+                return;
+        for (size_t k = 0; k < p->n_regions; k++) {
+                struct enforce_region *g = p->regions[k];
+
+                for (size_t i = 0; !g->failed && g->keypairs_listed && i < g->n_targets; i++) {
+                        struct enforce_target *t = g->targets[i];
+                        const struct ecs_keypair *kp = region_listed_keypair(g, t->keypair);
+                        struct retire_candidate c = { .region = g->name, .keypair = t->keypair,
+                                                      .public_key = kp ? kp->public_key : NULL, .why = &t->d.why,
+                                                      .linux_ids = t->linux_ids, .n_linux = t->n_linux };
+
+                        if (!kp || t->failed)
+                                continue;
+                        if (retire_consider(p->o.retire, &p->pass, &c) < 0) {
+                                p->pass.counts.failed++;
+                                log_error("Out of memory while retiring key pair '%s' in %s", t->keypair, g->name);
+                        }
+                }
+        }
+        retire_flush(p->o.retire, &p->pass);
+}
+
 /* ---- start and finish ---------------------------------------------------------------------- */
 
 static void pass_report_complete(struct enforce *p) {
@@ -861,6 +907,7 @@ static void pass_finish_cb(struct pass *pass) {
                 pass_hold(&p->pass);
                 pass_look_at_stale(p);
                 pass_list_keypairs_for_unseen(p);
+                pass_retire(p);
                 return pass_release(&p->pass);
         }
         p->phase = PHASE_DONE;

@@ -4,6 +4,7 @@
 #include <systemd/sd-event.h>
 
 #include "daemon/contain.h"
+#include "daemon/retire.h"
 #include "daemon/sources.h"
 #include "io/ecs.h"
 #include "io/state.h"
@@ -28,6 +29,8 @@ struct enforce_options {
         struct contain *contain;        /* where found instances are contained; NULL = off */
         enum conf_contain_scope contain_scope;
         struct sources *sources;        /* each region's launch sources are checked; NULL = off */
+        struct retire *retire;          /* deleted key pairs stay revoked by name; may be NULL */
+        bool delete_keypairs;           /* DeleteRevokedKeyPairs=: retire needed */
 };
 
 /* Starts a pass; calls are queued on the ECS client, cb runs from the event loop when done. */
