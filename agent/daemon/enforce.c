@@ -36,6 +36,7 @@ struct enforce_target {
         size_t n_linux;
         size_t n_bound;                 /* Windows ones included */
         bool failed;                    /* its listing did not reach the end */
+        char **contain_keys;            /* its key pair's key, when the region's are too many */
 };
 
 struct enforce_region {
@@ -60,6 +61,7 @@ struct enforce_region {
         size_t listing_seen;            /* region listing: instances seen */
         bool failed;                    /* something here could not be listed */
         char **contain_keys;            /* sorted "TYPE BLOB" strv of the revoked keys here */
+        bool contain_keys_fit;          /* they fit one command */
 };
 
 struct enforce {
@@ -84,6 +86,7 @@ static void target_free(struct enforce_target *t) {
         free(t->linux_ids);
         free(t->keypair);
         free(t->next_token);
+        strv_free(t->contain_keys);
         free(t);
 }
 
@@ -176,19 +179,6 @@ static void target_promote_stale(struct enforce_target *t) {
 
 /* ---- containment --------------------------------------------------------------------------- */
 
-/* Sends i the revoked keys of g when it is in the containment scope (t: its key pair, or NULL). */
-static void region_contain(struct enforce_region *g, const struct ecs_instance *i, const struct detach_target *t) {
-        struct enforce *p = g->pass;
-        struct event_fields f = { .region = g->name };
-
-        if (!p->o.contain || !contain_in_scope(p->o.contain_scope, i, t != NULL))
-                return;
-        if (t)
-                f = detach_target_fields(&p->pass, t, NULL, NULL, NULL);
-        (void) contain_instance(p->o.contain, g->name, g->contain_keys, strv_length(g->contain_keys), i->instance_id,
-                                &f);
-}
-
 /* Adds "TYPE BLOB" of public_key to l unless it is there; a key that does not parse is skipped. */
 static int keys_add(char ***l, const char *public_key) {
         _cleanup_free_ char *key = NULL;
@@ -196,6 +186,34 @@ static int keys_add(char ***l, const char *public_key) {
         if (!public_key || sshkey_type_and_blob(public_key, &key) < 0)
                 return 0;
         return strv_contains(*l, key) ? 0 : strv_extend(l, key);
+}
+
+/* The keys an instance bound to t's key pair is sent: all of the region's when they fit one
+ * command (a copy of another revoked key there is blocked too), else its key pair's own. */
+static char **target_contain_keys(struct enforce_target *t) {
+        struct enforce_region *g = t->region;
+
+        if (g->contain_keys_fit)
+                return g->contain_keys;
+        for (size_t i = 0; !t->contain_keys && i < g->n_keypairs; i++)
+                if (streq(g->keypairs[i].name, t->keypair))
+                        (void) keys_add(&t->contain_keys, g->keypairs[i].public_key);
+        return t->contain_keys ? t->contain_keys : g->contain_keys;
+}
+
+/* Sends i the revoked keys when it is in the containment scope (t: its key pair, or NULL). */
+static void region_contain(struct enforce_region *g, const struct ecs_instance *i, struct enforce_target *t) {
+        struct enforce *p = g->pass;
+        struct event_fields f = { .region = g->name };
+        char **keys = g->contain_keys;
+
+        if (!p->o.contain || !contain_in_scope(p->o.contain_scope, i, t != NULL))
+                return;
+        if (t) {
+                f = detach_target_fields(&p->pass, &t->d, NULL, NULL, NULL);
+                keys = target_contain_keys(t);
+        }
+        (void) contain_instance(p->o.contain, g->name, keys, strv_length(keys), i->instance_id, &f);
 }
 
 static int compare_strings(const void *a, const void *b) {
@@ -216,6 +234,11 @@ static int region_collect_keys(struct enforce_region *g) {
                 return r;
         if (g->contain_keys)
                 qsort(g->contain_keys, strv_length(g->contain_keys), sizeof(char *), compare_strings);
+        g->contain_keys_fit = contain_keys_fit(g->contain_keys, strv_length(g->contain_keys));
+        if (!g->contain_keys_fit)
+                log_info("The %zu revoked keys of %s are too many for one Cloud Assistant command: instances "
+                         "bound to a revoked key pair are sent the key of their own", strv_length(g->contain_keys),
+                         g->name);
         return 0;
 }
 
@@ -239,7 +262,7 @@ static void target_take_instance(struct enforce_target *t, const struct ecs_inst
                              i->instance_id, t->keypair);
                 return;
         }
-        region_contain(t->region, i, &t->d);
+        region_contain(t->region, i, t);
         a = reallocarray(t->linux_ids, t->n_linux + 1, sizeof(*a));
         if (!a || !(a[t->n_linux] = strdup(i->instance_id))) {
                 if (a)

@@ -99,6 +99,12 @@ int contain_command_build(char *const *keys, size_t n, char **ret) {
         return 0;
 }
 
+bool contain_keys_fit(char *const *keys, size_t n) {
+        _cleanup_free_ char *text = NULL;
+
+        return contain_command_build(keys, n, &text) != -E2BIG;
+}
+
 void contain_client_token(const char *digest, char *const *ids, size_t n, char *buf) {
         _cleanup_free_ char *text = join_lines(digest, ids, n, "");
 

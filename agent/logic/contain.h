@@ -28,6 +28,9 @@ void contain_keys_digest(char *const *keys, size_t n, char *buf);
  * -E2BIG when its base64 would exceed CONTAIN_CONTENT_MAX, -ENOMEM. */
 int contain_command_build(char *const *keys, size_t n, char **ret);
 
+/* Whether one command can carry these keys (contain_command_build() would not say -E2BIG). */
+bool contain_keys_fit(char *const *keys, size_t n);
+
 /* A ClientToken for one RunCommand: the same digest and instances give the same token, so a
  * call resent after a crash or a lost answer runs only once. buf holds CONTAIN_TOKEN_LEN + 1. */
 void contain_client_token(const char *digest, char *const *ids, size_t n, char *buf);

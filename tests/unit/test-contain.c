@@ -71,6 +71,9 @@ static void test_command(void) {
         for (size_t i = 0; i < ELEMENTSOF(many); i++)
                 many[i] = (char *) K1;
         CHECK_INTEQ(contain_command_build(many, ELEMENTSOF(many), &text), -E2BIG);
+        CHECK(!contain_keys_fit(many, ELEMENTSOF(many)));
+        CHECK(contain_keys_fit(many, 20));
+        CHECK(contain_keys_fit(good, 2));
 }
 
 static const struct {
