@@ -9,6 +9,9 @@ static void fuzz_parsers(json_t *root) {
         struct ecs_instance *instances;
         struct ecs_keypair *keypairs;
         struct ecs_status *statuses;
+        struct ecs_launch_template *templates;
+        struct ecs_template_version *versions;
+        struct ecs_scaling_config *configs;
         char *code, *message, *next, **regions;
         unsigned total;
         size_t n;
@@ -30,6 +33,12 @@ static void fuzz_parsers(json_t *root) {
                 ecs_detach_results_free(results, n);
         if (ecsparse_instance_status(root, &statuses, &n, &total) >= 0)
                 ecs_statuses_free(statuses, n);
+        if (ecsparse_launch_templates(root, &templates, &n, &total) >= 0)
+                ecs_launch_templates_free(templates, n);
+        if (ecsparse_template_versions(root, &versions, &n, &total) >= 0)
+                ecs_template_versions_free(versions, n);
+        if (ecsparse_scaling_configs(root, &configs, &n, &total) >= 0)
+                ecs_scaling_configs_free(configs, n);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
