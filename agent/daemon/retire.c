@@ -124,7 +124,8 @@ int retire_extend_keypairs(const struct retire *r, const char *region, struct ec
         while (retired_iterate(r->record, &i, &e)) {
                 struct ecs_keypair *a;
 
-                if (e->deleted_usec == 0 || !streq(e->region, region) || keypairs_contain(*keypairs, *n, e->name))
+                /* Not deleted yet, yet not listed: deleted by a run killed before it could say so. */
+                if (!streq(e->region, region) || keypairs_contain(*keypairs, *n, e->name))
                         continue;
                 a = reallocarray(*keypairs, *n + 1, sizeof(*a));
                 if (!a)

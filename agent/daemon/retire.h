@@ -21,8 +21,8 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(struct retire *, retire_free);
 int retire_lists(struct retire *r, struct revlist *const *lists, size_t n, struct revlist *const **ret,
                  size_t *ret_n);
 
-/* Appends to a region's listed key pairs the ones deleted there that it does not show (name and
- * saved key), so that entries naming them still match and containment still knows the key. */
+/* Appends to a region's complete key pair listing the saved ones it does not show (deleted: name
+ * and saved key), so that entries naming them still match and containment still knows the key. */
 int retire_extend_keypairs(const struct retire *r, const char *region, struct ecs_keypair **keypairs, size_t *n);
 
 /* A revoked key pair of one region, its listing complete. */

@@ -130,9 +130,10 @@ int retired_to_revlist(const struct retired *r, struct revlist **ret) {
                         fclose(f);
                 return -ENOMEM;
         }
+        /* Saved keys are revoked ones, deleted or not yet: a kill between the deletion and its record
+         * must not let the key go. */
         while (retired_iterate(r, &i, &e))
-                if (e->deleted_usec > 0)
-                        (void) entry_line(e, f);
+                (void) entry_line(e, f);
         if (fclose(f) != 0 || !text)
                 return -ENOMEM;
         k = revlist_parse(path, text, size, ret, &d);

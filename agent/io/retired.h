@@ -40,7 +40,7 @@ void retired_set_deleted(struct retired *r, struct retired_entry *e, uint64_t no
 
 bool retired_iterate(const struct retired *r, size_t *i, struct retired_entry **ret);
 
-/* A revocation list (path: the record's file) with one SHA256 fingerprint entry per deleted key
- * pair, limited to its region, with its reason: the key stays revoked under any name. Keys that
- * do not parse are left out. -ENOMEM. */
+/* A revocation list (path: the record's file) with one SHA256 fingerprint entry per saved key
+ * (deleted or about to be), limited to its region, with its reason: the key stays revoked under
+ * any name. Keys that do not parse are left out. -ENOMEM. */
 int retired_to_revlist(const struct retired *r, struct revlist **ret);
