@@ -968,8 +968,12 @@ static int pass_begin(struct enforce *p) {
 
         if (!p->pass.dry_run && pass_collect_stale(p) < 0)
                 return -ENOMEM;
-        if (!lists_have_entries(&p->o))
+        if (!lists_have_entries(&p->o)) {
+                /* Nothing is revoked: no launch source names a revoked key pair. */
+                if (p->o.sources)
+                        sources_forget(p->o.sources, &p->pass);
                 return 0;
+        }
         if (strv_length(p->o.regions) > 0) {
                 pass_add_regions(p, p->o.regions);
                 return 0;

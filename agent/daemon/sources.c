@@ -205,13 +205,19 @@ static void region_report(const struct sources_region *g, const struct sources_f
                      f->what, f->why->keypair, g->name);
 }
 
+static void sources_save(struct sources *s, const struct pass *p) {
+        int r = p->dry_run ? 0 : referenced_save(s->record);
+
+        if (r < 0)
+                log_error_errno(r, "Failed to save the launch sources found in %s: %m", s->record->directory);
+}
+
 /* Reports what was not reported before and remembers it; what a complete check did not find
  * again is forgotten. */
 static void region_commit(struct sources_region *g) {
         struct referenced *record = g->owner->record;
         _cleanup_(hashmap_freep) struct hashmap *keep = NULL;
         bool prune = g->complete && !g->failed;
-        int r;
 
         if (hashmap_new(&keep) < 0)
                 prune = false;
@@ -226,11 +232,7 @@ static void region_commit(struct sources_region *g) {
         }
         if (prune)
                 referenced_prune_region(record, g->name, keep);
-        if (g->pass->dry_run)
-                return;
-        r = referenced_save(record);
-        if (r < 0)
-                log_error_errno(r, "Failed to save the launch sources found in %s: %m", record->directory);
+        sources_save(g->owner, g->pass);
 }
 
 /* ---- listings ------------------------------------------------------------------------------ */
@@ -393,6 +395,11 @@ static int region_copy_targets(struct sources_region *g, const struct planner_ta
         return 0;
 }
 
+void sources_forget(struct sources *s, struct pass *p) {
+        referenced_prune_region(s->record, NULL, NULL);
+        sources_save(s, p);
+}
+
 int sources_check_region(struct sources *s, struct pass *p, const char *region, const struct planner_target *targets,
                          size_t n, bool complete) {
         struct sources_region *g;
@@ -402,9 +409,7 @@ int sources_check_region(struct sources *s, struct pass *p, const char *region, 
                 /* Nothing is revoked here: nothing here is remembered either. */
                 if (complete)
                         referenced_prune_region(s->record, region, NULL);
-                r = p->dry_run ? 0 : referenced_save(s->record);
-                if (r < 0)
-                        log_error_errno(r, "Failed to save the launch sources found in %s: %m", s->record->directory);
+                sources_save(s, p);
                 return 0;
         }
         g = calloc(1, sizeof(*g));

@@ -16,6 +16,10 @@ int sources_new(struct referenced *record, struct sources **ret);
 struct sources *sources_free(struct sources *s);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct sources *, sources_free);
 
+/* Forgets every source reported (nothing is revoked any more): a revoked key pair they name later
+ * is reported again. */
+void sources_forget(struct sources *s, struct pass *p);
+
 /* Checks region's launch sources against its n revoked key pairs (targets and their entries are
  * borrowed until the pass ends), with calls that hold pass p. complete: targets are every revoked
  * key pair of the region, so what is not found any more is forgotten (and reported again when

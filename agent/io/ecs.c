@@ -414,7 +414,7 @@ static bool ecs_endpoint_is_valid(const char *endpoint) {
                 if (!isgraph((unsigned char) host[i]) || strchr("?#@\\", host[i]))
                         return false;
         for (; *path; path++)
-                if (!isalnum((unsigned char) *path) && !strchr("/-._~", *path))
+                if (!isalnum((unsigned char) *path) && !strchr("/-._~{}", *path))
                         return false;
         return true;
 }

@@ -80,7 +80,7 @@ void referenced_prune_region(struct referenced *r, const char *region, const str
         size_t i = 0;
 
         while (hashmap_iterate(r->by_key, &i, NULL, (void **) &e))
-                if (streq(e->region, region) && !(keep && hashmap_get(keep, e->key))) {
+                if ((!region || streq(e->region, region)) && !(keep && hashmap_get(keep, e->key))) {
                         (void) hashmap_remove(r->by_key, e->key);
                         entry_free(e);
                         r->dirty = true;

@@ -32,8 +32,8 @@ struct referenced_entry *referenced_find(const struct referenced *r, const char 
 /* Adds (or updates) the entry; strings are copied. Marks dirty; -ENOMEM, -EINVAL for empty ones. */
 int referenced_put(struct referenced *r, const char *region, const char *source, const char *keypair,
                    bool is_default, uint64_t found_usec);
-/* Drops every entry of region that keep (a map of keys, may be NULL) does not hold; marks dirty
- * when one went. */
+/* Drops every entry of region (NULL: of every region) that keep (a map of keys, may be NULL)
+ * does not hold; marks dirty when one went. */
 void referenced_prune_region(struct referenced *r, const char *region, const struct hashmap *keep);
 
 bool referenced_iterate(const struct referenced *r, size_t *i, struct referenced_entry **ret);

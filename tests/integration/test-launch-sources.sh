@@ -127,6 +127,16 @@ kr_expect_eq "$(referenced SOURCE=scaling-configuration:asc-1)" 2 "asc-1 reporte
 kr_expect_eq "$(referenced)" 7 "events after asc-1 was broken again"
 kr_pass "a source fixed and broken again is reported again, and only it"
 
+# The revoked set changes: nothing revoked for a pass, then the list again: reported again.
+printf '# nothing revoked for now\n' >"$T/empty.list"
+kr_install_list "$T/empty.list" launch.list
+rc=0; kr_run_once || rc=$?
+kr_expect_eq "$(referenced)" 7 "events with nothing revoked"
+kr_install_list "$T/launch.list" launch.list
+rc=0; kr_run_once || rc=$?
+kr_expect_eq "$(referenced)" 13 "events once the list is back (the six sources remembered before)"
+kr_pass "a change of the revoked set reports its sources again"
+
 # A missing RAM permission: said once, clearly; the detaches go on; nothing is forgotten.
 kr_emuctl config '{"denied_actions": ["DescribeScalingConfigurations"]}' >/dev/null
 kr_emuctl add-instance '{"id": "i-hz-3", "region": "cn-hangzhou", "key_pair_name": "kp-bad"}' >/dev/null
@@ -136,7 +146,7 @@ kr_expect_eq "$rc" 0 "exit status with DescribeScalingConfigurations refused"
 kr_expect_eq "$(grep -c 'Missing RAM permission ess:DescribeScalingConfigurations (Forbidden.RAM' "$T/daemon.log")" 1 \
         "warnings about the missing permission (two regions refused)"
 kr_expect_eq "$(kr_count_events detached INSTANCE=i-hz-3)" 1 "detach with the permission missing"
-kr_expect_eq "$(referenced)" 7 "events with the permission missing"
+kr_expect_eq "$(referenced)" 13 "events with the permission missing"
 grep -q 'keyrevoke_launch_sources_referencing{kind="scaling-configuration"} 2$' "$T/metrics.prom" ||
         kr_fail "a refused listing made the configurations be forgotten"
 kr_emuctl config '{"denied_actions": []}' >/dev/null
