@@ -1,0 +1,161 @@
+/* Unit tests for referenced.c and retired.c, the records of launch sources reported and of key
+ * pairs deleted: round trips, pruning, corrupt files, mode, and the fingerprint list of the keys. */
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include "base/strutil.h"
+#include "io/referenced.h"
+#include "io/retired.h"
+#include "tests.h"
+
+#define KEY_A "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPT7vsQK7s6D36nSIvN7zxWWstxOrkdb5L51Hv0apJbu a@test"
+#define KEY_C "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIINUall81KPQU5fvIcIqe1sHOyBUVLqof9a/A8BzaNm4 c@test"
+
+static char tmpdir[] = "/tmp/test-records.XXXXXX";
+
+static char *dir_named(const char *name) {
+        char *p;
+
+        CHECK(asprintf(&p, "%s/%s", tmpdir, name) > 0);
+        CHECK(mkdir(p, 0700) == 0);
+        return p;
+}
+
+static void write_file(const char *dir, const char *name, const char *text) {
+        _cleanup_free_ char *path = NULL;
+        int fd;
+
+        CHECK(asprintf(&path, "%s/%s", dir, name) > 0);
+        fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        CHECK(fd >= 0);
+        CHECK(write(fd, text, strlen(text)) == (ssize_t) strlen(text));
+        close(fd);
+}
+
+static mode_t file_mode(const char *dir, const char *name) {
+        _cleanup_free_ char *path = NULL;
+        struct stat st;
+
+        CHECK(asprintf(&path, "%s/%s", dir, name) > 0);
+        CHECK(stat(path, &st) == 0);
+        return st.st_mode & 07777;
+}
+
+static void test_referenced(void) {
+        _cleanup_free_ char *dir = dir_named("referenced");
+        _cleanup_(referenced_freep) struct referenced *r = NULL, *again = NULL;
+        _cleanup_(hashmap_freep) struct hashmap *keep = NULL;
+        _cleanup_free_ char *key = NULL;
+        struct referenced_entry *e;
+
+        CHECK_INTEQ(referenced_load(dir, &r), 0); /* missing: empty */
+        CHECK(!r->dirty);
+        CHECK_INTEQ(referenced_put(r, "cn-hangzhou", "launch-template:lt-1:2", "kp-a", true, 5), 0);
+        CHECK_INTEQ(referenced_put(r, "cn-hangzhou", "scaling-configuration:asc-1", "kp-a", false, 6), 0);
+        CHECK_INTEQ(referenced_put(r, "cn-shanghai", "launch-template:lt-9:1", "kp-b", false, 7), 0);
+        CHECK_INTEQ(referenced_put(r, "cn-shanghai", "", "kp-b", false, 7), -EINVAL);
+        /* Again: the same entry, its first time kept. */
+        CHECK_INTEQ(referenced_put(r, "cn-hangzhou", "launch-template:lt-1:2", "kp-a", true, 99), 0);
+        CHECK_INTEQ(referenced_count(r, "launch-template:"), 2);
+        CHECK_INTEQ(referenced_count(r, "scaling-configuration:"), 1);
+        CHECK_INTEQ(referenced_save(r), 0);
+        CHECK_INTEQ(file_mode(dir, "referenced.json"), 0600);
+
+        CHECK_INTEQ(referenced_load(dir, &again), 0);
+        e = referenced_find(again, "cn-hangzhou", "launch-template:lt-1:2", "kp-a");
+        CHECK(e && e->is_default && e->found_usec == 5);
+        CHECK(!referenced_find(again, "cn-hangzhou", "launch-template:lt-1:2", "kp-b"));
+        CHECK_INTEQ(hashmap_size(again->by_key), 3);
+
+        /* A complete check of cn-hangzhou found only lt-1:2 again: the other one there goes. */
+        key = referenced_key("cn-hangzhou", "launch-template:lt-1:2", "kp-a");
+        CHECK(hashmap_new(&keep) == 0 && hashmap_put(keep, key, key) == 0);
+        again->dirty = false;
+        referenced_prune_region(again, "cn-hangzhou", keep);
+        CHECK(again->dirty);
+        CHECK(!referenced_find(again, "cn-hangzhou", "scaling-configuration:asc-1", "kp-a"));
+        CHECK(referenced_find(again, "cn-shanghai", "launch-template:lt-9:1", "kp-b"));
+        referenced_prune_region(again, NULL, NULL);
+        CHECK_INTEQ(hashmap_size(again->by_key), 0);
+}
+
+static void test_referenced_corrupt(void) {
+        static const char *const bad[] = {
+                "not json",
+                "{\"version\":2,\"sources\":[]}",
+                "{\"version\":1}",
+                "{\"version\":1,\"sources\":[{\"region\":\"r\",\"source\":\"s\"}]}",
+                "{\"version\":1,\"sources\":[{\"region\":\"\",\"source\":\"s\",\"keypair\":\"k\",\"default\":true,"
+                "\"found_usec\":1}]}",
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                _cleanup_free_ char *name = NULL, *dir = NULL;
+                struct referenced *r = NULL;
+
+                CHECK(asprintf(&name, "referenced-bad-%zu", i) > 0);
+                dir = dir_named(name);
+                write_file(dir, "referenced.json", bad[i]);
+                CHECK_INTEQ(referenced_load(dir, &r), -EBADMSG);
+                CHECK(!r);
+        }
+}
+
+static void test_retired(void) {
+        _cleanup_free_ char *dir = dir_named("retired");
+        _cleanup_(retired_freep) struct retired *r = NULL, *again = NULL;
+        struct revlist *l = NULL;
+        struct retired_entry *e = NULL;
+        struct sshkey_digests d;
+        const char *error;
+
+        CHECK_INTEQ(retired_load(dir, &r), 0);
+        CHECK_INTEQ(retired_put(r, "cn-hangzhou", "kp-a", KEY_A, "leaked \"badly\"", 10, &e), 0);
+        retired_set_deleted(r, e, 11);
+        CHECK_INTEQ(retired_put(r, "cn-shanghai", "kp-c", KEY_C, "lost", 12, NULL), 0);
+        CHECK_INTEQ(retired_put(r, "cn-shanghai", "kp-x", "not a key", NULL, 12, NULL), 0);
+        CHECK_INTEQ(retired_put(r, "cn-shanghai", "kp-y", "", NULL, 12, NULL), -EINVAL);
+        CHECK_INTEQ(retired_save(r), 0);
+        CHECK_INTEQ(file_mode(dir, "retired.json"), 0600);
+
+        CHECK_INTEQ(retired_load(dir, &again), 0);
+        e = retired_find(again, "cn-hangzhou", "kp-a");
+        CHECK(e && streq(e->public_key, KEY_A) && e->saved_usec == 10 && e->deleted_usec == 11);
+        CHECK_STREQ(e ? e->reason : NULL, "leaked \"badly\"");
+        e = retired_find(again, "cn-shanghai", "kp-c");
+        CHECK(e && e->deleted_usec == 0);
+        CHECK(!retired_find(again, "cn-hangzhou", "kp-c"));
+
+        /* Every saved key that parses, as a SHA256 entry of its region; a quoted reason is left out. */
+        CHECK_INTEQ(retired_to_revlist(again, &l), 0);
+        CHECK(l && l->n_entries == 2);
+        CHECK_INTEQ(sshkey_parse_public(KEY_A, &d, &error), 0);
+        for (size_t i = 0; l && i < l->n_entries; i++) {
+                const struct revlist_entry *x = &l->entries[i];
+
+                CHECK_INTEQ(x->kind, REVLIST_SHA256);
+                CHECK(strv_length(x->regions) == 1);
+                if (revlist_entry_in_region(x, "cn-hangzhou")) {
+                        CHECK(memcmp(x->digest, d.sha256, sizeof(d.sha256)) == 0);
+                        CHECK(!x->reason);
+                } else
+                        CHECK_STREQ(x->reason, "lost");
+        }
+        revlist_free(l);
+
+        /* Imported anew under the same name: to be deleted again. */
+        CHECK_INTEQ(retired_put(again, "cn-hangzhou", "kp-a", KEY_C, NULL, 20, &e), 0);
+        CHECK(e->deleted_usec == 0 && streq(e->public_key, KEY_C) && !e->reason);
+}
+
+int main(void) {
+        _cleanup_free_ char *cmd = NULL;
+
+        CHECK(mkdtemp(tmpdir));
+        test_referenced();
+        test_referenced_corrupt();
+        test_retired();
+        CHECK(asprintf(&cmd, "rm -rf '%s'", tmpdir) > 0);
+        CHECK(system(cmd) == 0);
+        TESTS_DONE();
+}
