@@ -4,11 +4,11 @@
  * loses nor repeats a command. */
 #include <assert.h>
 #include <inttypes.h>
-#include <openssl/evp.h>
 
 #include "base/log.h"
 #include "base/strutil.h"
 #include "daemon/contain.h"
+#include "logic/base64.h"
 #include "logic/contain.h"
 
 /* First look at an invocation's results, then the pause between looks. */
@@ -277,29 +277,6 @@ static void instance_contained(struct batch *b, size_t i, const struct contain_s
                      strv_length(b->keys), b->ids[i], b->region, s->removed, s->sshd);
 }
 
-/* Base64 output of the command, decoded into a new buffer; NULL when it is not base64. */
-static char *decode_output(const char *b64, size_t *ret_len) {
-        size_t n = strlen(b64), pad = 0;
-        char *out;
-        int r;
-
-        if (n % 4 != 0)
-                return NULL;
-        out = malloc(n / 4 * 3 + 1);
-        if (!out)
-                return NULL;
-        r = EVP_DecodeBlock((unsigned char *) out, (const unsigned char *) b64, (int) n);
-        if (r < 0) {
-                free(out);
-                return NULL;
-        }
-        while (pad < 2 && n > pad && b64[n - 1 - pad] == '=')
-                pad++;
-        *ret_len = (size_t) r - pad;
-        out[*ret_len] = '\0';
-        return out;
-}
-
 /* A final result of one instance: the summary the script printed decides. */
 static void instance_result(struct batch *b, size_t i, const struct ecs_invocation_result *res) {
         _cleanup_free_ char *output = NULL;
@@ -309,8 +286,8 @@ static void instance_result(struct batch *b, size_t i, const struct ecs_invocati
 
         if (!streq(res->status, "Success") && !res->output)
                 return instance_failed(b, i, res->error_code ? res->error_code : res->status, NULL);
-        output = res->output ? decode_output(res->output, &len) : NULL;
-        if (!output || contain_summary_parse(output, len, &s) < 0)
+        if (!res->output || base64_decode(res->output, strlen(res->output), &output, &len) < 0 ||
+            contain_summary_parse(output, len, &s) < 0)
                 return instance_failed(b, i, res->error_code ? res->error_code : "no-summary",
                                        "the command printed no summary line");
         verdict = contain_summary_verdict(&s, strv_length(b->keys), b->digest);
@@ -469,22 +446,13 @@ static void run_done_cb(const struct ecs_result *r, void *userdata) {
         contain_release(c);
 }
 
-static char *base64_encode(const char *text) {
-        size_t n = strlen(text);
-        char *out = malloc((n + 2) / 3 * 4 + 1);
-
-        if (out)
-                EVP_EncodeBlock((unsigned char *) out, (const unsigned char *) text, (int) n);
-        return out;
-}
-
 static int run_params(const struct batch *b, struct params *params) {
         _cleanup_free_ char *content = NULL, *encoded = NULL;
         int r = contain_command_build(b->keys, strv_length(b->keys), &content);
 
         if (r < 0)
                 return r;
-        encoded = base64_encode(content);
+        encoded = base64_encode(content, strlen(content));
         if (!encoded || params_add(params, "RegionId", b->region) < 0 ||
             params_add(params, "Type", "RunShellScript") < 0 || params_add(params, "CommandContent", encoded) < 0 ||
             params_add(params, "ContentEncoding", "Base64") < 0 ||

@@ -6,6 +6,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include "logic/base64.h"
 #include "logic/sign.h"
 
 /* AccessKeySecrets are 30 characters; anything near this is not a secret but a mistake. */
@@ -137,7 +138,7 @@ int sign_string_to_sign(const char *method, const struct params *p, char **ret) 
 
 /* Base64(HMAC-SHA1(secret + "&", data)); the key buffer is wiped. */
 static int hmac_sha1_base64(const char *secret, const char *data, char **ret) {
-        unsigned char md[EVP_MAX_MD_SIZE], b64[4 * ((EVP_MAX_MD_SIZE + 2) / 3) + 1];
+        unsigned char md[EVP_MAX_MD_SIZE];
         size_t secret_len = strlen(secret);
         unsigned md_len = 0;
         char *key, *s;
@@ -155,8 +156,7 @@ static int hmac_sha1_base64(const char *secret, const char *data, char **ret) {
         free(key);
         if (!ok)
                 return -EIO;
-        EVP_EncodeBlock(b64, md, (int) md_len);
-        s = strdup((const char *) b64);
+        s = base64_encode(md, md_len);
         if (!s)
                 return -ENOMEM;
         *ret = s;

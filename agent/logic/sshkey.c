@@ -1,6 +1,7 @@
 /* OpenSSH public keys and fingerprints: parsing and SHA256/MD5 digests of key blobs. */
 #include <openssl/evp.h>
 
+#include "logic/base64.h"
 #include "logic/sshkey.h"
 
 #define SSHKEY_SEPARATORS " \t\r\n"
@@ -50,35 +51,6 @@ static int sshkey_fail(const char **ret_error, const char *message) {
         if (ret_error)
                 *ret_error = message;
         return -EINVAL;
-}
-
-static bool sshkey_is_base64_char(char c) {
-        return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-               c == '+' || c == '/';
-}
-
-/* Decodes padded standard base64 s[0..n) into buf (room for n / 4 * 3 bytes). Only the canonical
- * encoding is accepted: the bits past the last byte must be zero, as OpenSSH requires. */
-static int sshkey_base64_decode(const char *s, size_t n, uint8_t *buf, size_t *ret_len) {
-        size_t pad = 0;
-        int r;
-
-        if (n == 0 || n % 4 != 0)
-                return -EINVAL;
-        while (pad < 2 && s[n - 1 - pad] == '=')
-                pad++;
-        for (size_t i = 0; i < n - pad; i++)
-                if (!sshkey_is_base64_char(s[i]))
-                        return -EINVAL;
-        /* EVP_DecodeBlock() decodes '=' as zero bits and counts those bytes in its result. */
-        r = EVP_DecodeBlock(buf, (const unsigned char *) s, (int) n);
-        if (r < 0 || (size_t) r != n / 4 * 3)
-                return -EINVAL;
-        for (size_t i = (size_t) r - pad; i < (size_t) r; i++)
-                if (buf[i] != 0)
-                        return -EINVAL;
-        *ret_len = (size_t) r - pad;
-        return 0;
 }
 
 /* Reads one SSH string (uint32 big-endian length, then the bytes). */
@@ -150,7 +122,7 @@ int sshkey_parse_public(const char *line, struct sshkey_digests *ret, const char
                 return sshkey_fail(ret_error, "key data missing after the key type");
         if (n > SSHKEY_BASE64_MAX)
                 return sshkey_fail(ret_error, "key data too large");
-        if (sshkey_base64_decode(p, n, blob, &blob_len) < 0)
+        if (base64_decode_into(p, n, blob, &blob_len) < 0 || blob_len == 0)
                 return sshkey_fail(ret_error, "key data is not valid base64");
         if (blob_len > SSHKEY_BLOB_MAX)
                 return sshkey_fail(ret_error, "key data too large");
@@ -200,7 +172,7 @@ int sshkey_parse_sha256(const char *token, uint8_t ret[SSHKEY_SHA256_LEN]) {
         memcpy(padded, token, SSHKEY_SHA256_BASE64_LEN);
         padded[SSHKEY_SHA256_BASE64_LEN] = '=';
         padded[SSHKEY_SHA256_BASE64_LEN + 1] = '\0';
-        if (sshkey_base64_decode(padded, sizeof(padded) - 1, buf, &len) < 0 ||
+        if (base64_decode_into(padded, sizeof(padded) - 1, buf, &len) < 0 ||
             len != SSHKEY_SHA256_LEN)
                 return -EINVAL;
         memcpy(ret, buf, SSHKEY_SHA256_LEN);
