@@ -23,7 +23,7 @@ build() { # name sources...
         clang $flags "$top_srcdir/tests/fuzz/$name.c" "$@" $base $libs -o "$out/$name"
 }
 build fuzz-conf "$top_srcdir/agent/logic/conf.c" "$top_srcdir/agent/logic/window.c"
-build fuzz-revlist "$top_srcdir/agent/logic/revlist.c" "$top_srcdir/agent/logic/sshkey.c"
+build fuzz-revlist "$top_srcdir/agent/logic/revlist.c" "$top_srcdir/agent/logic/sshkey.c" "$top_srcdir/agent/logic/base64.c"
 build fuzz-ecsparse "$top_srcdir/agent/logic/ecsparse.c"
 
 run() { # name corpus-dir
