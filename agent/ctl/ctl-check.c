@@ -1,7 +1,8 @@
 /* keyrevokectl check: validates revocation list files exactly as keyrevoked reads them. */
 #include "base/log.h"
 #include "ctl/ctl.h"
-#include "logic/revlist.h"
+#include "io/lists.h"
+#include "io/svcuser.h"
 
 static json_t *problems_json(const struct diags *d, size_t from) {
         json_t *a = json_array();
@@ -18,7 +19,7 @@ static json_t *problems_json(const struct diags *d, size_t from) {
 static int check_file(const char *path, struct diags *d, json_t *files) {
         _cleanup_(revlist_freep) struct revlist *l = NULL;
         size_t first = d->n;
-        int r = revlist_load(path, getuid(), &l, d);
+        int r = lists_load_file(path, service_user_uid(), &l, d);
 
         if (r == -ENOMEM)
                 return r;

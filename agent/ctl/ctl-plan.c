@@ -11,6 +11,7 @@
 #include "io/lists.h"
 #include "io/metrics.h"
 #include "io/report.h"
+#include "io/svcuser.h"
 
 /* One event of the pass that says what would happen to something. */
 struct plan_row {
@@ -186,7 +187,7 @@ static int plan_load_files(struct plan *p, char **files) {
         for (char **f = files; *f && r != -ENOMEM; f++) {
                 struct revlist *l = NULL, **a;
 
-                r = revlist_load(*f, getuid(), &l, &d);
+                r = lists_load_file(*f, service_user_uid(), &l, &d);
                 if (r < 0)
                         continue;
                 a = reallocarray(p->lists.items, p->lists.n + 1, sizeof(*a));
@@ -253,7 +254,7 @@ static int plan_run(struct plan *p, char **files) {
         if (files[0])
                 r = plan_load_files(p, files);
         else
-                r = lists_load(p->conf->revocation_directory, getuid(), true, &p->lists, &d);
+                r = lists_load(p->conf->revocation_directory, service_user_uid(), true, &p->lists, &d);
         diags_clear(&d);
         if (r < 0)
                 return log_error_errno(r, "Out of memory while reading the lists");

@@ -330,7 +330,7 @@ static int sighup_cb(sd_event_source *s, const struct signalfd_siginfo *si, void
 
         (void) sd_notify(false, "RELOADING=1\nSTATUS=Reloading configuration");
         if (setup_load_conf(a->o.config_path, &c) < 0)
-                log_error("New configuration in %s is invalid; keeping the running one", a->o.config_path);
+                log_error("New configuration is invalid (the problems are above); keeping the running one");
         else {
                 conf_free(a->pending_conf);
                 a->pending_conf = c;
@@ -563,32 +563,4 @@ struct agent *agent_free(struct agent *a) {
                 (void) close(a->lock_fd);
         free(a);
         return NULL;
-}
-
-/* ---- --check-config ------------------------------------------------------------------------ */
-
-int agent_check_config(const char *config_path) {
-        _cleanup_(conf_freep) struct conf *c = NULL;
-        _cleanup_(creds_freep) struct creds *creds = NULL;
-        struct diags d = {};
-        struct lists l = {};
-        const char *source;
-        int r;
-
-        r = conf_load(config_path, getenv("STATE_DIRECTORY"), &c, &d);
-        if (r >= 0) {
-                r = creds_load(c->credentials_file, c->profile, getuid(), &creds, &source, &d);
-                if (r == -ENOENT && isempty(c->ram_role))
-                        diags_add(&d, config_path, 0, "no credentials source: set CredentialsFile=, RamRole=, "
-                                                      "LoadCredential=aliyun:... or ALIBABA_CLOUD_ACCESS_KEY_*");
-                if (lists_load(c->revocation_directory, getuid(), false, &l, &d) >= 0)
-                        lists_done(&l);
-        }
-        for (size_t i = 0; i < d.n; i++) {
-                _cleanup_free_ char *s = diag_format(&d.items[i]);
-                printf("%s\n", strempty(s));
-        }
-        r = d.n > 0 ? AGENT_EXIT_CONFIG : AGENT_EXIT_OK;
-        diags_clear(&d);
-        return r;
 }

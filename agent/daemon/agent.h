@@ -28,7 +28,3 @@ int agent_run(struct agent *a);
 
 struct agent *agent_free(struct agent *a);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct agent *, agent_free);
-
-/* --check-config: validates config, credentials source and every list; prints each problem as
- * FILE:LINE: message on stdout; returns AGENT_EXIT_OK or AGENT_EXIT_CONFIG. */
-int agent_check_config(const char *config_path);

@@ -3,6 +3,7 @@
 
 #include "base/log.h"
 #include "daemon/agent.h"
+#include "daemon/checkconfig.h"
 #include "logic/conf.h"
 
 
@@ -28,7 +29,7 @@ enum {
 };
 
 /* Parses argv into o; returns 1 to run, 0 to exit successfully, -EINVAL on a usage error. */
-static int parse_argv(int argc, char *argv[], struct agent_options *o, bool *check_config) {
+static int parse_argv(int argc, char *argv[], struct agent_options *o, bool *ret_check_config) {
         static const struct option options[] = {
                 { "config", required_argument, NULL, 'c' },
                 { "once", no_argument, NULL, ARG_ONCE },
@@ -52,7 +53,7 @@ static int parse_argv(int argc, char *argv[], struct agent_options *o, bool *che
                         o->dry_run = true;
                         break;
                 case ARG_CHECK_CONFIG:
-                        *check_config = true;
+                        *ret_check_config = true;
                         break;
                 case ARG_VERSION:
                         printf("keyrevoked %s\n", PACKAGE_VERSION);
@@ -73,14 +74,14 @@ static int parse_argv(int argc, char *argv[], struct agent_options *o, bool *che
 int main(int argc, char *argv[]) {
         struct agent_options o = { .config_path = CONF_DEFAULT_PATH };
         _cleanup_(agent_freep) struct agent *a = NULL;
-        bool check_config = false;
+        bool checking = false;
         int r;
 
-        r = parse_argv(argc, argv, &o, &check_config);
+        r = parse_argv(argc, argv, &o, &checking);
         if (r <= 0)
                 return r < 0 ? AGENT_EXIT_CONFIG : AGENT_EXIT_OK;
-        if (check_config)
-                return agent_check_config(o.config_path);
+        if (checking)
+                return check_config(o.config_path);
         r = agent_new(&o, &a);
         if (r == -EBUSY)
                 return AGENT_EXIT_PENDING; /* nothing enforced; the holder is named */

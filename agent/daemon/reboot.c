@@ -630,6 +630,10 @@ void reboot_describe_next_window(const struct reboot *r, char *buf, size_t size)
         time_t t;
         struct tm tm;
 
+        if (r->o.conf->reboot_enabled && window_set_is_empty(&r->o.conf->windows)) {
+                snprintf(buf, size, "never (no Window=: reboots stay queued)");
+                return;
+        }
         if (!r->o.conf->reboot_enabled || w < 0) {
                 snprintf(buf, size, "never");
                 return;

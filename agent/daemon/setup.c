@@ -1,6 +1,18 @@
 /* Start-up steps shared by keyrevoked and keyrevokectl: loading the config, making the ECS client. */
 #include "base/log.h"
 #include "daemon/setup.h"
+#include "logic/regions.h"
+
+/* A misspelt region in Regions= gets no answer but errors: say so at once. */
+static void log_region_problems(const struct conf *c) {
+        for (char **r = c->regions; r && *r; r++) {
+                char text[256];
+                bool typo;
+
+                if (region_problem(*r, text, sizeof(text), &typo))
+                        log_internal(typo ? LOG_LEVEL_ERR : LOG_LEVEL_WARNING, 0, "Regions=: %s", text);
+        }
+}
 
 int setup_load_conf(const char *path, struct conf **ret) {
         struct diags d = {};
@@ -11,6 +23,8 @@ int setup_load_conf(const char *path, struct conf **ret) {
                 log_error("%s", strempty(s));
         }
         diags_clear(&d);
+        if (r >= 0)
+                log_region_problems(*ret);
         return r;
 }
 

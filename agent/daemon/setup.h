@@ -7,7 +7,8 @@
 #include "logic/conf.h"
 
 /* Loads the configuration (and its drop-ins) with $STATE_DIRECTORY as the state default; each
- * problem is logged as FILE:LINE: message. Returns conf_load()'s result. */
+ * problem is logged as FILE:LINE: message, a misspelt or unknown region in Regions= too. Returns
+ * conf_load()'s result. */
 int setup_load_conf(const char *path, struct conf **ret);
 
 /* Creates the ECS client of c on event, without credentials (credsource.h delivers them).

@@ -5,7 +5,9 @@
 #include <sys/stat.h>
 
 #include "base/fileio.h"
+#include "base/paths.h"
 #include "io/creds.h"
+#include "io/svcuser.h"
 
 #define CREDS_FILE_MAX_BYTES (64U * 1024U)
 #define CREDS_KEY_MAX_CHARS 1024U
@@ -356,24 +358,76 @@ static int configured_source_result(int r) {
         return r == -ENOENT ? -EINVAL : r;
 }
 
-int creds_load(const char *credentials_file, const char *profile, uid_t allowed_uid, struct creds **ret,
-               const char **ret_source, struct diags *d) {
+/* systemd hands the service a private 0400 copy of the file the unit's LoadCredential=aliyun:
+ * names, so the source's own mode and owner are checked here: stat() sees them where the service
+ * cannot read the file. Missing (encrypted credentials instead) or out of sight is no problem. */
+static int check_unit_source(uid_t allowed_uid, struct diags *d) {
+        _cleanup_close_ int fd = open(UNIT_CREDENTIAL_FILE, O_PATH | O_CLOEXEC);
+
+        if (fd < 0)
+                return 0;
+        return check_file(UNIT_CREDENTIAL_FILE, fd, allowed_uid, d);
+}
+
+/* The systemd credential: $CREDENTIALS_DIRECTORY/aliyun in the service. Outside it, as root (a
+ * root shell; the unit's ExecReload=+, which systemd gives a $CREDENTIALS_DIRECTORY that it does
+ * not mount there), the file that the unit's LoadCredential= names, as systemd reads it: as root,
+ * with the same checks. 0 when there is none. */
+static int load_systemd_credential(const char *profile, uid_t allowed_uid, struct creds **ret,
+                                   const char **ret_source, struct diags *d) {
         const char *dir = getenv("CREDENTIALS_DIRECTORY");
         int r;
 
         if (!isempty(dir)) {
                 _cleanup_free_ char *path = NULL;
+
                 if (asprintf(&path, "%s/aliyun", dir) < 0)
                         return -ENOMEM;
                 r = load_checked(path, profile, allowed_uid, true, ret, d);
-                if (r != 0) {
-                        if (r > 0)
-                                *ret_source = "systemd credential aliyun";
-                        return r < 0 ? configured_source_result(r) : 0;
+                if (r > 0) {
+                        *ret_source = "systemd credential aliyun";
+                        if (check_unit_source(allowed_uid, d) < 0) {
+                                *ret = creds_free(*ret);
+                                return -EACCES;
+                        }
                 }
+                if (r != 0)
+                        return r;
         }
+        if (geteuid() != 0)
+                return 0;
+        r = load_checked(UNIT_CREDENTIAL_FILE, profile, allowed_uid, true, ret, d);
+        if (r > 0)
+                *ret_source = "the unit's credential file " UNIT_CREDENTIAL_FILE " (LoadCredential=aliyun:)";
+        return r;
+}
+
+/* CredentialsFile=, which the service itself opens: as root for the service's user, that user
+ * must be able to open it too. */
+static int load_credentials_file(const char *path, const char *profile, uid_t allowed_uid, struct creds **ret,
+                                 struct diags *d) {
+        int r = creds_load_file(path, profile, allowed_uid, ret, d);
+
+        if (r < 0)
+                return r;
+        r = service_user_can_open(allowed_uid, path);
+        if (r < 0) {
+                diags_add(d, path, 0, "refusing credentials file: the service's user %s (uid %u) cannot open it: %s",
+                          SERVICE_USER, (unsigned) allowed_uid, strerror(-r));
+                *ret = creds_free(*ret);
+        }
+        return r;
+}
+
+int creds_load(const char *credentials_file, const char *profile, uid_t allowed_uid, struct creds **ret,
+               const char **ret_source, struct diags *d) {
+        int r;
+
+        r = load_systemd_credential(profile, allowed_uid, ret, ret_source, d);
+        if (r != 0)
+                return r < 0 ? configured_source_result(r) : 0;
         if (!isempty(credentials_file)) {
-                r = creds_load_file(credentials_file, profile, allowed_uid, ret, d);
+                r = load_credentials_file(credentials_file, profile, allowed_uid, ret, d);
                 if (r >= 0)
                         *ret_source = "CredentialsFile=";
                 return configured_source_result(r);

@@ -3,6 +3,7 @@
 #include "io/credsource.h"
 #include "io/http.h"
 #include "io/metadata.h"
+#include "io/svcuser.h"
 
 struct credsource {
         credsource_cb cb;
@@ -68,7 +69,7 @@ int credsource_new(sd_event *event, const struct conf *c, credsource_cb cb, void
                 return -ENOMEM;
         s->cb = cb;
         s->userdata = userdata;
-        r = creds_load(c->credentials_file, c->profile, getuid(), &s->pending, &source, &d);
+        r = creds_load(c->credentials_file, c->profile, service_user_uid(), &s->pending, &source, &d);
         log_problems(&d);
         if (r == -ENOENT && !isempty(c->ram_role))
                 r = start_ram_role(s, event, c);

@@ -4,6 +4,8 @@
 #include "base/strutil.h"
 #include "io/lists.h"
 #include "io/report.h"
+#include "io/svcuser.h"
+#include "logic/regions.h"
 
 static int compare_names(const void *a, const void *b) {
         return strcmp(*(char *const *) a, *(char *const *) b);
@@ -62,6 +64,33 @@ static int lists_append(struct lists *l, struct revlist *item) {
         return 0;
 }
 
+/* A region= naming a misspelt region: reported, the entry kept (its other regions still count). */
+static void check_regions(const struct revlist *l, struct diags *d) {
+        for (size_t i = 0; i < l->n_entries; i++)
+                for (char **r = l->entries[i].regions; r && *r; r++) {
+                        char text[256];
+                        bool typo;
+
+                        if (region_problem(*r, text, sizeof(text), &typo) && typo)
+                                diags_add(d, l->path, l->entries[i].line, "%s", text);
+                }
+}
+
+int lists_load_file(const char *path, uid_t allowed_uid, struct revlist **ret, struct diags *d) {
+        int r = revlist_load(path, allowed_uid, ret, d);
+
+        if (r < 0)
+                return r;
+        check_regions(*ret, d);
+        r = service_user_can_open(allowed_uid, path);
+        if (r < 0) {
+                diags_add(d, path, 0, "the service's user %s (uid %u) cannot open it: %s, refusing", SERVICE_USER,
+                          (unsigned) allowed_uid, strerror(-r));
+                *ret = revlist_free(*ret);
+        }
+        return r;
+}
+
 int lists_load(const char *directory, uid_t allowed_uid, bool report, struct lists *ret, struct diags *d) {
         _cleanup_strv_free_ char **names = NULL;
         struct lists l = {};
@@ -70,8 +99,11 @@ int lists_load(const char *directory, uid_t allowed_uid, bool report, struct lis
         r = list_names(directory, &names);
         if (r == -ENOMEM)
                 return r;
+        if (r >= 0)
+                r = service_user_can_open(allowed_uid, directory);
         if (r < 0) {
-                diags_add(d, directory, 0, "cannot read the revocation directory: %s", strerror(-r));
+                diags_add(d, directory, 0, "cannot read the revocation directory%s: %s",
+                          names ? " as the service's user " SERVICE_USER : "", strerror(-r));
                 if (report)
                         report_problems(d, d->n - 1);
                 *ret = l;
@@ -84,7 +116,7 @@ int lists_load(const char *directory, uid_t allowed_uid, bool report, struct lis
 
                 if (asprintf(&path, "%s/%s", directory, *name) < 0)
                         goto oom;
-                r = revlist_load(path, allowed_uid, &item, d);
+                r = lists_load_file(path, allowed_uid, &item, d);
                 if (report)
                         report_problems(d, first);
                 if (r < 0)
