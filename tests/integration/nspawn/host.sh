@@ -3,7 +3,7 @@
 # loopback) booted into kr-test.target, whose kr-driver.service runs the test's driver script.
 # Sourced after top_srcdir and top_builddir are set; sets T (the scratch directory, with a test CA
 # in $T/ca) or exits 77 when nspawn cannot run at all.
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2154 # top_srcdir and top_builddir come from the test
 
 skip() {
         echo "SKIP: $*"
