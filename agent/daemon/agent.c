@@ -201,6 +201,10 @@ static void start_pass(struct agent *a) {
                 return;
         }
         apply_pending_conf(a);
+        if (a->pending_conf) {
+                a->rerun = true;        /* starts once the swap is done */
+                return;
+        }
         if (!a->have_creds) {
                 a->rerun = true;        /* starts when the credentials arrive */
                 return;
@@ -298,13 +302,32 @@ static int rescan_cb(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
-/* Swaps in a config validated by SIGHUP, once no pass uses the old one. */
+/* Whether a pass, a reboot or a containment call still points into the client. */
+static bool client_in_use(const struct agent *a) {
+        return a->pass || reboot_calls_in_flight(a->reboot) > 0 ||
+               (a->contain && contain_calls_in_flight(a->contain) > 0);
+}
+
+/* While a swap waits, no new reboot or containment call starts, so the ones in flight drain. */
+static void pause_calls(struct agent *a, bool pause) {
+        reboot_pause(a->reboot, pause);
+        if (a->contain)
+                contain_pause(a->contain, pause);
+}
+
+/* Swaps in a config validated by SIGHUP once nothing uses the old client: freeing it cancels its
+ * calls unanswered, and an unanswered RebootInstance may still reboot (then be sent again). */
 static void apply_pending_conf(struct agent *a) {
         _cleanup_(ecs_freep) struct ecs *e = NULL;
         struct credsource *source = NULL;
 
         if (!a->pending_conf)
                 return;
+        if (client_in_use(a)) {
+                log_debug("The new configuration waits for the calls in flight");
+                return pause_calls(a, true);
+        }
+        pause_calls(a, false);
         if (make_client(a, a->pending_conf, &e, &source) < 0) {
                 log_error("Keeping the previous configuration: the new one's client could not be set up");
                 a->pending_conf = conf_free(a->pending_conf);
@@ -318,6 +341,8 @@ static void apply_pending_conf(struct agent *a) {
         conf_free(a->conf);
         a->conf = TAKE_PTR(a->pending_conf);
         reboot_set_client(a->reboot, a->ecs, a->conf);
+        if (a->contain)
+                contain_set_client(a->contain, a->ecs);
         a->inotify_source = sd_event_source_disable_unref(a->inotify_source);
         (void) watch_lists(a);
         (void) arm_rescan(a);
@@ -386,6 +411,20 @@ static void once_maybe_exit(struct agent *a) {
                 (void) sd_event_exit(a->event, 0);
 }
 
+/* The reboot scheduler or containment has no call in flight any more: a waiting reload goes on. */
+static void calls_drained(struct agent *a) {
+        if (a->pending_conf && !client_in_use(a))
+                start_pass(a);
+}
+
+static void agent_reboot_drained_cb(struct reboot *r, void *userdata) {
+        calls_drained(userdata);
+}
+
+static void agent_contain_drained_cb(struct contain *c, void *userdata) {
+        calls_drained(userdata);
+}
+
 /* Nothing is rebooting and nothing more can start now: what operators see is brought up to date. */
 static void agent_reboot_idle_cb(struct reboot *r, void *userdata) {
         struct agent *a = userdata;
@@ -415,6 +454,7 @@ static int make_contain(struct agent *a) {
                 .timeout_usec = a->conf->contain_timeout_usec,
                 .dry_run = agent_dry_run(a),
                 .idle_cb = agent_contain_idle_cb,
+                .drained_cb = agent_contain_drained_cb,
                 .userdata = a,
         };
         int r;
@@ -454,6 +494,7 @@ static int make_reboot(struct agent *a) {
                 .contain = a->contain,
                 .dry_run = agent_dry_run(a),
                 .idle_cb = agent_reboot_idle_cb,
+                .drained_cb = agent_reboot_drained_cb,
                 .userdata = a,
         };
         return reboot_new(&o, &a->reboot);

@@ -24,6 +24,8 @@ struct contain {
         size_t n_waiting;
         struct hashmap *held;           /* instance id -> struct hold: in a batch, not final yet */
         unsigned outstanding;           /* calls and poll timers */
+        unsigned calls;                 /* ECS calls in flight (they point at the client) */
+        bool paused;                    /* contain_pause(): polls wait, collected batches too */
         unsigned n_contained, n_failed;
 };
 
@@ -195,6 +197,19 @@ static int add_instance_ids(struct params *params, char *const *ids) {
 
 /* ---- bookkeeping --------------------------------------------------------------------------- */
 
+/* Sends one call for b; its callback gets b and must call contain_answered() first. */
+static int contain_send(struct batch *b, const char *action, struct params *params, ecs_done_cb cb) {
+        int r = ecs_call(b->contain->o.ecs, b->region, action, params, cb, b);
+
+        if (r >= 0)
+                b->contain->calls++;
+        return r;
+}
+
+static void contain_answered(struct contain *c) {
+        c->calls--;
+}
+
 static void contain_hold(struct contain *c) {
         c->outstanding++;
 }
@@ -202,6 +217,8 @@ static void contain_hold(struct contain *c) {
 static void contain_release(struct contain *c) {
         if (--c->outstanding == 0 && c->n_waiting == 0 && c->o.idle_cb)
                 c->o.idle_cb(c, c->o.userdata);
+        if (c->calls == 0 && c->o.drained_cb)
+                c->o.drained_cb(c, c->o.userdata);
 }
 
 bool contain_idle(const struct contain *c) {
@@ -304,9 +321,16 @@ static int poll_cb(sd_event_source *s, uint64_t usec, void *userdata) {
         struct batch *b = userdata;
         struct params params = {};
 
+        /* Paused: the timer keeps its hold and looks again later. */
+        if (b->contain->paused) {
+                if (sd_event_source_set_time_relative(s, CONTAIN_POLL_USEC) >= 0 &&
+                    sd_event_source_set_enabled(s, SD_EVENT_ONESHOT) >= 0)
+                        return 0;
+                log_warning("Cannot delay following invocation %s; following it now", b->invoke_id);
+        }
         if (params_add(&params, "RegionId", b->region) < 0 || params_add(&params, "InvokeId", b->invoke_id) < 0 ||
             params_addf(&params, "PageSize", "%u", CONTAIN_BATCH_MAX) < 0 ||
-            ecs_call(b->contain->o.ecs, b->region, "DescribeInvocationResults", &params, results_done_cb, b) < 0) {
+            contain_send(b, "DescribeInvocationResults", &params, results_done_cb) < 0) {
                 struct contain *c = b->contain;
                 params_done(&params);
                 batch_fail_all(b, "ENOMEM", "cannot follow the invocation");
@@ -365,6 +389,7 @@ static void results_done_cb(const struct ecs_result *r, void *userdata) {
         unsigned total = 0;
         size_t n = 0;
 
+        contain_answered(c);
         /* The poll timer held the containment too; it is released with this answer. */
         c->outstanding--;
         if (r->error < 0 || ecsparse_invocation_results(r->body, &res, &n, &total) < 0)
@@ -423,6 +448,7 @@ static void run_done_cb(const struct ecs_result *r, void *userdata) {
         struct contain *c = b->contain;
         _cleanup_free_ char *invoke_id = NULL;
 
+        contain_answered(c);
         if (r->error == -EREMOTEIO && run_error_is_per_instance(r->code) && strv_length(b->ids) > 1) {
                 batch_split(b);
                 batch_free(b);
@@ -469,7 +495,7 @@ static void batch_run(struct batch *b) {
         int r = run_params(b, &params);
 
         if (r >= 0)
-                r = ecs_call(c->o.ecs, b->region, "RunCommand", &params, run_done_cb, b);
+                r = contain_send(b, "RunCommand", &params, run_done_cb);
         if (r < 0) {
                 params_done(&params);
                 batch_fail_all(b, r == -E2BIG ? "command-too-large" : "ENOMEM",
@@ -520,7 +546,7 @@ static void batch_check_agents(struct batch *b) {
         if (r >= 0)
                 r = add_instance_ids(&params, b->ids);
         if (r >= 0)
-                r = ecs_call(b->contain->o.ecs, b->region, "DescribeCloudAssistantStatus", &params, status_done_cb, b);
+                r = contain_send(b, "DescribeCloudAssistantStatus", &params, status_done_cb);
         if (r < 0) {
                 params_done(&params);
                 batch_fail_all(b, "ENOMEM", NULL);
@@ -561,6 +587,7 @@ static void status_done_cb(const struct ecs_result *r, void *userdata) {
         char *next = NULL;
         size_t n = 0;
 
+        contain_answered(c);
         if (r->error < 0 || ecsparse_agent_statuses(r->body, &a, &n, &next) < 0) {
                 batch_fail_all(b, r->code ? r->code : "unparsable-answer", r->message);
                 batch_free(b);
@@ -635,8 +662,11 @@ int contain_instance(struct contain *c, const char *region, char *const *keys, s
 static int flush_cb(sd_event_source *s, void *userdata) {
         struct contain *c = userdata;
         size_t n = c->n_waiting;
-        struct batch **waiting = TAKE_PTR(c->waiting);
+        struct batch **waiting;
 
+        if (c->paused)
+                return 0;       /* contain_pause(c, false) flushes them */
+        waiting = TAKE_PTR(c->waiting);
         c->n_waiting = 0;
         for (size_t i = 0; i < n; i++)
                 batch_check_agents(waiting[i]);
@@ -729,4 +759,19 @@ struct contain *contain_free(struct contain *c) {
         contain_free_holds(c);
         free(c);
         return NULL;
+}
+
+void contain_pause(struct contain *c, bool pause) {
+        c->paused = pause;
+        if (!pause && c->n_waiting > 0)
+                (void) sd_event_source_set_enabled(c->flush_source, SD_EVENT_ONESHOT);
+}
+
+unsigned contain_calls_in_flight(const struct contain *c) {
+        return c->calls;
+}
+
+void contain_set_client(struct contain *c, struct ecs *ecs) {
+        assert(c->calls == 0);
+        c->o.ecs = ecs;
 }

@@ -14,15 +14,17 @@
 struct contain;
 
 typedef void (*contain_idle_cb)(struct contain *c, void *userdata);
+typedef void (*contain_drained_cb)(struct contain *c, void *userdata);
 
 struct contain_options {
-        struct ecs *ecs;
+        struct ecs *ecs;                /* borrowed; replaced with contain_set_client() */
         sd_event *event;
         struct contained *record;       /* persisted; must outlive the containment */
         enum conf_contain_scope scope;
         uint64_t timeout_usec;          /* TimeoutSec= of the command on the instance */
         bool dry_run;
         contain_idle_cb idle_cb;        /* when the last command in flight is final; may be NULL */
+        contain_drained_cb drained_cb;  /* when no ECS call is in flight any more; may be NULL */
         void *userdata;
 };
 
@@ -47,3 +49,13 @@ bool contain_idle(const struct contain *c);
 
 /* Instances contained (for the pass summary) and failed since the last call. */
 void contain_take_counts(struct contain *c, unsigned *ret_contained, unsigned *ret_failed);
+
+/* Paused, no new call starts from a timer or from what contain_instance() collected (an answer
+ * may still lead to one more call): the way to let the calls in flight drain. */
+void contain_pause(struct contain *c, bool pause);
+
+/* ECS calls in flight: the client may be replaced only when there are none. */
+unsigned contain_calls_in_flight(const struct contain *c);
+
+/* After a reload: the new client (no call may be in flight). */
+void contain_set_client(struct contain *c, struct ecs *ecs);

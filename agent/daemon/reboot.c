@@ -1,4 +1,5 @@
 /* The reboot scheduler: reboots queued instances inside maintenance windows, crash-safely. */
+#include <assert.h>
 #include <sys/timerfd.h>
 #include <time.h>
 
@@ -23,6 +24,7 @@ struct reboot {
         sd_event_source *window_source; /* CLOCK_REALTIME, absolute: the next window change */
         sd_event_source *clock_source;  /* fires when the system clock is set */
         unsigned calls;                 /* our ECS calls in flight */
+        bool paused;                    /* reboot_pause(): no new call starts */
         unsigned failures_in_window;
         uint64_t window_start_usec;     /* the window the failures are counted for */
         unsigned failures;
@@ -117,6 +119,12 @@ static void look_free(struct reboot_look *l) {
 
 static void reboot_call_done_cb(const struct ecs_result *res, void *userdata);
 static void settle(struct reboot *r);
+
+/* The last call in flight ended: the client may be replaced now. */
+static void notify_drained(struct reboot *r) {
+        if (r->calls == 0 && r->o.drained_cb)
+                r->o.drained_cb(r, r->o.userdata);
+}
 static bool may_start_now(struct reboot *r);
 static void start_due_if_open(struct reboot *r);
 
@@ -245,6 +253,7 @@ static void look_done_cb(const struct ecs_result *res, void *userdata) {
                 start_due_if_open(r);
         look_free(l);
         settle(r);
+        notify_drained(r);
 }
 
 /* Sends one DescribeInstances for the entries of l (all of one region). */
@@ -368,7 +377,7 @@ static bool may_start_now(struct reboot *r) {
         struct window_span span;
         int window;
 
-        return evaluate_gate(r, count_in_flight(r), &span, &window) == PLANNER_GATE_OPEN;
+        return !r->paused && evaluate_gate(r, count_in_flight(r), &span, &window) == PLANNER_GATE_OPEN;
 }
 
 static void announce_would_reboot(struct reboot *r, struct queue_entry *e) {
@@ -411,6 +420,8 @@ static void follow_all(struct reboot *r) {
         struct queue_entry *e;
         size_t i = 0;
 
+        if (r->paused)
+                return;
         if (hashmap_new(&looks) < 0)
                 return (void) log_error("Out of memory while following reboots");
         while (state_iterate(r->o.state, &i, &e))
@@ -506,6 +517,7 @@ static void reboot_call_done_cb(const struct ecs_result *res, void *userdata) {
         r->calls--;
         save_state(r);
         settle(r);
+        notify_drained(r);
 }
 
 /* ---- lifecycle ----------------------------------------------------------------------------- */
@@ -604,15 +616,14 @@ struct reboot *reboot_free(struct reboot *r) {
 }
 
 void reboot_set_client(struct reboot *r, struct ecs *ecs, const struct conf *conf) {
-        struct queue_entry *e;
-        size_t i = 0;
-
+        /* An abandoned RebootInstance may have reached the API: it is never dropped unanswered. */
+        assert(r->calls == 0);
         r->o.ecs = ecs;
         r->o.conf = conf;
-        /* Calls of the old client were abandoned: their entries are looked at afresh. */
-        r->calls = 0;
-        while (state_iterate(r->o.state, &i, &e))
-                e->busy = false;
+}
+
+void reboot_pause(struct reboot *r, bool pause) {
+        r->paused = pause;
 }
 
 unsigned reboot_calls_in_flight(const struct reboot *r) {

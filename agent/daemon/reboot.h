@@ -13,6 +13,8 @@ struct reboot;
 /* Called when nothing is in flight and no further reboot can start now (--once ends then; the
  * service brings its status up to date). */
 typedef void (*reboot_idle_cb)(struct reboot *r, void *userdata);
+/* Called when the last ECS call of the scheduler in flight has ended. */
+typedef void (*reboot_drained_cb)(struct reboot *r, void *userdata);
 
 struct reboot_options {
         sd_event *event;
@@ -22,6 +24,7 @@ struct reboot_options {
         const struct contain *contain;  /* borrowed, NULL without containment: holds reboots back */
         bool dry_run;
         reboot_idle_cb idle_cb;         /* NULL when not wanted */
+        reboot_drained_cb drained_cb;   /* NULL when not wanted */
         void *userdata;
 };
 
@@ -36,6 +39,9 @@ void reboot_kick(struct reboot *r);
 
 /* After a reload: the new client and config (no call of this scheduler may be in flight). */
 void reboot_set_client(struct reboot *r, struct ecs *ecs, const struct conf *conf);
+
+/* Paused, no new call starts (answers are still taken): the way to let the calls drain. */
+void reboot_pause(struct reboot *r, bool pause);
 
 /* Calls of the scheduler in flight. */
 unsigned reboot_calls_in_flight(const struct reboot *r);
