@@ -75,6 +75,10 @@ check_start_waits_for_daemon() {
         expect_prop ActiveState active "after systemctl start"
         expect_prop SubState running "after systemctl start"
         [ -n "$(prop StatusText)" ] || fail "no STATUS= text from the daemon"
+        # The config has no Window=: the status says that reboots stay queued, and the start why.
+        prop StatusText | grep -qF "next window: never (no Window=: reboots stay queued)" ||
+                fail "STATUS= does not say that no Window= is set: $(prop StatusText)"
+        [ "$(logged 'No Window= in [Reboot]')" -ge 1 ] || fail "no warning about the missing Window= at start"
         [ "$(logged 'Using credentials from systemd credential aliyun')" -eq 1 ] ||
                 fail "the credentials did not come from LoadCredential=aliyun"
         pass "systemctl start returns once the daemon is ready: active, status '$(prop StatusText)'"
