@@ -29,6 +29,7 @@ struct status {
         struct referenced *referenced; /* launch sources found naming a revoked key pair */
         struct contained *contained;  /* the containment record (empty when never used) */
         struct metrics_containment containment;
+        struct ctl_health health;     /* the last pass and the problems listed at the end */
         struct status_entry *entries; /* every list entry, in list order */
         size_t n_entries;
         struct hashmap *by_name;      /* key pair name -> its first name entry */
@@ -54,6 +55,7 @@ static void status_done(struct status *s) {
         state_free(s->state);
         referenced_free(s->referenced);
         contained_free(s->contained);
+        ctl_health_done(&s->health);
         diags_clear(&s->problems);
         lists_done(&s->lists);
         conf_free(s->conf);
@@ -211,7 +213,11 @@ static int status_load(const struct ctl *c, struct status *s) {
         if (r < 0)
                 return log_error_errno(r, "Out of memory");
         s->window = ctl_next_window(s->conf, s->now, &s->span);
-        return 0;
+        return ctl_health_collect(&(struct ctl_health_input) { .conf = s->conf, .state = s->state,
+                                                               .containment = &s->containment,
+                                                               .list_problems = s->problems.n,
+                                                               .window = s->window },
+                                  &s->health);
 }
 
 /* ---- presentation -------------------------------------------------------------------------- */
@@ -386,6 +392,7 @@ static void print_summary(const struct status *s) {
         const struct queue_entry *oldest = metrics_oldest_exposed(s->state);
         char when[CTL_TIME_MAX], age[CTL_DURATION_MAX];
 
+        ctl_health_print_last_pass(&s->health, s->now, stdout);
         printf("Reboot queue: %zu pending, %zu rebooting, %zu detaching, %zu done\n",
                state_count(s->state, QUEUE_PENDING), state_count(s->state, QUEUE_REBOOTING),
                state_count(s->state, QUEUE_DETACHING), state_count(s->state, QUEUE_DONE));
@@ -502,7 +509,8 @@ static int status_print_text(const struct status *s) {
         if (r < 0)
                 return log_error_errno(r, "Out of memory"), CTL_EXIT_FAILURE;
         print_summary(s);
-        return CTL_EXIT_OK;
+        ctl_health_print_problems(&s->health, stdout);
+        return s->health.problems ? CTL_EXIT_PROBLEMS : CTL_EXIT_OK;
 }
 
 /* ---- JSON ---------------------------------------------------------------------------------- */
@@ -608,11 +616,14 @@ static json_t *containment_json(const struct status *s) {
 }
 
 static int status_print_json(const struct status *s) {
-        return ctl_print_json(json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:o}", "config", s->ctl->config_path, "lists",
-                                        lists_json(s), "entries", entries_json(s), "queue", queue_json(s),
-                                        "containment", containment_json(s), "next_window",
-                                        ctl_window_json(s->conf, s->window, &s->span), "launch_sources",
-                                        ctl_sources_json(s->conf, s->referenced)));
+        int r = ctl_print_json(json_pack(
+                "{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "config", s->ctl->config_path, "last_pass",
+                ctl_health_last_pass_json(&s->health), "lists", lists_json(s), "entries", entries_json(s), "queue",
+                queue_json(s), "containment", containment_json(s), "next_window",
+                ctl_window_json(s->conf, s->window, &s->span), "launch_sources",
+                ctl_sources_json(s->conf, s->referenced), "problems", ctl_health_problems_json(&s->health)));
+
+        return r == CTL_EXIT_OK && s->health.problems ? CTL_EXIT_PROBLEMS : r;
 }
 
 int ctl_status(const struct ctl *c, char **args) {

@@ -160,7 +160,8 @@ const char *ctl_format_time(uint64_t usec, bool json, char *buf) {
         if (!localtime_r(&t, &tm))
                 return strcpy(buf, "?");
         if (!json) {
-                if (strftime(buf, CTL_TIME_MAX, "%a %Y-%m-%d %H:%M %Z", &tm) == 0)
+                /* The numeric offset, not the zone's abbreviation: "CST" is China, Cuba or US Central. */
+                if (strftime(buf, CTL_TIME_MAX, "%a %Y-%m-%d %H:%M %z", &tm) == 0)
                         strcpy(buf, "?");
                 return buf;
         }

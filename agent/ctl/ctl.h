@@ -4,6 +4,8 @@
 #include <jansson.h>
 
 #include "io/contained.h"
+#include "io/metrics.h"
+#include "io/passrecord.h"
 #include "io/state.h"
 #include "logic/conf.h"
 #include "logic/window.h"
@@ -13,6 +15,7 @@ enum {
         CTL_EXIT_OK = 0,
         CTL_EXIT_FAILURE = 1,    /* usage or configuration error, bad list (check) */
         CTL_EXIT_INCOMPLETE = 2, /* plan: some API call failed, the plan is incomplete */
+        CTL_EXIT_PROBLEMS = 3,   /* status: it lists problems that need attention */
 };
 
 struct ctl {
@@ -28,6 +31,36 @@ int ctl_plan(const struct ctl *c, char **args);
 int ctl_windows(const struct ctl *c, char **args);
 int ctl_check(const struct ctl *c, char **args);
 
+/* ---- the health part of status (ctl-health.c) ---- */
+
+struct ctl_health_input {
+        const struct conf *conf;
+        const struct state *state;
+        const struct metrics_containment *containment;
+        size_t list_problems;           /* bad list lines and files */
+        int window;                     /* ctl_next_window() */
+};
+
+struct ctl_health {
+        int last_r;                     /* passrecord_load(): 0, -ENOENT none recorded, other -errno */
+        struct pass_record last;
+        char **problems;                /* each a sentence; NULL when there is none */
+        bool oom;
+};
+
+/* Reads the last pass and lists every problem (a bad list line, a pass that enforced nothing or
+ * not everything, uncontained instances, reboots that never start or failed); -ENOMEM (logged). */
+int ctl_health_collect(const struct ctl_health_input *in, struct ctl_health *ret);
+void ctl_health_done(struct ctl_health *h);
+/* "Last pass: <when> (<ago> ago, took <duration>): <verdict>, <summary>". */
+void ctl_health_print_last_pass(const struct ctl_health *h, uint64_t now, FILE *f);
+/* "Needs attention:" and the problems, one a line; nothing when there is none. */
+void ctl_health_print_problems(const struct ctl_health *h, FILE *f);
+/* {"start", "end", "result", "summary", "lists", "entries", "counts"} or null; NULL on ENOMEM. */
+json_t *ctl_health_last_pass_json(const struct ctl_health *h);
+/* The problems as an array of strings; NULL on ENOMEM. */
+json_t *ctl_health_problems_json(const struct ctl_health *h);
+
 /* Loads the configuration (problems are logged as FILE:LINE) and makes its TimeZone= the zone
  * every time is shown in. */
 int ctl_load_conf(const struct ctl *c, struct conf **ret);
@@ -42,7 +75,7 @@ int ctl_load_contained(const struct conf *conf, struct contained **ret);
 /* The current time (CLOCK_REALTIME, usec). */
 uint64_t ctl_now(void);
 
-/* Formats usec in the configured zone: "Sat 2026-11-28 02:00 CST" for people, RFC 3339 with the
+/* Formats usec in the configured zone: "Sat 2026-11-28 02:00 +0800" for people, RFC 3339 with the
  * zone's offset ("2026-11-28T02:00:00+08:00") for JSON. buf holds at least CTL_TIME_MAX bytes. */
 #define CTL_TIME_MAX 64
 const char *ctl_format_time(uint64_t usec, bool json, char *buf);
@@ -58,8 +91,8 @@ const char *ctl_zone_name(const struct conf *conf);
  * none configured, -ECANCELED reboots disabled, other -errno. */
 int ctl_next_window(const struct conf *conf, uint64_t now, struct window_span *ret);
 
-/* One line about the window ctl_next_window() found, e.g. "Sat 2026-11-28 02:00 CST - 04:00 CST
- * (Asia/Shanghai)", "open now, until ..." or "never: no Window= configured". */
+/* One line about the window ctl_next_window() found, e.g. "Sat 2026-11-28 02:00 +0800 - Sat
+ * 2026-11-28 04:00 +0800 (Asia/Shanghai)", "open now, until ..." or "never: no Window= configured". */
 void ctl_print_window(const struct conf *conf, int w, const struct window_span *span, FILE *f);
 
 /* The same as a JSON object: {"state": "open"|"next"|"none"|"disabled", "start", "end",

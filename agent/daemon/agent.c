@@ -1,6 +1,7 @@
 /* The agent: owns the event loop, configuration, lists, ECS client, queue and the passes. */
 #include <signal.h>
 #include <sys/inotify.h>
+#include <time.h>
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-event.h>
 
@@ -17,6 +18,7 @@
 #include "io/ecs.h"
 #include "io/lists.h"
 #include "io/metrics.h"
+#include "io/passrecord.h"
 #include "io/referenced.h"
 #include "io/retired.h"
 #include "io/state.h"
@@ -54,8 +56,7 @@ struct agent {
         struct retire *retire;
         bool reboots_settled;           /* no reboot due now is left to start or follow */
         uint64_t pass_start_usec;       /* CLOCK_REALTIME start of the running or last pass */
-        uint64_t pass_end_usec;         /* CLOCK_REALTIME end of the last pass; 0 before the first */
-        struct planner_counts last_counts; /* of the last pass */
+        struct pass_record last;        /* the last pass; end_usec 0 before the first */
         bool rerun;                     /* lists changed while a pass was running */
         bool failed;                    /* some target could not be enforced (--once) */
         sd_event_source *inotify_source;
@@ -67,14 +68,35 @@ static bool agent_dry_run(const struct agent *a) {
         return a->o.dry_run || a->conf->dry_run;
 }
 
+/* "last pass 2026-12-02 15:02:03 UTC: enforced, 7 detached (...)", or "no pass yet". */
+static void describe_last_pass(const struct agent *a, char *buf, size_t size) {
+        time_t t = (time_t) (a->last.end_usec / USEC_PER_SEC);
+        char when[32], text[256];
+        struct tm tm;
+
+        if (a->last.end_usec == 0) {
+                snprintf(buf, size, "no pass yet");
+                return;
+        }
+        if (!gmtime_r(&t, &tm) || strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm) == 0)
+                snprintf(when, sizeof(when), "?");
+        health_describe(&a->last.pass, agent_dry_run(a) ? "would be detached" : "detached", text, sizeof(text));
+        snprintf(buf, size, "last pass %s: %s, %s", when, health_verdict_to_string(health_judge(&a->last.pass)), text);
+}
+
+/* STATUS=: whether a pass runs, how the last one ended, the lists, the queue and the next window;
+ * sent at every change of these (passes, reboots and containment settling). */
 static void notify_status(struct agent *a) {
-        size_t pending = state_count(a->state, QUEUE_PENDING) + state_count(a->state, QUEUE_REBOOTING);
-        char window[64];
+        char window[64], last[320];
 
         reboot_describe_next_window(a->reboot, window, sizeof(window));
-        (void) sd_notifyf(false, "STATUS=%s%zu list(s), %zu entries; %zu reboot(s) queued; next window: %s%s",
-                          a->pass ? "Enforcing: " : "Idle: ", a->lists.n, lists_count_entries(&a->lists), pending,
-                          window, agent_dry_run(a) ? " (dry run)" : "");
+        describe_last_pass(a, last, sizeof(last));
+        (void) sd_notifyf(false,
+                          "STATUS=%s: %s; %zu list(s), %zu entries; %zu reboot(s) pending, %zu rebooting; "
+                          "next window: %s%s",
+                          a->pass ? "Enforcing" : "Idle", last, a->lists.n, lists_count_entries(&a->lists),
+                          state_count(a->state, QUEUE_PENDING), state_count(a->state, QUEUE_REBOOTING), window,
+                          agent_dry_run(a) ? " (dry run)" : "");
 }
 
 /* ---- configuration, credentials, client ---------------------------------------------------- */
@@ -148,9 +170,9 @@ static void write_metrics(struct agent *a) {
         struct metrics_input in = {
                 .lists = a->lists.n,
                 .entries = lists_count_entries(&a->lists),
-                .pass = &a->last_counts,
-                .pass_start_usec = a->pass_start_usec,
-                .pass_end_usec = a->pass_end_usec,
+                .pass = &a->last.pass.counts,
+                .pass_start_usec = a->last.start_usec,
+                .pass_end_usec = a->last.end_usec,
                 .dry_run = agent_dry_run(a),
                 .state = a->state,
                 .contained = a->contained,
@@ -159,12 +181,28 @@ static void write_metrics(struct agent *a) {
         };
         int r;
 
-        if (!agent_writes_metrics(a) || a->pass_end_usec == 0)
+        if (!agent_writes_metrics(a) || a->last.end_usec == 0)
                 return;
         (void) sd_event_now(a->event, CLOCK_REALTIME, &in.now_usec);
         r = metrics_write(a->conf->metrics_file, a->metrics, &in);
         if (r < 0)
                 log_warning_errno(r, "Failed to write the metrics file %s: %m", a->conf->metrics_file);
+}
+
+/* Keeps what the pass did for STATUS= and the metrics, and (unless it was a dry run) in
+ * StateDirectory for keyrevokectl status. */
+static void record_pass(struct agent *a, const struct planner_counts *c) {
+        int r;
+
+        a->last = (struct pass_record) {
+                .start_usec = a->pass_start_usec,
+                .pass = { .lists = a->lists.n, .entries = lists_count_entries(&a->lists), .counts = *c },
+        };
+        (void) sd_event_now(a->event, CLOCK_REALTIME, &a->last.end_usec);
+        r = agent_dry_run(a) ? 0 : passrecord_save(a->conf->state_directory, &a->last);
+        if (r < 0)
+                log_warning_errno(r, "Failed to record the pass in %s (keyrevokectl status shows an older one): %m",
+                                  a->conf->state_directory);
 }
 
 static void pass_done_cb(struct enforce *p, const struct planner_counts *c, void *userdata) {
@@ -177,8 +215,7 @@ static void pass_done_cb(struct enforce *p, const struct planner_counts *c, void
         if (r < 0)
                 log_warning_errno(r, "Failed to save the region sizes seen in %s (the next run probes them "
                                      "again): %m", a->conf->state_directory);
-        a->last_counts = *c;
-        (void) sd_event_now(a->event, CLOCK_REALTIME, &a->pass_end_usec);
+        record_pass(a, c);
         write_metrics(a);
         a->pass = enforce_free(p);
         /* The queue may have grown: the reboots due now start (and --once ends when idle). */

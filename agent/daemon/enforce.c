@@ -11,6 +11,7 @@
 #include "daemon/pass.h"
 #include "io/report.h"
 #include "logic/contain.h"
+#include "logic/health.h"
 #include "logic/sshkey.h"
 
 /* Region used for DescribeRegions when no region is configured (the API's home region). */
@@ -886,10 +887,20 @@ static void pass_retire(struct enforce *p) {
 
 /* ---- start and finish ---------------------------------------------------------------------- */
 
+static size_t count_entries(const struct enforce_options *o) {
+        size_t n = 0;
+
+        for (size_t i = 0; i < o->n_lists; i++)
+                n += o->lists[i]->n_entries;
+        return n;
+}
+
 static void pass_report_complete(struct enforce *p) {
         const struct planner_counts *c = &p->pass.counts;
-        char detached[32], skipped[32], failed[32], queued[32], newly[40], regions[48];
-        const char *extra[] = { detached, skipped, failed, queued, newly, regions, NULL };
+        struct health_pass h = { .lists = p->o.n_lists, .entries = count_entries(&p->o), .counts = *c };
+        char detached[32], skipped[32], failed[32], queued[32], newly[40], regions[48], instances[48],
+                looked[40], result[48], text[256];
+        const char *extra[] = { detached, skipped, failed, queued, newly, regions, instances, looked, result, NULL };
         struct event_fields f = { .dry_run = p->pass.dry_run, .extra = extra };
         size_t pending = state_count(p->pass.state, QUEUE_PENDING) + state_count(p->pass.state, QUEUE_REBOOTING);
 
@@ -899,17 +910,19 @@ static void pass_report_complete(struct enforce *p) {
         snprintf(queued, sizeof(queued), "KEYREVOKE_QUEUED=%zu", pending);
         snprintf(newly, sizeof(newly), "KEYREVOKE_NEWLY_QUEUED=%u", c->newly_queued);
         snprintf(regions, sizeof(regions), "KEYREVOKE_REGIONS_FAILED=%u", c->regions_failed);
-        report_event(EVENT_ENFORCEMENT_COMPLETE, &f,
-                     "Enforcement pass complete: %u %s (%u newly queued for reboot, %zu in the queue), %u skipped, "
-                     "%u failed (%u region(s) could not be listed)",
-                     c->detached, p->pass.dry_run ? "would be detached" : "detached", c->newly_queued, pending,
-                     c->skipped, c->failed, c->regions_failed);
+        snprintf(instances, sizeof(instances), "KEYREVOKE_INSTANCES_FAILED=%u", health_instances_failed(c));
+        snprintf(looked, sizeof(looked), "KEYREVOKE_REGIONS=%u", c->regions);
+        snprintf(result, sizeof(result), "KEYREVOKE_RESULT=%s", health_verdict_to_string(health_judge(&h)));
+        health_describe(&h, p->pass.dry_run ? "would be detached" : "detached", text, sizeof(text));
+        report_event(EVENT_ENFORCEMENT_COMPLETE, &f, "Enforcement pass complete: %s; %zu in the reboot queue", text,
+                     pending);
 }
 
 static void pass_done(struct enforce *p) {
         int r;
 
         pass_report_not_found(p);
+        p->pass.counts.regions = (unsigned) p->n_regions;
         if (!p->pass.dry_run && pass_now(&p->pass) > STATE_DONE_KEEP_USEC)
                 (void) state_prune(p->pass.state, pass_now(&p->pass) - STATE_DONE_KEEP_USEC);
         r = p->pass.dry_run ? 0 : state_save(p->pass.state);
@@ -956,19 +969,12 @@ static int pass_collect_stale(struct enforce *p) {
         return 0;
 }
 
-static bool lists_have_entries(const struct enforce_options *o) {
-        for (size_t i = 0; i < o->n_lists; i++)
-                if (o->lists[i]->n_entries > 0)
-                        return true;
-        return false;
-}
-
 static int pass_begin(struct enforce *p) {
         struct params params = {};
 
         if (!p->pass.dry_run && pass_collect_stale(p) < 0)
                 return -ENOMEM;
-        if (!lists_have_entries(&p->o)) {
+        if (count_entries(&p->o) == 0) {
                 /* Nothing is revoked: no launch source names a revoked key pair. */
                 if (p->o.sources)
                         sources_forget(p->o.sources, &p->pass);

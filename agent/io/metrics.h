@@ -1,5 +1,6 @@
 /* Prometheus textfile-collector output: API counters, the last pass, the reboot queue and
  * containment. */
+#pragma once
 
 #include "io/contained.h"
 #include "io/ecs.h"

@@ -13,6 +13,7 @@ struct planner_counts {
         unsigned skipped;       /* Windows instances left alone */
         unsigned failed;        /* instances or key pairs that could not be enforced */
         unsigned not_found;     /* named key pairs that exist nowhere */
+        unsigned regions;       /* regions the pass looked at */
         unsigned regions_failed; /* regions whose regions, key pairs or instances could not be listed */
         unsigned newly_queued;  /* instances that entered the reboot queue in this pass */
 };

@@ -80,7 +80,8 @@ rc=0; kr_run_once || rc=$?
 kr_expect_eq "$rc" 0 "--once exit status"
 calls_after=$(kr_count_calls '*')
 
-ctl status >"$T/status.txt" 2>"$T/status.err" || kr_fail "status failed: $(cat "$T/status.err")"
+rc=0; ctl status >"$T/status.txt" 2>"$T/status.err" || rc=$?
+kr_expect_eq "$rc" 3 "status exit status with problems listed $(cat "$T/status.err")"
 for i in $expected; do
         grep -qE "^cn-[a-z]+ +kp-[a-z-]+ +$i +pending +[A-Z][a-z]{2} 20[0-9-]+ [0-9:]+ [A-Z+0-9-]+ +- +- +-$" "$T/status.txt" ||
                 kr_fail "status does not show $i detached and pending: $(cat "$T/status.txt")"
@@ -97,6 +98,13 @@ grep -q "^  $T/revoked.d/small.list:7: " "$T/status.txt" || kr_fail "status does
 grep -q "^Reboot queue: 7 pending, 0 rebooting, 0 detaching, 0 done$" "$T/status.txt" || kr_fail "status queue counts"
 grep -qE "^Oldest exposure: [0-9]+s \(i-[a-z0-9-]+, detached " "$T/status.txt" || kr_fail "status oldest exposure"
 grep -q "^Next window: never: no Window= is configured" "$T/status.txt" || kr_fail "status next window"
+grep -qE "^Last pass: [A-Z][a-z]{2} 20[0-9-]+ [0-9:]+ [+-][0-9]{4} \([0-9]+s ago, took [0-9]+s\): enforced, 7 detached \(7 newly queued for reboot\), 1 skipped, 0 instance\(s\) failed, 0 of 2 region\(s\) failed$" "$T/status.txt" ||
+        kr_fail "status last pass: $(cat "$T/status.txt")"
+sed -n '/^Needs attention:$/,$p' "$T/status.txt" >"$T/attention.txt"
+grep -qx "  1 list line(s) or file(s) are not enforced (listed above)" "$T/attention.txt" || kr_fail "attention: bad line"
+grep -qx "  7 reboot(s) pending, but no Window= is configured: they never start" "$T/attention.txt" ||
+        kr_fail "attention: no window: $(cat "$T/attention.txt")"
+kr_expect_eq "$(wc -l <"$T/attention.txt")" 3 "lines of the attention section"
 ! grep -qP '\t|\x1b' "$T/status.txt" || kr_fail "piped status output holds tabs or colours"
 kr_pass "status shows every detached instance as pending, the entries' key pairs, the queue and exposure"
 
@@ -119,11 +127,16 @@ assert md5["regions"] == ["cn-shanghai"], md5
 assert len(s["lists"]["files"]) == 1 and s["lists"]["files"][0]["entries"] == 5, s["lists"]
 assert len(s["lists"]["problems"]) == 1 and ":7: " in s["lists"]["problems"][0], s["lists"]
 assert s["next_window"]["state"] == "none", s["next_window"]
+p = s["last_pass"]
+assert p["result"] == "enforced" and p["end"] >= p["start"] and p["lists"] == 1 and p["entries"] == 5, p
+assert p["counts"] == {"detached": 7, "skipped": 1, "instances_failed": 0, "regions": 2, "regions_failed": 0,
+                       "keypairs_not_found": 2, "newly_queued": 7}, p["counts"]
+assert len(s["problems"]) == 2 and "no Window=" in s["problems"][1], s["problems"]
 ' "$expected" || kr_fail "status --json"
 kr_pass "status --json holds the same instances, entries, counts and window"
 
 # On a terminal (a pty from script(1)) the states are coloured.
-script -qec "$KEYREVOKECTL -c $T/keyrevoke.conf status" /dev/null >"$T/status.tty" || kr_fail "status on a pty"
+script -qec "$KEYREVOKECTL -c $T/keyrevoke.conf status" /dev/null >"$T/status.tty" || [ $? = 3 ] || kr_fail "status on a pty"
 grep -q $'\x1b\\[33mpending' "$T/status.tty" || kr_fail "status on a terminal is not coloured"
 kr_pass "colours only on a terminal"
 
@@ -184,10 +197,11 @@ printf '[Reboot]\nWindow=always\n' >>"$T/keyrevoke.conf"
 rc=0; kr_run_once || rc=$?
 kr_expect_eq "$rc" 0 "--once with reboots exit status"
 kr_expect_eq "$(kr_count_calls RebootInstance applied)" 6 "RebootInstance calls (the stopped instance is left alone)"
-ctl status >"$T/status2.txt" || kr_fail "status after the reboots"
-grep -qE '^cn-hangzhou +kp-alice +i-hz-l1 +done +[A-Z][a-z]{2} [0-9: -]+ [A-Z]+ +[A-Z][a-z]{2} [0-9: -]+ [A-Z]+ +[A-Z][a-z]{2} [0-9: -]+ [A-Z]+ +completed$' \
+rc=0; ctl status >"$T/status2.txt" || rc=$?
+kr_expect_eq "$rc" 3 "status after the reboots (the bad list line is still there)"
+grep -qE '^cn-hangzhou +kp-alice +i-hz-l1 +done +[A-Z][a-z]{2} [0-9: -]+ [+-][0-9]{4} +[A-Z][a-z]{2} [0-9: -]+ [+-][0-9]{4} +[A-Z][a-z]{2} [0-9: -]+ [+-][0-9]{4} +completed$' \
         "$T/status2.txt" || kr_fail "status after the reboots: $(cat "$T/status2.txt")"
-grep -qE '^cn-hangzhou +kp-carol +i-hz-c1 +done +.* +- +[A-Z][a-z]{2} [0-9: -]+ [A-Z]+ +stopped$' "$T/status2.txt" ||
+grep -qE '^cn-hangzhou +kp-carol +i-hz-c1 +done +.* +- +[A-Z][a-z]{2} [0-9: -]+ [+-][0-9]{4} +stopped$' "$T/status2.txt" ||
         kr_fail "status of the stopped instance"
 grep -q "^Reboot queue: 0 pending, 0 rebooting, 0 detaching, 7 done$" "$T/status2.txt" || kr_fail "status queue after reboots"
 grep -q "^Oldest exposure: none$" "$T/status2.txt" || kr_fail "exposure after the reboots"
@@ -310,8 +324,8 @@ for d in range(-1, 15):
         start = datetime.datetime(day.year, day.month, day.day, 2, 0, tzinfo=tz)
         if start + datetime.timedelta(hours=2) > now:
             spans.append(start)
-want = ["%s  %s  2h 0min" % (s.strftime("%a %Y-%m-%d %H:%M CST"),
-                             (s + datetime.timedelta(hours=2)).strftime("%a %Y-%m-%d %H:%M CST")) for s in spans[:3]]
+want = ["%s  %s  2h 0min" % (s.strftime("%a %Y-%m-%d %H:%M +0800"),
+                             (s + datetime.timedelta(hours=2)).strftime("%a %Y-%m-%d %H:%M +0800")) for s in spans[:3]]
 lines = open(sys.argv[1]).read().splitlines()
 assert lines[0] == "Time zone: Asia/Shanghai", lines
 rows = lines[lines.index(next(l for l in lines if l.startswith("START"))) + 1:]

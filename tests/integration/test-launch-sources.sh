@@ -94,7 +94,7 @@ kr_pass "ESS on ScalingEndpoint= with API 2014-08-28; templates paged by 50; eve
 grep -q 'keyrevoke_launch_sources_referencing{kind="launch-template"} 3$' "$T/metrics.prom" &&
         grep -q 'keyrevoke_launch_sources_referencing{kind="scaling-configuration"} 2$' "$T/metrics.prom" ||
         kr_fail "metrics: $(grep launch_sources "$T/metrics.prom")"
-status=$("$top_builddir/keyrevokectl" -c "$T/keyrevoke.conf" status)
+status=$("$top_builddir/keyrevokectl" -c "$T/keyrevoke.conf" status) || [ $? = 3 ] # 3: it lists problems (no Window=)
 for s in $expected; do
         echo "$status" | grep -q "$s" || kr_fail "keyrevokectl status does not list $s"
 done

@@ -55,7 +55,10 @@ kr_pass "state files written by root (service and manual run) belong to the Stat
 
 kr_expect_eq "$(kr_count_events contained)" 7 "contained events (6 by the service, i-manual by hand)"
 kr_expect_eq "$(kr_count_events contain-failed INSTANCE=i-off ERROR=agent-offline)" 1 "contain-failed of i-off"
-ctl status >"$T/status.txt" || kr_fail "status: $(cat "$T/status.txt")"
+rc=0; ctl status >"$T/status.txt" || rc=$?
+kr_expect_eq "$rc" 3 "status exit status (i-off is uncontained, the list has a bad line)"
+grep -qx "  1 instance(s) uncontained: the revoked key still works there until contained or rebooted" "$T/status.txt" ||
+        kr_fail "status does not list the uncontained instance as a problem"
 grep -q "^Containment: 7 contained, 1 uncontained$" "$T/status.txt" || kr_fail "status containment: $(cat "$T/status.txt")"
 grep -qE "^Oldest uncontained: [0-9]+s \(i-off, found [A-Z][a-z]{2} 20[0-9-]+ [0-9:]+ .*, agent-offline\)$" "$T/status.txt" ||
         kr_fail "status oldest uncontained: $(cat "$T/status.txt")"
@@ -116,3 +119,81 @@ grep -q "event=would-detach .*instance=i-tty .*dry_run=1 msg=" "$T/tty.out" || k
 grep -q "event=enforcement-complete " "$T/tty.out" || kr_fail "no summary on the terminal"
 kr_expect_eq "$(kr_count_events would-detach INSTANCE=i-tty)" 1 "would-detach of i-tty in the journal"
 kr_pass "--once --dry-run on a terminal prints its events there and still sends them to the journal"
+
+# ---- health: the last pass, why nothing was enforced, STATUS= ---------------------------------------
+
+# Its own lists and state, on the same emulator.
+mkdir -p "$T/h.d" "$T/hstate" && chmod 0700 "$T/hstate"
+sed -e "s|^RevocationDirectory=.*|RevocationDirectory=$T/h.d|" -e "s|^StateDirectory=.*|StateDirectory=$T/hstate|" \
+        -e "/^MetricsFile=/d" -e "/^Enabled=yes/d" "$T/keyrevoke.conf" >"$T/h.conf"
+hctl() { "$KEYREVOKECTL" -c "$T/h.conf" "$@"; }
+# hstatus WANT-EXIT: status of h.conf in $T/h.txt, with the expected exit status.
+hstatus() {
+        local rc=0
+        hctl status >"$T/h.txt" 2>&1 || rc=$?
+        kr_expect_eq "$rc" "$1" "status exit status: $(cat "$T/h.txt")"
+}
+hstatus 3
+grep -q "^Last pass: none recorded$" "$T/h.txt" || kr_fail "status before any pass: $(cat "$T/h.txt")"
+grep -q "^  no enforcement pass recorded in $T/hstate: keyrevoked has not run" "$T/h.txt" || kr_fail "attention before any pass"
+
+"$KEYREVOKED" -c "$T/h.conf" --once 2>>"$T/daemon.log" || kr_fail "--once without lists"
+hstatus 3
+grep -qE "^Last pass: .*: no-lists, nothing enforced: no revocation list \(\*\.list\) found$" "$T/h.txt" ||
+        kr_fail "status without lists: $(cat "$T/h.txt")"
+grep -qx "  the last pass enforced nothing: no revocation list (\*.list) found" "$T/h.txt" || kr_fail "attention without lists"
+[ "$(hctl status --json | "$PYTHON3" -c 'import json, sys; print(json.load(sys.stdin)["last_pass"]["result"])')" = no-lists ] ||
+        kr_fail "status --json without lists"
+
+printf '# nothing yet\n' >"$T/h.d/empty.list"; chmod 0644 "$T/h.d/empty.list"
+"$KEYREVOKED" -c "$T/h.conf" --once 2>>"$T/daemon.log" || kr_fail "--once with an empty list"
+hstatus 3
+grep -qE "^Last pass: .*: no-entries, nothing enforced: the 1 list\(s\) hold no valid entry$" "$T/h.txt" ||
+        kr_fail "status with an empty list: $(cat "$T/h.txt")"
+kr_expect_eq "$(kr_count_events enforcement-complete RESULT=no-entries)" 1 "summary event of the pass with an empty list"
+
+printf 'kp-alice\n' >"$T/h.d/empty.list"
+sed -i "s|^Regions=.*|Regions=cn-nowhere|" "$T/h.conf"
+rc=0; "$KEYREVOKED" -c "$T/h.conf" --once 2>>"$T/daemon.log" || rc=$?
+kr_expect_eq "$rc" 2 "--once when every region fails"
+hstatus 3
+grep -qE "^Last pass: .*: all-regions-failed, nothing enforced: no region could be listed \(1 failed\)$" "$T/h.txt" ||
+        kr_fail "status when every region failed: $(cat "$T/h.txt")"
+kr_pass "status says why nothing was enforced (no pass yet, no lists, no entries, every region failed) and exits 3"
+
+# A healthy pass: exit 0, nothing listed.
+sed -i "s|^Regions=.*|Regions=cn-hangzhou|" "$T/h.conf"
+printf 'kp-dave\n' >"$T/h.d/empty.list"
+printf '[Reboot]\nWindow=always\n' >>"$T/h.conf"
+"$KEYREVOKED" -c "$T/h.conf" --once 2>>"$T/daemon.log" || kr_fail "--once, healthy"
+hstatus 0
+grep -qE "^Last pass: .*: enforced, [1-9][0-9]* detached \([1-9][0-9]* newly queued for reboot\), 0 skipped, 0 instance\(s\) failed, 0 of 1 region\(s\) failed$" "$T/h.txt" ||
+        kr_fail "healthy status: $(cat "$T/h.txt")"
+grep -q "Needs attention" "$T/h.txt" && kr_fail "a healthy status lists problems"
+kr_expect_eq "$(kr_count_events enforcement-complete RESULT=enforced REGIONS=1 INSTANCES_FAILED=0 REGIONS_FAILED=0)" 1 \
+        "summary event of the healthy pass"
+kr_pass "a healthy pass: status exits 0, the summary separates newly queued from the queue and instances from regions"
+
+# STATUS= as systemd gets it: a listener on $NOTIFY_SOCKET keeps every datagram.
+"$PYTHON3" - "$T/notify.sock" "$T/notify.log" <<'PY' &
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+with open(sys.argv[2], "a") as log:
+    while True:
+        log.write(s.recv(65536).decode().replace("\n", " ") + "\n")
+        log.flush()
+PY
+KR_PIDS="$KR_PIDS $!"
+kr_wait_for '[ -S "$T/notify.sock" ]' 10 || kr_fail "notify listener"
+kr_emuctl add-instance '{"id": "i-hz-new", "region": "cn-hangzhou", "os_type": "linux", "status": "Running", "key_pair_name": "kp-dave"}' >/dev/null
+NOTIFY_SOCKET="$T/notify.sock" "$KEYREVOKED" -c "$T/h.conf" 2>>"$T/daemon.log" &
+KR_DAEMON=$!
+KR_PIDS="$KR_PIDS $KR_DAEMON"
+kr_wait_for '[ "$(kr_count_events reboot-completed INSTANCE=i-hz-new)" -ge 1 ]' 30 || kr_fail "i-hz-new not rebooted"
+kr_wait_for 'grep -q "STATUS=Idle: last pass .* UTC: enforced, 1 detached (1 newly queued for reboot), .*; 0 reboot(s) pending, 0 rebooting; next window: open now" "$T/notify.log"' 10 ||
+        kr_fail "STATUS= after the reboots settled: $(tail -3 "$T/notify.log")"
+grep -q "STATUS=Idle: last pass .*; 1 reboot(s) pending, 0 rebooting" "$T/notify.log" || grep -q "STATUS=.*0 reboot(s) pending, 1 rebooting" "$T/notify.log" ||
+        kr_fail "STATUS= never showed the reboot queued or running: $(cat "$T/notify.log")"
+kill -TERM "$KR_DAEMON"; wait "$KR_DAEMON" || kr_fail "daemon exit"
+kr_pass "STATUS= carries the last pass's time and result and follows the reboots until they settle"
