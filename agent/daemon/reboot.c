@@ -8,6 +8,7 @@
 #include "daemon/reboot.h"
 #include "io/report.h"
 #include "logic/ecsparse.h"
+#include "logic/failgate.h"
 #include "logic/planner.h"
 #include "logic/window.h"
 
@@ -27,6 +28,10 @@ struct reboot {
         bool paused;                    /* reboot_pause(): no new call starts */
         unsigned failures_in_window;
         uint64_t window_start_usec;     /* the window the failures are counted for */
+        struct failgate failgate;       /* CLOCK_BOOTTIME: failures over a sliding hour (failgate.h) */
+        sd_event_source *reopen_source; /* CLOCK_BOOTTIME: when that gate opens again */
+        uint64_t reopens_usec;          /* CLOCK_REALTIME of that, for STATUS=; 0 when not closed so */
+        bool gate_closed_said;          /* the MaxFailures closing was logged */
         unsigned failures;
         struct hashmap *announced;      /* dry-run: instance ids already reported as would-reboot */
 };
@@ -49,6 +54,13 @@ struct reboot_call {
 static uint64_t reboot_now(const struct reboot *r) {
         uint64_t now = 0;
         (void) sd_event_now(r->o.event, CLOCK_REALTIME, &now);
+        return now;
+}
+
+/* Elapsed time for the sliding hour: setting the clock moves neither way, a suspend counts. */
+static uint64_t reboot_boottime(const struct reboot *r) {
+        uint64_t now = 0;
+        (void) sd_event_now(r->o.event, CLOCK_BOOTTIME, &now);
         return now;
 }
 
@@ -97,6 +109,7 @@ static void entry_failed(struct reboot *r, struct queue_entry *e, const char *er
 
         r->failures++;
         r->failures_in_window++;
+        failgate_record(&r->failgate, reboot_boottime(r));
         e->reboot_failures++;
         report_event(EVENT_REBOOT_FAILED, &f, "Reboot of %s failed: %s", e->instance_id, message);
 }
@@ -351,19 +364,21 @@ static enum planner_gate evaluate_gate(struct reboot *r, unsigned in_flight, str
         struct window_span span = {};
         int w = window_set_find(&r->o.conf->windows, r->o.conf->time_zone, now, &span);
         struct planner_gate_input in;
+        bool sliding;
 
         /* "always" is one window without end: its span starts anew at every call. */
         if (w == 1 && span.end_usec != UINT64_MAX && span.start_usec != r->window_start_usec) {
                 r->window_start_usec = span.start_usec;
                 r->failures_in_window = 0;
         }
+        sliding = w == 1 && failgate_is_sliding(span.start_usec, span.end_usec);
         in = (struct planner_gate_input) {
                 .enabled = r->o.conf->reboot_enabled,
                 .window = w < 0 ? -ENOENT : w,
                 .window_end_usec = span.end_usec,
                 .now_usec = now,
                 .cutoff_usec = r->o.conf->cutoff_usec,
-                .failures = r->failures_in_window,
+                .failures = sliding ? failgate_count(&r->failgate, reboot_boottime(r)) : r->failures_in_window,
                 .max_failures = r->o.conf->max_failures,
                 .in_flight = in_flight,
                 .max_parallel = r->o.conf->max_parallel,
@@ -450,6 +465,44 @@ static void arm_timers(struct reboot *r, enum planner_gate gate, int window, con
         }
 }
 
+static void format_utc(uint64_t usec, char *buf, size_t size) {
+        time_t t = (time_t) (usec / USEC_PER_SEC);
+        struct tm tm;
+
+        if (!gmtime_r(&t, &tm) || strftime(buf, size, "%a %Y-%m-%d %H:%M UTC", &tm) == 0)
+                snprintf(buf, size, "unknown");
+}
+
+/* MaxFailures closed the gate: said once, and for a sliding hour, a wake-up when it opens. */
+static void watch_failure_gate(struct reboot *r, enum planner_gate gate, int window, const struct window_span *span) {
+        uint64_t boot = reboot_boottime(r), reopens = 0;
+        char when[64];
+
+        (void) sd_event_source_set_enabled(r->reopen_source, SD_EVENT_OFF);
+        r->reopens_usec = 0;
+        if (gate != PLANNER_GATE_MAX_FAILURES) {
+                r->gate_closed_said = false;
+                return;
+        }
+        if (window == 1 && failgate_is_sliding(span->start_usec, span->end_usec))
+                reopens = failgate_reopens_usec(&r->failgate, r->o.conf->max_failures, boot);
+        if (reopens > boot) {
+                r->reopens_usec = reboot_now(r) + (reopens - boot);
+                (void) sd_event_source_set_time(r->reopen_source, reopens);
+                (void) sd_event_source_set_enabled(r->reopen_source, SD_EVENT_ONESHOT);
+        }
+        if (r->gate_closed_said)
+                return;
+        r->gate_closed_said = true;
+        if (r->reopens_usec) {
+                format_utc(r->reopens_usec, when, sizeof(when));
+                log_warning("%u reboots failed within the last hour (MaxFailures=%u): no reboot starts before %s",
+                            r->o.conf->max_failures, r->o.conf->max_failures, when);
+        } else
+                log_warning("%u reboots failed in this maintenance window (MaxFailures=%u): no reboot starts in it "
+                            "any more", r->o.conf->max_failures, r->o.conf->max_failures);
+}
+
 /* Arms the timers for what is left and tells an --once caller when nothing more can happen. */
 static void settle(struct reboot *r) {
         struct window_span span;
@@ -457,6 +510,7 @@ static void settle(struct reboot *r) {
         enum planner_gate gate = evaluate_gate(r, count_in_flight(r), &span, &window);
 
         arm_timers(r, gate, window, &span);
+        watch_failure_gate(r, gate, window, &span);
         if (r->calls == 0 && state_count(r->o.state, QUEUE_REBOOTING) == 0 && r->o.idle_cb &&
             (gate != PLANNER_GATE_OPEN || state_count(r->o.state, QUEUE_PENDING) == 0 || r->o.dry_run))
                 r->o.idle_cb(r, r->o.userdata);
@@ -587,8 +641,13 @@ int reboot_new(const struct reboot_options *o, struct reboot **ret) {
                               timer_cb, r);
         if (k < 0)
                 return k;
+        k = sd_event_add_time(o->event, &r->reopen_source, CLOCK_BOOTTIME, UINT64_MAX - 1, REBOOT_WINDOW_ACCURACY_USEC,
+                              timer_cb, r);
+        if (k < 0)
+                return k;
         (void) sd_event_source_set_enabled(r->poll_source, SD_EVENT_OFF);
         (void) sd_event_source_set_enabled(r->window_source, SD_EVENT_OFF);
+        (void) sd_event_source_set_enabled(r->reopen_source, SD_EVENT_OFF);
         k = clock_watch_new(r);
         if (k < 0)
                 return k;
@@ -606,6 +665,7 @@ struct reboot *reboot_free(struct reboot *r) {
                 return NULL;
         sd_event_source_disable_unref(r->poll_source);
         sd_event_source_disable_unref(r->window_source);
+        sd_event_source_disable_unref(r->reopen_source);
         sd_event_source_disable_unref(r->clock_source);
         if (r->announced)
                 while (hashmap_iterate(r->announced, &i, &id, NULL))
@@ -638,8 +698,7 @@ void reboot_describe_next_window(const struct reboot *r, char *buf, size_t size)
         struct window_span span;
         uint64_t now = reboot_now(r);
         int w = window_set_find(&r->o.conf->windows, r->o.conf->time_zone, now, &span);
-        time_t t;
-        struct tm tm;
+        char when[64];
 
         if (r->o.conf->reboot_enabled && window_set_is_empty(&r->o.conf->windows)) {
                 snprintf(buf, size, "never (no Window=: reboots stay queued)");
@@ -649,11 +708,19 @@ void reboot_describe_next_window(const struct reboot *r, char *buf, size_t size)
                 snprintf(buf, size, "never");
                 return;
         }
+        if (w == 1 && r->gate_closed_said && r->reopens_usec) {
+                format_utc(r->reopens_usec, when, sizeof(when));
+                snprintf(buf, size, "closed by MaxFailures=%u failed reboots in an hour until %s", r->o.conf->max_failures,
+                         when);
+                return;
+        }
+        if (w == 1 && r->gate_closed_said) {
+                snprintf(buf, size, "closed by MaxFailures=%u failed reboots in this window", r->o.conf->max_failures);
+                return;
+        }
         if (w == 1) {
                 snprintf(buf, size, "open now");
                 return;
         }
-        t = (time_t) (span.start_usec / USEC_PER_SEC);
-        if (!gmtime_r(&t, &tm) || strftime(buf, size, "%a %Y-%m-%d %H:%M UTC", &tm) == 0)
-                snprintf(buf, size, "unknown");
+        format_utc(span.start_usec, buf, size);
 }

@@ -49,5 +49,5 @@ unsigned reboot_calls_in_flight(const struct reboot *r);
 /* Reboots that failed since start (reboot-failed events). */
 unsigned reboot_failures(const struct reboot *r);
 
-/* Formats "now", "Sat 2026-11-28 02:00 UTC" or "never" for STATUS=. */
+/* Formats "open now", "Sat 2026-11-28 02:00 UTC", "never" or why MaxFailures closed it, for STATUS=. */
 void reboot_describe_next_window(const struct reboot *r, char *buf, size_t size);
