@@ -1,6 +1,5 @@
 /* The agent: owns the event loop, configuration, lists, ECS client, queue and the passes. */
 #include <signal.h>
-#include <sys/inotify.h>
 #include <time.h>
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-event.h>
@@ -9,6 +8,7 @@
 #include "daemon/agent.h"
 #include "daemon/contain.h"
 #include "daemon/enforce.h"
+#include "daemon/listwatch.h"
 #include "daemon/reboot.h"
 #include "daemon/retire.h"
 #include "daemon/setup.h"
@@ -28,10 +28,6 @@
 /* Changes in the list directory are collected this long before the lists are re-read. */
 #define AGENT_DEBOUNCE_USEC (200 * USEC_PER_MSEC)
 #define AGENT_DEBOUNCE_ACCURACY_USEC USEC_PER_MSEC
-
-#define AGENT_INOTIFY_MASK                                                                          \
-        (IN_CREATE | IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_ATTRIB | IN_DELETE_SELF | \
-         IN_MOVE_SELF | IN_ONLYDIR)
 
 struct agent {
         struct agent_options o;
@@ -59,7 +55,7 @@ struct agent {
         struct pass_record last;        /* the last pass; end_usec 0 before the first */
         bool rerun;                     /* lists changed while a pass was running */
         bool failed;                    /* some target could not be enforced (--once) */
-        sd_event_source *inotify_source;
+        struct listwatch *watch;        /* the revocation directory (not for --once) */
         sd_event_source *debounce_source;
         sd_event_source *rescan_source;
 };
@@ -288,32 +284,23 @@ static int debounce_cb(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
-static int watch_lists(struct agent *a);
-
-static int inotify_cb(sd_event_source *s, const struct inotify_event *ev, void *userdata) {
+/* Something in the list directory changed (or the directory was replaced): re-read soon. */
+static void lists_changed_cb(void *userdata) {
         struct agent *a = userdata;
-        int r;
+        int r = sd_event_source_set_time_relative(a->debounce_source, AGENT_DEBOUNCE_USEC);
 
-        if (ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED)) {
-                log_warning("%s went away; lists are re-read on the next rescan or SIGHUP",
-                            a->conf->revocation_directory);
-                a->inotify_source = sd_event_source_disable_unref(a->inotify_source);
-        }
-        r = sd_event_source_set_time_relative(a->debounce_source, AGENT_DEBOUNCE_USEC);
         if (r >= 0)
                 r = sd_event_source_set_enabled(a->debounce_source, SD_EVENT_ONESHOT);
         if (r < 0)
                 log_warning_errno(r, "Failed to schedule a re-read of the lists: %m");
-        return 0;
 }
 
 static int watch_lists(struct agent *a) {
         int r;
 
-        if (a->inotify_source || a->o.once)
+        if (a->watch || a->o.once)
                 return 0;
-        r = sd_event_add_inotify(a->event, &a->inotify_source, a->conf->revocation_directory, AGENT_INOTIFY_MASK,
-                                 inotify_cb, a);
+        r = listwatch_new(a->event, a->conf->revocation_directory, lists_changed_cb, a, &a->watch);
         if (r < 0)
                 return log_warning_errno(r, "Cannot watch %s (lists are re-read on rescan and SIGHUP): %m",
                                          a->conf->revocation_directory);
@@ -380,7 +367,7 @@ static void apply_pending_conf(struct agent *a) {
         reboot_set_client(a->reboot, a->ecs, a->conf);
         if (a->contain)
                 contain_set_client(a->contain, a->ecs);
-        a->inotify_source = sd_event_source_disable_unref(a->inotify_source);
+        a->watch = listwatch_free(a->watch);
         (void) watch_lists(a);
         (void) arm_rescan(a);
         log_info("Configuration reloaded");
@@ -628,7 +615,7 @@ struct agent *agent_free(struct agent *a) {
                 state_free(a->state);
         }
         lists_done(&a->lists);
-        sd_event_source_disable_unref(a->inotify_source);
+        listwatch_free(a->watch);
         sd_event_source_disable_unref(a->debounce_source);
         sd_event_source_disable_unref(a->rescan_source);
         sd_event_unref(a->event);
