@@ -211,3 +211,27 @@ int strv_split_char(const char *s, char sep, char ***ret) {
         char seps[2] = { sep, '\0' };
         return strv_split_generic(s, seps, ret);
 }
+
+unsigned strutil_edit_distance(const char *a, const char *b) {
+        size_t n = strlen(b);
+        unsigned row[STRUTIL_EDIT_DISTANCE_MAX_LEN + 1];
+
+        if (n > STRUTIL_EDIT_DISTANCE_MAX_LEN)
+                return UINT_MAX;
+        /* One row at a time. */
+        for (size_t j = 0; j <= n; j++)
+                row[j] = (unsigned) j;
+        for (size_t i = 1; a[i - 1]; i++) {
+                unsigned diagonal = row[0];
+
+                row[0] = (unsigned) i;
+                for (size_t j = 1; j <= n; j++) {
+                        unsigned above = row[j];
+                        unsigned best = MIN(above, row[j - 1]) + 1;
+
+                        row[j] = MIN(best, diagonal + (a[i - 1] != b[j - 1]));
+                        diagonal = above;
+                }
+        }
+        return row[n];
+}

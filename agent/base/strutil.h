@@ -22,6 +22,11 @@ bool startswith(const char *s, const char *prefix);
 /* True when s[0..len) is valid UTF-8 without NUL bytes. */
 bool utf8_is_valid(const char *s, size_t len);
 
+/* Single-character edits (Levenshtein) between a and b; UINT_MAX when b is longer than
+ * STRUTIL_EDIT_DISTANCE_MAX_LEN. */
+#define STRUTIL_EDIT_DISTANCE_MAX_LEN 64U
+unsigned strutil_edit_distance(const char *a, const char *b);
+
 /* NULL-terminated string vectors. */
 char **strv_free(char **l);
 DEFINE_TRIVIAL_CLEANUP_FUNC(char **, strv_free);

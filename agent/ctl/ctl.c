@@ -35,7 +35,8 @@ static void help(void) {
                "  -c, --config=FILE  configuration file (default %s)\n"
                "      --json         print JSON instead of tables\n"
                "      --version      print the version and exit\n"
-               "  -h, --help         print this help and exit\n",
+               "  -h, --help         print this help and exit\n\n"
+               "See keyrevokectl(1).\n",
                CONF_DEFAULT_PATH);
 }
 

@@ -17,7 +17,8 @@ static void help(void) {
                "      --check-config  validate config, credentials and lists, then exit\n"
                "      --version       print the version and exit\n"
                "  -h, --help          print this help and exit\n\n"
-               "Exit status with --once: 0 all enforced, 1 usage or config error, 2 something pending.\n",
+               "Exit status with --once: 0 all enforced, 1 usage or config error, 2 something pending.\n\n"
+               "See keyrevoked(8), keyrevoke.conf(5) and keyrevoke.list(5).\n",
                CONF_DEFAULT_PATH);
 }
 

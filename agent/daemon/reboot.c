@@ -95,8 +95,8 @@ static void entry_done(struct reboot *r, struct queue_entry *e, const char *outc
 static void entry_skipped(struct reboot *r, struct queue_entry *e, const char *why, const char *request_id) {
         struct event_fields f = entry_fields(r, e, request_id, NULL);
 
-        /* KEYREVOKE_REASON says why it was skipped (SPEC, catalog), instead of the list's reason. */
-        f.reason = why;
+        /* KEYREVOKE_SKIP says why; KEYREVOKE_REASON stays the entry's reason=, as in its other events. */
+        f.skip = why;
 
         entry_done(r, e, why);
         report_event(EVENT_REBOOT_SKIPPED, &f, "Not rebooting %s: %s%s", e->instance_id, why,

@@ -1,6 +1,7 @@
 /* The Alibaba Cloud regions this build knows: a misspelt RegionId is caught before any call. */
 #include <limits.h>
 
+#include "base/strutil.h"
 #include "logic/regions.h"
 
 #define REGION_NAME_MAX 64U
@@ -15,28 +16,6 @@ static const char *const known_regions[] = {
         "us-east-1", "us-west-1", "na-south-1", "eu-west-1", "eu-central-1", "me-east-1", "me-central-1",
 };
 
-/* Levenshtein distance of two strings of at most REGION_NAME_MAX characters, one row at a time. */
-static unsigned edit_distance(const char *a, const char *b) {
-        size_t n = strlen(b);
-        unsigned row[REGION_NAME_MAX + 1];
-
-        for (size_t j = 0; j <= n; j++)
-                row[j] = (unsigned) j;
-        for (size_t i = 1; a[i - 1]; i++) {
-                unsigned diagonal = row[0];
-
-                row[0] = (unsigned) i;
-                for (size_t j = 1; j <= n; j++) {
-                        unsigned above = row[j];
-                        unsigned best = MIN(above, row[j - 1]) + 1;
-
-                        row[j] = MIN(best, diagonal + (a[i - 1] != b[j - 1]));
-                        diagonal = above;
-                }
-        }
-        return row[n];
-}
-
 const char *region_nearest(const char *name, unsigned *ret_distance) {
         const char *nearest = NULL;
         unsigned best = UINT_MAX;
@@ -46,7 +25,7 @@ const char *region_nearest(const char *name, unsigned *ret_distance) {
                 return known_regions[0];
         }
         for (size_t i = 0; i < ELEMENTSOF(known_regions); i++) {
-                unsigned d = edit_distance(name, known_regions[i]);
+                unsigned d = strutil_edit_distance(name, known_regions[i]);
 
                 if (d == 0)
                         return NULL;

@@ -134,8 +134,54 @@ static int revlist_cut_value(char **p, char **ret_value, const char **ret_error)
         return 0;
 }
 
-/* Parses the options after a name or fingerprint: region=R1,R2 and reason=TEXT. */
-static int revlist_parse_options(char *s, struct revlist_entry *e, const char **ret_error) {
+/* Longest piece of a bad token quoted in its message. */
+#define REVLIST_TOKEN_QUOTE_MAX 40
+
+/* The option a misspelt or valueless word meant ("region=R1,R2"), or NULL. */
+static const char *revlist_nearest_option(const char *word) {
+        static const char *const options[] = { "region=R1,R2", "reason=TEXT" };
+
+        for (size_t i = 0; i < ELEMENTSOF(options); i++) {
+                size_t n = strcspn(options[i], "=");
+                char name[8];
+
+                snprintf(name, sizeof(name), "%.*s", (int) n, options[i]);
+                if (strutil_edit_distance(word, name) <= 2)
+                        return options[i];
+        }
+        return NULL;
+}
+
+/* Formats into buf what is wrong with the word at s (what, the word quoted, what would be right)
+ * and fails with it. */
+static int revlist_fail_word(const char *what, const char *s, const struct revlist_entry *e, char *buf,
+                             size_t size, const char **ret_error) {
+        size_t n = strcspn(s, "=" REVLIST_SEPARATORS);
+        _cleanup_free_ char *word = strndup(s, n);
+        const char *meant = word ? revlist_nearest_option(word) : NULL;
+        size_t quoted = strcspn(s, REVLIST_SEPARATORS);
+
+        if (meant)
+                snprintf(buf, size, "%s \"%.*s%s\": did you mean %s?", what, REVLIST_TOKEN_QUOTE_MAX, s,
+                         quoted > REVLIST_TOKEN_QUOTE_MAX ? "..." : "", meant);
+        else if (e->reason && s[n] != '=')
+                snprintf(buf, size, "%s \"%.*s%s\": a reason with spaces goes in double quotes, reason=\"...\"",
+                         what, REVLIST_TOKEN_QUOTE_MAX, s, quoted > REVLIST_TOKEN_QUOTE_MAX ? "..." : "");
+        else
+                snprintf(buf, size, "%s \"%.*s%s\": " REVLIST_OPTIONS_HINT, what, REVLIST_TOKEN_QUOTE_MAX, s,
+                         quoted > REVLIST_TOKEN_QUOTE_MAX ? "..." : "");
+        return revlist_fail(ret_error, buf);
+}
+
+/* The n bytes at s are "region" or "reason". */
+static bool revlist_is_option(const char *s, size_t n) {
+        return n == strlen("region") && (strneq(s, "region", n) || strneq(s, "reason", n));
+}
+
+/* Parses the options after a name or fingerprint: region=R1,R2 and reason=TEXT. A bad word is
+ * described in buf. */
+static int revlist_parse_options(char *s, struct revlist_entry *e, char *buf, size_t size,
+                                 const char **ret_error) {
         for (;;) {
                 char *key, *value;
                 size_t n;
@@ -146,8 +192,14 @@ static int revlist_parse_options(char *s, struct revlist_entry *e, const char **
                         return 0;
                 key = s;
                 n = strcspn(s, "=" REVLIST_SEPARATORS);
-                if (s[n] != '=')
-                        return revlist_fail(ret_error, "unexpected text: " REVLIST_OPTIONS_HINT);
+                if (s[n] != '=') {
+                        s[strcspn(s, REVLIST_SEPARATORS)] = '\0';
+                        return revlist_fail_word("unexpected text", s, e, buf, size, ret_error);
+                }
+                if (!revlist_is_option(s, n)) {
+                        s[n + 1] = '\0';
+                        return revlist_fail_word("unknown option", s, e, buf, size, ret_error);
+                }
                 s[n] = '\0';
                 s += n + 1;
                 r = revlist_cut_value(&s, &value, ret_error);
@@ -155,10 +207,8 @@ static int revlist_parse_options(char *s, struct revlist_entry *e, const char **
                         return r;
                 if (streq(key, "region"))
                         r = revlist_set_regions(e, value, ret_error);
-                else if (streq(key, "reason"))
-                        r = revlist_set_reason(e, value, ret_error);
                 else
-                        r = revlist_fail(ret_error, "unknown option: " REVLIST_OPTIONS_HINT);
+                        r = revlist_set_reason(e, value, ret_error);
                 if (r < 0)
                         return r;
         }
@@ -192,8 +242,9 @@ static int revlist_parse_target(const char *token, struct revlist_entry *e,
         return e->name ? 0 : -ENOMEM;
 }
 
-/* Parses one stripped, non-empty, non-comment line into e. */
-static int revlist_parse_entry(char *s, struct revlist_entry *e, const char **ret_error) {
+/* Parses one stripped, non-empty, non-comment line into e; a message about a bad word is
+ * formatted into buf. */
+static int revlist_parse_entry(char *s, struct revlist_entry *e, char *buf, size_t size, const char **ret_error) {
         size_t n = strcspn(s, REVLIST_SEPARATORS);
         char saved = s[n];
         char *rest;
@@ -219,7 +270,7 @@ static int revlist_parse_entry(char *s, struct revlist_entry *e, const char **re
         r = revlist_parse_target(s, e, ret_error);
         if (r < 0)
                 return r;
-        return revlist_parse_options(rest, e, ret_error);
+        return revlist_parse_options(rest, e, buf, size, ret_error);
 }
 
 static void revlist_entry_done(struct revlist_entry *e) {
@@ -262,7 +313,7 @@ static int revlist_parse_line(struct revlist_parser *p, unsigned line, const cha
         struct revlist_entry e = { .line = line };
         _cleanup_free_ char *copy = NULL;
         const char *error = NULL;
-        char *t;
+        char *t, message[REVLIST_TOKEN_QUOTE_MAX + 120];
         int r;
 
         if (n > REVLIST_LINE_MAX_BYTES)
@@ -279,7 +330,7 @@ static int revlist_parse_line(struct revlist_parser *p, unsigned line, const cha
                 return 0;
         if (p->list->n_entries >= REVLIST_ENTRIES_MAX)
                 return revlist_bad_line(p, line, "too many entries in one file");
-        r = revlist_parse_entry(t, &e, &error);
+        r = revlist_parse_entry(t, &e, message, sizeof(message), &error);
         if (r >= 0)
                 r = revlist_append(p, &e);
         if (r < 0)

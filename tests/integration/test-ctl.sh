@@ -267,7 +267,9 @@ expect lines.list:3 "line is not valid UTF-8"
 expect many.list:100 "unexpected text"
 expect many.list:101 "more than 100 bad lines"
 expect entries.list:1048577 "too many entries in one file"
-expect basic.list:11 "unexpected text: options are region=R1,R2 and reason=TEXT"
+expect basic.list:11 'unexpected text "name": options are region=R1,R2 and reason=TEXT'
+expect options.list:32 'unexpected text "laptop": a reason with spaces goes in double quotes'
+expect options.list:33 'unknown option "regoin=": did you mean region=R1,R2?'
 expect names.list:3 "invalid key pair name: must be 2 to 128 characters long"
 expect names.list:6 "must start with a letter"
 expect names.list:8 "must not start with http:// or https://"

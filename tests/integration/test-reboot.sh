@@ -2,7 +2,7 @@
 # Reboots inside maintenance windows, from the real clock. Two daemons share one emulator:
 #   A: its window opens at the next minute boundary at least 40 s away: it detaches at once, reboots
 #      nothing before the window, then reboots its 12 instances with at most MaxParallel=3 at once,
-#      skips its Stopped instance (reason stopped) and never touches its Windows instance;
+#      skips its Stopped instance (KEYREVOKE_SKIP=stopped) and never touches its Windows instance;
 #   D: its window closes at that same boundary (CutoffSec=20s, MaxParallel=1): it reboots some of its
 #      40 instances, starts none after the cutoff and leaves the rest pending in queue.json.
 # Then on D's queue: --once outside any window exits at once leaving it queued, --once with
@@ -180,7 +180,8 @@ PY
 kr_expect_eq "$(kr_reboot_peak 'i-a')" 3 "A's instances rebooting at once (MaxParallel=3)"
 kr_pass "no reboot before the window; inside it every instance rebooted once, never more than MaxParallel at once"
 
-kr_expect_eq "$(kr_count_events reboot-skipped INSTANCE=i-a-stopped REASON=stopped)" 1 "reboot-skipped REASON=stopped"
+kr_expect_eq "$(kr_count_events reboot-skipped INSTANCE=i-a-stopped SKIP=stopped REASON=rotation)" 1 \
+        "reboot-skipped with KEYREVOKE_SKIP=stopped and the list's KEYREVOKE_REASON"
 kr_expect_eq "$(kr_count_events reboot-started INSTANCE=i-a-stopped)" 0 "reboot-started for the Stopped instance"
 kr_expect_eq "$(kr_count_events reboot-started KEYPAIR=kp-a REASON=rotation)" 12 "reboot-started with the list's reason"
 kill -TERM "$KR_DAEMON"
@@ -193,4 +194,4 @@ assert q["i-a-stopped"]["state"] == "done" and q["i-a-stopped"]["outcome"] == "s
 assert "i-a-windows" not in q
 assert all(q["i-a%02d" % n]["outcome"] == "completed" for n in range(1, 13))
 PY
-kr_pass "a Stopped instance is skipped (reboot-skipped, KEYREVOKE_REASON=stopped), a Windows one never queued"
+kr_pass "a Stopped instance is skipped (reboot-skipped, KEYREVOKE_SKIP=stopped, the list's reason kept), a Windows one never queued"

@@ -22,6 +22,12 @@ kr_emuctl add-instance '{"id": "i-off", "region": "cn-hangzhou", "os_type": "lin
 svc_uid=4242
 chown "$svc_uid:$svc_uid" "$T/state"
 
+# ---- help names the manual pages -------------------------------------------------------------------
+
+"$KEYREVOKED" --help | grep -qx "See keyrevoked(8), keyrevoke.conf(5) and keyrevoke.list(5)." || kr_fail "keyrevoked --help"
+"$KEYREVOKECTL" --help | grep -qx "See keyrevokectl(1)." || kr_fail "keyrevokectl --help"
+kr_pass "--help names the manual pages"
+
 # ---- manual runs next to the service -------------------------------------------------------------
 
 kr_start_daemon
