@@ -1,17 +1,17 @@
 /* The containment record in StateDirectory/contained.json: which instances were sent the Cloud
  * Assistant command, with which key set, and how it ended. Written atomically, mode 0600. */
-#include <fcntl.h>
-#include <jansson.h>
-#include <sys/stat.h>
-
-#include "base/fileio.h"
 #include "base/log.h"
 #include "base/strutil.h"
 #include "io/contained.h"
+#include "io/record.h"
 
-#define CONTAINED_FILE "contained.json"
-#define CONTAINED_FILE_MAX_BYTES ((size_t) 256 * 1024 * 1024)
-#define CONTAINED_VERSION 1
+static const struct record_type contained_record = {
+        .name = "contained.json",
+        .what = "containment record",
+        .max_bytes = (size_t) 256 * 1024 * 1024,
+        .version = 1,
+        .list = "entries",
+};
 
 const char *contained_status_to_string(enum contained_status s) {
         switch (s) {
@@ -72,7 +72,9 @@ struct contained *contained_free(struct contained *c) {
 
 /* ---- JSON ---------------------------------------------------------------------------------- */
 
-static json_t *entry_to_json(const struct contained_entry *e) {
+static json_t *entry_to_json(const void *entry) {
+        const struct contained_entry *e = entry;
+
         return json_pack("{s:s, s:s, s:s, s:s, s:s*, s:s*, s:s, s:I, s:I, s:I, s:I, s:I}", "instance_id",
                          e->instance_id, "region", e->region, "digest", e->digest, "token", e->token, "invoke_id",
                          e->invoke_id, "error", e->error, "status", contained_status_to_string(e->status), "keys",
@@ -136,27 +138,22 @@ static int keysets_from_json(struct contained *c, const char *path, json_t *o) {
         return 0;
 }
 
-static int contained_parse(struct contained *c, const char *path, const char *text, size_t size) {
-        json_error_t err;
-        json_t *root = json_loadb(text, size, JSON_REJECT_DUPLICATES, &err), *entries, *o;
+static int contained_parse(void *userdata, const struct record *rec) {
+        struct contained *c = userdata;
         size_t index;
-        int r = 0;
+        json_t *o;
+        int r;
 
-        if (!root)
-                return log_error_errno(-EBADMSG, "%s:%d:%d: %s", path, err.line, err.column, err.text);
-        entries = json_object_get(root, "entries");
-        if (json_integer_value(json_object_get(root, "version")) != CONTAINED_VERSION || !json_is_array(entries))
-                r = log_error_errno(-EBADMSG, "%s: not a version %d containment record", path, CONTAINED_VERSION);
-        r = r < 0 ? r : keysets_from_json(c, path, json_object_get(root, "keysets"));
-        json_array_foreach(entries, index, o) {
+        r = keysets_from_json(c, rec->path, json_object_get(rec->root, "keysets"));
+        json_array_foreach(rec->list, index, o) {
                 struct contained_entry *e = NULL;
                 if (r < 0)
                         break;
                 r = entry_from_json(o, &e);
                 if (r == -EBADMSG)
-                        log_error("%s: entry %zu is invalid", path, index);
+                        log_error("%s: entry %zu is invalid", rec->path, index);
                 if (r >= 0 && hashmap_get(c->by_instance, e->instance_id)) {
-                        log_error("%s: instance %s is listed twice", path, e->instance_id);
+                        log_error("%s: instance %s is listed twice", rec->path, e->instance_id);
                         r = -EBADMSG;
                 }
                 if (r >= 0)
@@ -164,32 +161,19 @@ static int contained_parse(struct contained *c, const char *path, const char *te
                 if (r < 0)
                         entry_free(e);
         }
-        json_decref(root);
         return r;
 }
 
 int contained_load(const char *directory, struct contained **ret) {
         _cleanup_(contained_freep) struct contained *c = calloc(1, sizeof(*c));
-        _cleanup_free_ char *path = NULL, *text = NULL;
-        _cleanup_close_ int fd = -1;
-        size_t size = 0;
         int r;
 
         if (!c || !(c->directory = strdup(directory)) || hashmap_new(&c->by_instance) < 0 ||
-            hashmap_new(&c->keysets) < 0 ||
-            asprintf(&path, "%s/" CONTAINED_FILE, directory) < 0)
+            hashmap_new(&c->keysets) < 0)
                 return -ENOMEM;
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW);
-        if (fd < 0 && errno != ENOENT)
-                return log_error_errno(negative_errno(), "Failed to open %s: %m", path);
-        if (fd >= 0) {
-                r = fileio_read_fd(fd, CONTAINED_FILE_MAX_BYTES, 0, false, &text, &size);
-                if (r < 0)
-                        return log_error_errno(r, "Failed to read %s: %m", path);
-                r = contained_parse(c, path, text, size);
-                if (r < 0)
-                        return r;
-        }
+        r = record_load(&contained_record, directory, contained_parse, c);
+        if (r < 0)
+                return r;
         *ret = TAKE_PTR(c);
         return 0;
 }
@@ -216,31 +200,17 @@ static json_t *keysets_to_json(const struct contained *c) {
         return o;
 }
 
-int contained_save(struct contained *c) {
-        _cleanup_free_ char *path = NULL, *text = NULL;
-        json_t *root, *entries = json_array();
-        struct contained_entry *e;
-        size_t i = 0;
-        int r;
+static json_t *contained_to_json(const void *userdata) {
+        const struct contained *c = userdata;
+        json_t *root = record_new_root(&contained_record, record_new_list(c->by_instance, entry_to_json));
 
-        if (!c->dirty) {
-                json_decref(entries);
-                return 0;
-        }
-        while (entries && contained_iterate(c, &i, &e))
-                if (json_array_append_new(entries, entry_to_json(e)) < 0)
-                        json_decref(TAKE_PTR(entries));
-        root = entries ? json_pack("{s:i, s:o, s:o}", "version", CONTAINED_VERSION, "entries", entries, "keysets",
-                                   keysets_to_json(c)) : NULL;
-        text = root ? json_dumps(root, JSON_COMPACT) : NULL;
-        json_decref(root);
-        if (!text || asprintf(&path, "%s/" CONTAINED_FILE, c->directory) < 0)
-                return -ENOMEM;
-        r = fileio_write_atomic(path, text, strlen(text), 0600);
-        if (r < 0)
-                return r;
-        c->dirty = false;
-        return 0;
+        if (root && json_object_set_new(root, "keysets", keysets_to_json(c)) < 0)
+                json_decref(TAKE_PTR(root));
+        return root;
+}
+
+int contained_save(struct contained *c) {
+        return record_save(&contained_record, c->directory, &c->dirty, contained_to_json, c);
 }
 
 /* ---- entries ------------------------------------------------------------------------------- */

@@ -1,58 +1,49 @@
 /* The discovery memory in StateDirectory/discovery.json, replaced atomically on every save. */
-#include <fcntl.h>
-
-#include "base/fileio.h"
 #include "base/log.h"
 #include "io/discovery-file.h"
+#include "io/record.h"
 
-#define DISCOVERY_FILE "discovery.json"
-/* Far more than any fleet needs (about 30 bytes a key pair). */
-#define DISCOVERY_FILE_MAX_BYTES ((size_t) 16 * 1024 * 1024)
+/* Its JSON form is checked by discovery_memory_from_json(): only the name and limit are used here. */
+static const struct record_type discovery_record = {
+        .name = "discovery.json",
+        /* Far more than any fleet needs (about 30 bytes a key pair). */
+        .max_bytes = (size_t) 16 * 1024 * 1024,
+};
 
-/* Reads path into a new memory; -ENOENT when it is missing, other errors logged. */
-static int discovery_file_read(const char *path, struct discovery_memory **ret) {
+/* A new memory holding what rec's text records; -EBADMSG (logged) when it is corrupt. */
+static int discovery_file_parse(const struct record *rec, struct discovery_memory **ret) {
         _cleanup_(discovery_memory_freep) struct discovery_memory *m = NULL;
-        _cleanup_free_ char *text = NULL;
-        _cleanup_close_ int fd = -1;
         const char *error = NULL;
-        size_t size = 0;
         int r;
 
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW);
-        if (fd < 0)
-                return errno == ENOENT ? -ENOENT : log_warning_errno(negative_errno(), "Cannot open %s: %m", path);
-        r = fileio_read_fd(fd, DISCOVERY_FILE_MAX_BYTES, 0, false, &text, &size);
-        if (r < 0)
-                return r == -ENOMEM ? r : log_warning_errno(r, "Cannot read %s: %m", path);
         r = discovery_memory_new(&m);
         if (r < 0)
                 return r;
-        r = discovery_memory_from_json(m, text, size, &error);
+        r = discovery_memory_from_json(m, rec->text, rec->size, &error);
         if (r < 0)
-                return r == -ENOMEM ? r : log_warning_errno(r, "%s is corrupt: %s", path, error);
+                return r == -ENOMEM ? r : log_warning_errno(r, "%s is corrupt: %s", rec->path, error);
         *ret = TAKE_PTR(m);
         return 0;
 }
 
 int discovery_file_load(const char *directory, struct discovery_memory **ret) {
-        _cleanup_free_ char *path = NULL;
+        _cleanup_(record_done) struct record rec = {};
         int r;
 
-        if (asprintf(&path, "%s/" DISCOVERY_FILE, directory) < 0)
-                return -ENOMEM;
-        r = discovery_file_read(path, ret);
-        if (r == -ENOMEM)
-                return r;
+        r = record_read_text(&discovery_record, directory, LOG_LEVEL_WARNING, &rec);
+        if (r >= 0 && !rec.text)
+                return discovery_memory_new(ret);
         if (r >= 0)
-                return 0;
-        if (r != -ENOENT)
-                log_warning("Ignoring %s: the region sizes it held are probed again and the file is replaced "
-                            "after the next pass", path);
+                r = discovery_file_parse(&rec, ret);
+        if (r >= 0 || r == -ENOMEM)
+                return r;
+        log_warning("Ignoring %s/%s: the region sizes it held are probed again and the file is replaced after "
+                    "the next pass", directory, discovery_record.name);
         return discovery_memory_new(ret);
 }
 
 int discovery_file_save(const char *directory, struct discovery_memory *m) {
-        _cleanup_free_ char *path = NULL, *text = NULL;
+        _cleanup_free_ char *text = NULL;
         int r;
 
         if (!discovery_memory_changed(m))
@@ -60,9 +51,7 @@ int discovery_file_save(const char *directory, struct discovery_memory *m) {
         r = discovery_memory_to_json(m, &text);
         if (r < 0)
                 return r;
-        if (asprintf(&path, "%s/" DISCOVERY_FILE, directory) < 0)
-                return -ENOMEM;
-        r = fileio_write_atomic(path, text, strlen(text), 0600);
+        r = record_write_text(&discovery_record, directory, text);
         if (r < 0)
                 return r;
         discovery_memory_mark_saved(m);

@@ -1,16 +1,17 @@
 /* The launch sources found naming a revoked key pair, in StateDirectory/referenced.json: each is
  * reported once, and again only after it changed, across restarts too. Written atomically, 0600. */
-#include <fcntl.h>
-#include <jansson.h>
-
-#include "base/fileio.h"
 #include "base/log.h"
 #include "base/strutil.h"
+#include "io/record.h"
 #include "io/referenced.h"
 
-#define REFERENCED_FILE "referenced.json"
-#define REFERENCED_FILE_MAX_BYTES ((size_t) 64 * 1024 * 1024)
-#define REFERENCED_VERSION 1
+static const struct record_type referenced_record = {
+        .name = "referenced.json",
+        .what = "record of launch sources",
+        .max_bytes = (size_t) 64 * 1024 * 1024,
+        .version = 1,
+        .list = "sources",
+};
 
 static void entry_free(struct referenced_entry *e) {
         if (!e)
@@ -103,89 +104,56 @@ size_t referenced_count(const struct referenced *r, const char *prefix) {
 
 /* ---- the file ------------------------------------------------------------------------------ */
 
-static int referenced_parse(struct referenced *r, const char *path, const char *text, size_t size) {
-        json_error_t err;
-        json_t *root = json_loadb(text, size, JSON_REJECT_DUPLICATES, &err), *entries, *o;
+static int referenced_parse(void *userdata, const struct record *rec) {
+        struct referenced *r = userdata;
         size_t index;
+        json_t *o;
         int ret = 0;
 
-        if (!root)
-                return log_error_errno(-EBADMSG, "%s:%d:%d: %s", path, err.line, err.column, err.text);
-        entries = json_object_get(root, "sources");
-        if (json_integer_value(json_object_get(root, "version")) != REFERENCED_VERSION || !json_is_array(entries))
-                ret = log_error_errno(-EBADMSG, "%s: not a version %d record of launch sources", path,
-                                      REFERENCED_VERSION);
-        json_array_foreach(entries, index, o) {
+        json_array_foreach(rec->list, index, o) {
                 const char *region, *source, *keypair;
                 json_int_t found;
                 int is_default;
 
-                if (ret < 0)
-                        break;
                 if (json_unpack(o, "{s:s, s:s, s:s, s:b, s:I}", "region", &region, "source", &source, "keypair",
-                                &keypair, "default", &is_default, "found_usec", &found) < 0 || found < 0) {
-                        ret = log_error_errno(-EBADMSG, "%s: entry %zu is invalid", path, index);
-                        break;
-                }
+                                &keypair, "default", &is_default, "found_usec", &found) < 0 || found < 0)
+                        return log_error_errno(-EBADMSG, "%s: entry %zu is invalid", rec->path, index);
                 ret = referenced_put(r, region, source, keypair, is_default, (uint64_t) found);
                 if (ret == -EINVAL)
-                        ret = log_error_errno(-EBADMSG, "%s: entry %zu has an empty field", path, index);
+                        return log_error_errno(-EBADMSG, "%s: entry %zu has an empty field", rec->path, index);
+                if (ret < 0)
+                        return ret;
         }
-        json_decref(root);
         r->dirty = false;
-        return ret;
+        return 0;
 }
 
 int referenced_load(const char *directory, struct referenced **ret) {
         _cleanup_(referenced_freep) struct referenced *r = calloc(1, sizeof(*r));
-        _cleanup_free_ char *path = NULL, *text = NULL;
-        _cleanup_close_ int fd = -1;
-        size_t size = 0;
         int k;
 
-        if (!r || !(r->directory = strdup(directory)) || hashmap_new(&r->by_key) < 0 ||
-            asprintf(&path, "%s/" REFERENCED_FILE, directory) < 0)
+        if (!r || !(r->directory = strdup(directory)) || hashmap_new(&r->by_key) < 0)
                 return -ENOMEM;
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW);
-        if (fd < 0 && errno != ENOENT)
-                return log_error_errno(negative_errno(), "Failed to open %s: %m", path);
-        if (fd >= 0) {
-                k = fileio_read_fd(fd, REFERENCED_FILE_MAX_BYTES, 0, false, &text, &size);
-                if (k < 0)
-                        return log_error_errno(k, "Failed to read %s: %m", path);
-                k = referenced_parse(r, path, text, size);
-                if (k < 0)
-                        return k;
-        }
+        k = record_load(&referenced_record, directory, referenced_parse, r);
+        if (k < 0)
+                return k;
         *ret = TAKE_PTR(r);
         return 0;
 }
 
-int referenced_save(struct referenced *r) {
-        _cleanup_free_ char *path = NULL, *text = NULL;
-        json_t *root, *entries = json_array();
-        struct referenced_entry *e;
-        size_t i = 0;
-        int k;
+static json_t *entry_to_json(const void *entry) {
+        const struct referenced_entry *e = entry;
 
-        if (!r->dirty) {
-                json_decref(entries);
-                return 0;
-        }
-        while (entries && referenced_iterate(r, &i, &e))
-                if (json_array_append_new(entries, json_pack("{s:s, s:s, s:s, s:b, s:I}", "region", e->region,
-                                                             "source", e->source, "keypair", e->keypair, "default",
-                                                             e->is_default, "found_usec",
-                                                             (json_int_t) e->found_usec)) < 0)
-                        json_decref(TAKE_PTR(entries));
-        root = entries ? json_pack("{s:i, s:o}", "version", REFERENCED_VERSION, "sources", entries) : NULL;
-        text = root ? json_dumps(root, JSON_COMPACT) : NULL;
-        json_decref(root);
-        if (!text || asprintf(&path, "%s/" REFERENCED_FILE, r->directory) < 0)
-                return -ENOMEM;
-        k = fileio_write_atomic(path, text, strlen(text), 0600);
-        if (k < 0)
-                return k;
-        r->dirty = false;
-        return 0;
+        return json_pack("{s:s, s:s, s:s, s:b, s:I}", "region", e->region, "source", e->source, "keypair",
+                         e->keypair, "default", e->is_default, "found_usec", (json_int_t) e->found_usec);
+}
+
+static json_t *referenced_to_json(const void *userdata) {
+        const struct referenced *r = userdata;
+
+        return record_new_root(&referenced_record, record_new_list(r->by_key, entry_to_json));
+}
+
+int referenced_save(struct referenced *r) {
+        return record_save(&referenced_record, r->directory, &r->dirty, referenced_to_json, r);
 }

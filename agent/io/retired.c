@@ -2,17 +2,18 @@
  * StateDirectory/retired.json: each public key is saved before its key pair is deleted, so that
  * entries keep matching it (a re-import under another name) and containment still knows it.
  * Written atomically, mode 0600. */
-#include <fcntl.h>
-#include <jansson.h>
-
-#include "base/fileio.h"
 #include "base/log.h"
 #include "base/strutil.h"
+#include "io/record.h"
 #include "io/retired.h"
 
-#define RETIRED_FILE "retired.json"
-#define RETIRED_FILE_MAX_BYTES ((size_t) 64 * 1024 * 1024)
-#define RETIRED_VERSION 1
+static const struct record_type retired_record = {
+        .name = "retired.json",
+        .what = "record of deleted key pairs",
+        .max_bytes = (size_t) 64 * 1024 * 1024,
+        .version = 1,
+        .list = "keypairs",
+};
 /* "SHA256:" and 43 characters. */
 #define RETIRED_FINGERPRINT_MAX 64
 
@@ -125,7 +126,7 @@ int retired_to_revlist(const struct retired *r, struct revlist **ret) {
         FILE *f = open_memstream(&text, &size);
         int k;
 
-        if (!f || asprintf(&path, "%s/" RETIRED_FILE, r->directory) < 0) {
+        if (!f || asprintf(&path, "%s/%s", r->directory, retired_record.name) < 0) {
                 if (f)
                         fclose(f);
                 return -ENOMEM;
@@ -143,92 +144,59 @@ int retired_to_revlist(const struct retired *r, struct revlist **ret) {
 
 /* ---- the file ------------------------------------------------------------------------------ */
 
-static int retired_parse(struct retired *r, const char *path, const char *text, size_t size) {
-        json_error_t err;
-        json_t *root = json_loadb(text, size, JSON_REJECT_DUPLICATES, &err), *entries, *o;
+static int retired_parse(void *userdata, const struct record *rec) {
+        struct retired *r = userdata;
         size_t index;
-        int ret = 0;
+        json_t *o;
+        int ret;
 
-        if (!root)
-                return log_error_errno(-EBADMSG, "%s:%d:%d: %s", path, err.line, err.column, err.text);
-        entries = json_object_get(root, "keypairs");
-        if (json_integer_value(json_object_get(root, "version")) != RETIRED_VERSION || !json_is_array(entries))
-                ret = log_error_errno(-EBADMSG, "%s: not a version %d record of deleted key pairs", path,
-                                      RETIRED_VERSION);
-        json_array_foreach(entries, index, o) {
+        json_array_foreach(rec->list, index, o) {
                 const char *region, *name, *public_key, *reason = NULL;
                 json_int_t saved, deleted;
                 struct retired_entry *e = NULL;
 
-                if (ret < 0)
-                        break;
                 if (json_unpack(o, "{s:s, s:s, s:s, s?s, s:I, s:I}", "region", &region, "name", &name, "public_key",
                                 &public_key, "reason", &reason, "saved_usec", &saved, "deleted_usec", &deleted) < 0 ||
-                    saved < 0 || deleted < 0) {
-                        ret = log_error_errno(-EBADMSG, "%s: entry %zu is invalid", path, index);
-                        break;
-                }
+                    saved < 0 || deleted < 0)
+                        return log_error_errno(-EBADMSG, "%s: entry %zu is invalid", rec->path, index);
                 ret = retired_put(r, region, name, public_key, reason, (uint64_t) saved, &e);
                 if (ret == -EINVAL)
-                        ret = log_error_errno(-EBADMSG, "%s: entry %zu has an empty field", path, index);
-                if (ret >= 0)
-                        e->deleted_usec = (uint64_t) deleted;
+                        return log_error_errno(-EBADMSG, "%s: entry %zu has an empty field", rec->path, index);
+                if (ret < 0)
+                        return ret;
+                e->deleted_usec = (uint64_t) deleted;
         }
-        json_decref(root);
         r->dirty = false;
-        return ret;
+        return 0;
 }
 
 int retired_load(const char *directory, struct retired **ret) {
         _cleanup_(retired_freep) struct retired *r = calloc(1, sizeof(*r));
-        _cleanup_free_ char *path = NULL, *text = NULL;
-        _cleanup_close_ int fd = -1;
-        size_t size = 0;
         int k;
 
-        if (!r || !(r->directory = strdup(directory)) || hashmap_new(&r->by_key) < 0 ||
-            asprintf(&path, "%s/" RETIRED_FILE, directory) < 0)
+        if (!r || !(r->directory = strdup(directory)) || hashmap_new(&r->by_key) < 0)
                 return -ENOMEM;
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW);
-        if (fd < 0 && errno != ENOENT)
-                return log_error_errno(negative_errno(), "Failed to open %s: %m", path);
-        if (fd >= 0) {
-                k = fileio_read_fd(fd, RETIRED_FILE_MAX_BYTES, 0, false, &text, &size);
-                if (k < 0)
-                        return log_error_errno(k, "Failed to read %s: %m", path);
-                k = retired_parse(r, path, text, size);
-                if (k < 0)
-                        return k;
-        }
+        k = record_load(&retired_record, directory, retired_parse, r);
+        if (k < 0)
+                return k;
         *ret = TAKE_PTR(r);
         return 0;
 }
 
-int retired_save(struct retired *r) {
-        _cleanup_free_ char *path = NULL, *text = NULL;
-        json_t *root, *entries = json_array();
-        struct retired_entry *e;
-        size_t i = 0;
-        int k;
+static json_t *entry_to_json(const void *entry) {
+        const struct retired_entry *e = entry;
 
-        if (!r->dirty) {
-                json_decref(entries);
-                return 0;
-        }
-        while (entries && retired_iterate(r, &i, &e))
-                if (json_array_append_new(entries, json_pack("{s:s, s:s, s:s, s:s*, s:I, s:I}", "region", e->region,
-                                                             "name", e->name, "public_key", e->public_key, "reason",
-                                                             e->reason, "saved_usec", (json_int_t) e->saved_usec,
-                                                             "deleted_usec", (json_int_t) e->deleted_usec)) < 0)
-                        json_decref(TAKE_PTR(entries));
-        root = entries ? json_pack("{s:i, s:o}", "version", RETIRED_VERSION, "keypairs", entries) : NULL;
-        text = root ? json_dumps(root, JSON_COMPACT) : NULL;
-        json_decref(root);
-        if (!text || asprintf(&path, "%s/" RETIRED_FILE, r->directory) < 0)
-                return -ENOMEM;
-        k = fileio_write_atomic(path, text, strlen(text), 0600);
-        if (k < 0)
-                return k;
-        r->dirty = false;
-        return 0;
+        return json_pack("{s:s, s:s, s:s, s:s*, s:I, s:I}", "region", e->region, "name", e->name, "public_key",
+                         e->public_key, "reason", e->reason, "saved_usec", (json_int_t) e->saved_usec,
+                         "deleted_usec", (json_int_t) e->deleted_usec);
+}
+
+static json_t *retired_to_json(const void *userdata) {
+        const struct retired *r = userdata;
+
+        return record_new_root(&retired_record, record_new_list(r->by_key, entry_to_json));
+}
+
+int retired_save(struct retired *r) {
+        return record_save(&retired_record, r->directory, &r->dirty, retired_to_json, r);
 }

@@ -1,19 +1,15 @@
 /* The persistent reboot queue: StateDirectory/queue.json, replaced atomically on every save. */
 #include <dirent.h>
-#include <fcntl.h>
-#include <jansson.h>
 #include <inttypes.h>
 #include <limits.h>
-#include <sys/stat.h>
 
 #include "base/fileio.h"
 #include "base/log.h"
 #include "base/strutil.h"
+#include "io/record.h"
 #include "io/state.h"
 
-#define STATE_FILE "queue.json"
 #define STATE_TEMP_PREFIX ".queue.json."
-#define STATE_FILE_MAX_BYTES ((size_t) 256 * 1024 * 1024)
 #define STATE_VERSION 1
 #define STRINGIFY_(x) #x
 #define STRINGIFY(x) STRINGIFY_(x)
@@ -51,6 +47,14 @@ static const struct entry_field {
 };
 
 #define FIELD_PTR(e, f, type) ((type *) ((uint8_t *) (e) + (f)->offset))
+
+static const struct record_type state_record = {
+        .name = "queue.json",
+        .what = "reboot queue",
+        .max_bytes = (size_t) 256 * 1024 * 1024,
+        .version = STATE_VERSION,
+        .list = "entries",
+};
 
 const char *queue_state_to_string(enum queue_state s) {
         switch (s) {
@@ -169,17 +173,18 @@ static int entry_from_json(const char *path, size_t index, const json_t *o, stru
         return 0;
 }
 
-static int state_put_entries(struct state *s, const char *path, const json_t *entries) {
+static int state_parse(void *userdata, const struct record *rec) {
+        struct state *s = userdata;
         const json_t *o;
         size_t index;
 
-        json_array_foreach(entries, index, o) {
+        json_array_foreach(rec->list, index, o) {
                 _cleanup_(entry_freep) struct queue_entry *e = NULL;
-                int r = entry_from_json(path, index, o, &e);
+                int r = entry_from_json(rec->path, index, o, &e);
                 if (r < 0)
                         return r;
                 if (hashmap_get(s->by_instance, e->instance_id)) {
-                        log_error("%s: entry %zu: instance %s is listed twice", path, index, e->instance_id);
+                        log_error("%s: entry %zu: instance %s is listed twice", rec->path, index, e->instance_id);
                         return -EBADMSG;
                 }
                 r = hashmap_put(s->by_instance, e->instance_id, e);
@@ -188,49 +193,6 @@ static int state_put_entries(struct state *s, const char *path, const json_t *en
                 TAKE_PTR(e);
         }
         return 0;
-}
-
-static int state_parse(struct state *s, const char *path, const char *text, size_t size) {
-        json_t *root, *version, *entries;
-        json_error_t err;
-        int r = -EBADMSG;
-
-        root = json_loadb(text, size, JSON_REJECT_DUPLICATES, &err);
-        if (!root) {
-                log_error("%s:%d:%d: %s", path, err.line, err.column, err.text);
-                return -EBADMSG;
-        }
-        version = json_object_get(root, "version");
-        entries = json_object_get(root, "entries");
-        if (!json_is_integer(version) || json_integer_value(version) != STATE_VERSION)
-                log_error("%s: \"version\" is missing or not %d", path, STATE_VERSION);
-        else if (!json_is_array(entries))
-                log_error("%s: \"entries\" is missing or not an array", path);
-        else
-                r = state_put_entries(s, path, entries);
-        json_decref(root);
-        return r;
-}
-
-/* Reads the whole file, at most STATE_FILE_MAX_BYTES; 0 when it does not exist. */
-static int read_queue_file(const char *path, char **ret, size_t *ret_size) {
-        _cleanup_close_ int fd = -1;
-        struct stat st;
-        int r;
-
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-        if (fd < 0)
-                return errno == ENOENT ? 0 : negative_errno();
-        if (fstat(fd, &st) < 0)
-                return negative_errno();
-        if (!S_ISREG(st.st_mode)) {
-                log_error("%s: not a regular file", path);
-                return -EBADMSG;
-        }
-        if ((uint64_t) st.st_size > STATE_FILE_MAX_BYTES)
-                return -EFBIG;
-        r = fileio_read_fd(fd, STATE_FILE_MAX_BYTES, (size_t) st.st_size, false, ret, ret_size);
-        return r < 0 ? r : 1;
 }
 
 int state_new(const char *directory, struct state **ret) {
@@ -251,8 +213,6 @@ int state_new(const char *directory, struct state **ret) {
 
 int state_load(const char *directory, struct state **ret) {
         _cleanup_(state_freep) struct state *s = NULL;
-        _cleanup_free_ char *path = NULL, *text = NULL;
-        size_t size = 0;
         int r;
 
         r = fileio_ensure_directory(directory, 0700);
@@ -261,16 +221,9 @@ int state_load(const char *directory, struct state **ret) {
         r = state_new(directory, &s);
         if (r < 0)
                 return r;
-        if (asprintf(&path, "%s/" STATE_FILE, directory) < 0)
-                return -ENOMEM;
-        r = read_queue_file(path, &text, &size);
+        r = record_load(&state_record, directory, state_parse, s);
         if (r < 0)
                 return r;
-        if (r > 0) {
-                r = state_parse(s, path, text, size);
-                if (r < 0)
-                        return r;
-        }
         *ret = TAKE_PTR(s);
         return 0;
 }
@@ -424,7 +377,7 @@ static void remove_stale_temps(const char *directory) {
 }
 
 int state_save(struct state *s) {
-        _cleanup_free_ char *text = NULL, *path = NULL;
+        _cleanup_free_ char *text = NULL;
         int r;
 
         if (!s->stale_temps_removed) {
@@ -436,11 +389,9 @@ int state_save(struct state *s) {
         r = state_format(s, &text);
         if (r < 0)
                 return r;
-        if (asprintf(&path, "%s/" STATE_FILE, s->directory) < 0)
-                return -ENOMEM;
         /* Temp file ".queue.json.XXXXXX" (STATE_TEMP_PREFIX), fsync, rename, fsync of the
          * directory: a crash at any instant leaves either the old or the new queue.json. */
-        r = fileio_write_atomic(path, text, strlen(text), 0600);
+        r = record_write_text(&state_record, s->directory, text);
         if (r < 0)
                 return r;
         s->dirty = false;

@@ -1,0 +1,134 @@
+/* The record files in StateDirectory: one reader and one writer for all of them. */
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include "base/fileio.h"
+#include "io/record.h"
+
+void record_done(struct record *r) {
+        free(r->path);
+        free(r->text);
+        json_decref(r->root);
+        *r = (struct record) {};
+}
+
+/* Opens path for reading, refusing a symlink and anything but a regular file; -ENOENT unlogged. */
+static int open_regular(const char *path, enum log_level level, struct stat *ret) {
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW);
+
+        if (fd < 0 && errno == ENOENT)
+                return -ENOENT;
+        if (fd < 0 && errno == ELOOP)
+                return log_internal(level, -ELOOP, "%s is a symbolic link, refusing", path);
+        if (fd < 0)
+                return log_internal(level, negative_errno(), "Failed to open %s: %m", path);
+        if (fstat(fd, ret) < 0)
+                return log_internal(level, negative_errno(), "Failed to stat %s: %m", path);
+        if (!S_ISREG(ret->st_mode))
+                return log_internal(level, -EBADMSG, "%s: not a regular file", path);
+        return TAKE_FD(fd);
+}
+
+int record_read_text(const struct record_type *t, const char *directory, enum log_level level,
+                     struct record *ret) {
+        _cleanup_free_ char *path = NULL, *text = NULL;
+        _cleanup_close_ int fd = -1;
+        struct stat st;
+        size_t size = 0;
+        int r;
+
+        if (asprintf(&path, "%s/%s", directory, t->name) < 0)
+                return -ENOMEM;
+        fd = open_regular(path, level, &st);
+        if (fd == -ENOENT) {
+                *ret = (struct record) { .path = TAKE_PTR(path) };
+                return 0;
+        }
+        if (fd < 0)
+                return fd;
+        /* The file may grow after fstat(): fileio_read_fd() caps the read itself too. */
+        r = (uint64_t) st.st_size > t->max_bytes ? -EFBIG
+                                                 : fileio_read_fd(fd, t->max_bytes, (size_t) st.st_size, false,
+                                                                  &text, &size);
+        if (r == -EFBIG)
+                return log_internal(level, r, "%s is larger than %zu bytes, refusing", path, t->max_bytes);
+        if (r < 0)
+                return log_internal(level, r, "Failed to read %s: %m", path);
+        *ret = (struct record) { .path = TAKE_PTR(path), .text = TAKE_PTR(text), .size = size };
+        return 0;
+}
+
+/* The JSON in rec's text, its top level checked; -EBADMSG, logged. */
+static int record_parse(const struct record_type *t, struct record *rec) {
+        json_error_t err;
+
+        rec->root = json_loadb(rec->text, rec->size, JSON_REJECT_DUPLICATES, &err);
+        if (!rec->root)
+                return log_error_errno(-EBADMSG, "%s:%d:%d: %s", rec->path, err.line, err.column, err.text);
+        if (!json_is_integer(json_object_get(rec->root, "version")) ||
+            json_integer_value(json_object_get(rec->root, "version")) != t->version)
+                return log_error_errno(-EBADMSG, "%s: not a version %d %s (\"version\" is missing or not %d)",
+                                       rec->path, t->version, t->what, t->version);
+        rec->list = json_object_get(rec->root, t->list);
+        if (!json_is_array(rec->list))
+                return log_error_errno(-EBADMSG, "%s: not a version %d %s (\"%s\" is missing or not an array)",
+                                       rec->path, t->version, t->what, t->list);
+        return 0;
+}
+
+int record_load(const struct record_type *t, const char *directory,
+                int (*parse)(void *userdata, const struct record *rec), void *userdata) {
+        _cleanup_(record_done) struct record rec = {};
+        int r;
+
+        r = record_read_text(t, directory, LOG_LEVEL_ERR, &rec);
+        if (r < 0 || !rec.text)
+                return r;
+        r = record_parse(t, &rec);
+        if (r < 0)
+                return r;
+        return parse(userdata, &rec);
+}
+
+json_t *record_new_root(const struct record_type *t, json_t *list) {
+        return list ? json_pack("{s:i, s:o}", "version", t->version, t->list, list) : NULL;
+}
+
+json_t *record_new_list(const struct hashmap *map, json_t *(*entry_to_json)(const void *entry)) {
+        json_t *list = json_array();
+        void *entry;
+        size_t i = 0;
+
+        while (list && hashmap_iterate(map, &i, NULL, &entry))
+                if (json_array_append_new(list, entry_to_json(entry)) < 0)
+                        json_decref(TAKE_PTR(list));
+        return list;
+}
+
+int record_write_text(const struct record_type *t, const char *directory, const char *text) {
+        _cleanup_free_ char *path = NULL;
+
+        if (asprintf(&path, "%s/%s", directory, t->name) < 0)
+                return -ENOMEM;
+        return fileio_write_atomic(path, text, strlen(text), 0600);
+}
+
+int record_save(const struct record_type *t, const char *directory, bool *dirty,
+                json_t *(*new_root)(const void *userdata), const void *userdata) {
+        _cleanup_free_ char *text = NULL;
+        json_t *root;
+        int r;
+
+        if (!*dirty)
+                return 0;
+        root = new_root(userdata);
+        text = root ? json_dumps(root, JSON_COMPACT) : NULL;
+        json_decref(root);
+        if (!text)
+                return -ENOMEM;
+        r = record_write_text(t, directory, text);
+        if (r < 0)
+                return r;
+        *dirty = false;
+        return 0;
+}
