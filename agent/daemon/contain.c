@@ -11,15 +11,17 @@
 #include "logic/base64.h"
 #include "logic/contain.h"
 
-/* First look at an invocation's results, then the pause between looks. */
-#define CONTAIN_POLL_FIRST_USEC (500 * USEC_PER_MSEC)
-#define CONTAIN_POLL_USEC (2 * USEC_PER_SEC)
 /* How long results may lag behind the command's own timeout before the run counts as lost. */
 #define CONTAIN_RESULT_GRACE_USEC (2 * USEC_PER_MINUTE)
+/* Outcomes a restart can rebuild (an invocation's id, a result: the intent's ClientToken replays
+ * the same invocation) are written at most this often; intents are written before their call.
+ * A save rewrites the whole record: one per answer made a large containment CPU-bound. */
+#define CONTAIN_SAVE_DELAY_USEC USEC_PER_SEC
 
 struct contain {
         struct contain_options o;
         sd_event_source *flush_source;  /* sends what contain_instance() collected */
+        sd_event_source *save_source;   /* writes the record's outcomes (save_record_later()) */
         struct batch **waiting;         /* collected, one per region and key set, not sent yet */
         size_t n_waiting;
         struct hashmap *held;           /* instance id -> struct hold: in a batch, not final yet */
@@ -27,6 +29,7 @@ struct contain {
         unsigned calls;                 /* ECS calls in flight (they point at the client) */
         bool paused;                    /* contain_pause(): polls wait, collected batches too */
         unsigned n_contained, n_failed;
+        uint64_t run_usec;              /* shortest RunCommand answer to all results final, 0: none yet */
 };
 
 /* Up to CONTAIN_BATCH_MAX instances of one region sent one key set. */
@@ -41,6 +44,8 @@ struct batch {
         char *token;
         char *invoke_id;
         uint64_t sent_usec;
+        uint64_t answered_usec;         /* RunCommand answered (0: resumed after a restart) */
+        unsigned looks;                 /* at its results */
         sd_event_source *poll_source;
 };
 
@@ -238,6 +243,23 @@ static void save_record(struct contain *c) {
                 log_error_errno(r, "Failed to save the containment record in %s: %m", c->o.record->directory);
 }
 
+static int save_cb(sd_event_source *s, uint64_t usec, void *userdata) {
+        save_record(userdata);
+        return 0;
+}
+
+/* Outcomes are written within CONTAIN_SAVE_DELAY_USEC (at once if the timer cannot be armed). */
+static void save_record_later(struct contain *c) {
+        int enabled = SD_EVENT_OFF;
+
+        (void) sd_event_source_get_enabled(c->save_source, &enabled);
+        if (enabled != SD_EVENT_OFF)
+                return;
+        if (sd_event_source_set_time_relative(c->save_source, CONTAIN_SAVE_DELAY_USEC) < 0 ||
+            sd_event_source_set_enabled(c->save_source, SD_EVENT_ONESHOT) < 0)
+                save_record(c);
+}
+
 /* ---- outcomes ------------------------------------------------------------------------------ */
 
 static struct event_fields batch_fields(const struct batch *b, size_t i, const char *error) {
@@ -271,7 +293,7 @@ static void instance_failed(struct batch *b, size_t i, const char *error, const 
 static void batch_fail_all(struct batch *b, const char *error, const char *detail) {
         for (size_t i = 0; b->ids[i]; i++)
                 instance_failed(b, i, error, detail);
-        save_record(b->contain);
+        save_record_later(b->contain);
 }
 
 static void instance_contained(struct batch *b, size_t i, const struct contain_summary *s) {
@@ -323,7 +345,7 @@ static int poll_cb(sd_event_source *s, uint64_t usec, void *userdata) {
 
         /* Paused: the timer keeps its hold and looks again later. */
         if (b->contain->paused) {
-                if (sd_event_source_set_time_relative(s, CONTAIN_POLL_USEC) >= 0 &&
+                if (sd_event_source_set_time_relative(s, CONTAIN_LOOK_AGAIN_MIN_USEC) >= 0 &&
                     sd_event_source_set_enabled(s, SD_EVENT_ONESHOT) >= 0)
                         return 0;
                 log_warning("Cannot delay following invocation %s; following it now", b->invoke_id);
@@ -382,6 +404,16 @@ static size_t batch_apply_results(struct batch *b, const struct ecs_invocation_r
         return open;
 }
 
+/* All of b's results are final: how long that took after RunCommand answered is what the first
+ * look of later invocations waits for. */
+static void batch_learn_run_time(const struct batch *b) {
+        struct contain *c = b->contain;
+        uint64_t took = b->answered_usec > 0 ? contain_now(c) - b->answered_usec : 0;
+
+        if (took > 0 && (c->run_usec == 0 || took < c->run_usec))
+                c->run_usec = took;
+}
+
 static void results_done_cb(const struct ecs_result *r, void *userdata) {
         struct batch *b = userdata;
         struct contain *c = b->contain;
@@ -396,18 +428,19 @@ static void results_done_cb(const struct ecs_result *r, void *userdata) {
                 log_warning("Could not read the results of invocation %s in %s: %s (looking again)", b->invoke_id,
                             b->region, r->code ? r->code : "unparsable answer");
         else if (batch_apply_results(b, res, n) == 0) {
-                save_record(c);
+                batch_learn_run_time(b);
+                save_record_later(c);
                 ecs_invocation_results_free(res, n);
                 batch_free(b);
                 return contain_release(c);
         }
         ecs_invocation_results_free(res, n);
-        save_record(c);
+        save_record_later(c);
         if (contain_now(c) > b->sent_usec + c->o.timeout_usec + CONTAIN_RESULT_GRACE_USEC) {
                 batch_fail_all(b, "result-timeout", "no final result in time");
                 batch_free(b);
         } else
-                batch_poll(b, CONTAIN_POLL_USEC);
+                batch_poll(b, contain_next_look_usec(++b->looks, c->run_usec));
         contain_release(c);
 }
 
@@ -465,10 +498,11 @@ static void run_done_cb(const struct ecs_result *r, void *userdata) {
                 if (e)
                         (void) contained_set(c->o.record, e, CONTAINED_RUNNING, b->invoke_id, NULL, contain_now(c));
         }
-        save_record(c);
+        save_record_later(c);
         log_info("Cloud Assistant runs the containment command on %zu instance(s) in %s (invocation %s)",
                  strv_length(b->ids), b->region, b->invoke_id);
-        batch_poll(b, CONTAIN_POLL_FIRST_USEC);
+        b->answered_usec = contain_now(c);
+        batch_poll(b, contain_next_look_usec(0, c->run_usec));
         contain_release(c);
 }
 
@@ -603,7 +637,7 @@ static void status_done_cb(const struct ecs_result *r, void *userdata) {
         }
         ecs_agent_statuses_free(a, n);
         free(next);
-        save_record(c);
+        save_record_later(c);
         contain_release(c);
 }
 
@@ -743,6 +777,11 @@ int contain_new(const struct contain_options *o, struct contain **ret) {
         /* Idle priority: instances found by answers already waiting join the same calls. */
         (void) sd_event_source_set_priority(c->flush_source, SD_EVENT_PRIORITY_IDLE);
         (void) sd_event_source_set_enabled(c->flush_source, SD_EVENT_OFF);
+        r = sd_event_add_time_relative(o->event, &c->save_source, CLOCK_MONOTONIC, CONTAIN_SAVE_DELAY_USEC,
+                                       USEC_PER_MSEC, save_cb, c);
+        if (r < 0)
+                return r;
+        (void) sd_event_source_set_enabled(c->save_source, SD_EVENT_OFF);
         if (!o->dry_run)
                 contain_resume(c);
         *ret = TAKE_PTR(c);
@@ -753,6 +792,8 @@ struct contain *contain_free(struct contain *c) {
         if (!c)
                 return NULL;
         sd_event_source_disable_unref(c->flush_source);
+        /* What is left unsaved is written by the record's owner (agent_free()). */
+        sd_event_source_disable_unref(c->save_source);
         for (size_t i = 0; i < c->n_waiting; i++)
                 batch_free(c->waiting[i]);
         free(c->waiting);

@@ -157,11 +157,12 @@ static void ecs_arm(struct ecs *e, uint64_t usec) {
         (void) sd_event_source_set_enabled(e->timer, SD_EVENT_ONESHOT);
 }
 
-/* Arms the timer for the earliest queued call that may start, or disarms it. */
+/* Arms the timer for the earliest queued call that may start, or disarms it. Without
+ * credentials (a RAM role's first ones, or calls queued while the agent starts) calls wait. */
 static void ecs_schedule(struct ecs *e) {
         uint64_t next = UINT64_MAX, now;
 
-        if (e->n_in_flight < e->max_concurrent)
+        if (e->creds && e->n_in_flight < e->max_concurrent)
                 for (struct ecs_call *c = e->head; c; c = c->next)
                         if (!c->http && c->not_before_usec < next)
                                 next = c->not_before_usec;
@@ -345,21 +346,32 @@ static int ecs_attempt_start(struct ecs *e, struct ecs_call *c) {
         return 0;
 }
 
-/* Calls that change the fleet go first: they end an exposure, Describe* calls only find one. */
-static bool ecs_action_is_mutating(const char *action) {
-        return streq(action, "DetachKeyPair") || streq(action, "RebootInstance") || streq(action, "DeleteKeyPairs");
+/* Which ready call goes first: containment (it ends an exposure at once: the Cloud Assistant
+ * chain of agent status, command and the results that prove it), then the calls that change the
+ * fleet (a detach ends an exposure at the next boot), then the Describe* calls that find one. */
+static unsigned ecs_action_rank(const char *action) {
+        if (streq(action, "DescribeCloudAssistantStatus") || streq(action, "RunCommand") ||
+            streq(action, "DescribeInvocationResults"))
+                return 2;
+        if (streq(action, "DetachKeyPair") || streq(action, "RebootInstance"))
+                return 1;
+        return 0;
 }
 
 static struct ecs_call *ecs_first_ready(struct ecs *e, uint64_t now) {
         struct ecs_call *first = NULL;
+        unsigned best = 0;
 
         for (struct ecs_call *c = e->head; c; c = c->next) {
+                unsigned rank;
+
                 if (c->http || c->not_before_usec > now)
                         continue;
-                if (ecs_action_is_mutating(c->action))
-                        return c;
-                if (!first)
+                rank = ecs_action_rank(c->action);
+                if (!first || rank > best) {
                         first = c;
+                        best = rank;
+                }
         }
         return first;
 }
@@ -585,6 +597,7 @@ void ecs_set_credentials(struct ecs *e, struct creds *c) {
         }
         creds_free(e->creds);
         e->creds = c;
+        ecs_schedule(e);
 }
 
 unsigned ecs_pending(const struct ecs *e) {

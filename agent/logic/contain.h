@@ -31,6 +31,18 @@ int contain_command_build(char *const *keys, size_t n, char **ret);
 /* Whether one command can carry these keys (contain_command_build() would not say -E2BIG). */
 bool contain_keys_fit(char *const *keys, size_t n);
 
+/* Looking at an invocation's results: the first look after the run time seen so far (or a guess
+ * before any), then, while some instance is still running, after a pause that doubles from
+ * CONTAIN_LOOK_AGAIN_MIN_USEC up to CONTAIN_LOOK_AGAIN_MAX_USEC. */
+#define CONTAIN_RUN_GUESS_USEC (500 * USEC_PER_MSEC)
+#define CONTAIN_LOOK_AGAIN_MIN_USEC (250 * USEC_PER_MSEC)
+#define CONTAIN_LOOK_AGAIN_MAX_USEC (2 * USEC_PER_SEC)
+
+/* The pause before look number looks (0: the first) of an invocation answered run_usec ago at the
+ * earliest; run_usec is the shortest time from a RunCommand answer to all its results final seen
+ * so far, 0 before any. */
+uint64_t contain_next_look_usec(unsigned looks, uint64_t run_usec);
+
 /* A ClientToken for one RunCommand: the same digest and instances give the same token, so a
  * call resent after a crash or a lost answer runs only once. buf holds CONTAIN_TOKEN_LEN + 1. */
 void contain_client_token(const char *digest, char *const *ids, size_t n, char *buf);

@@ -124,8 +124,29 @@ static void test_summary(void) {
                     -ENOENT);
 }
 
+/* The first look waits for the run time seen so far; the looks after it back off from 250 ms. */
+static void test_next_look(void) {
+        static const struct {
+                unsigned looks;
+                uint64_t run_usec, want;
+        } cases[] = {
+                { 0, 0, CONTAIN_RUN_GUESS_USEC },               /* no run seen yet: a guess */
+                { 0, 1280 * USEC_PER_MSEC, 1280 * USEC_PER_MSEC },
+                { 1, 1280 * USEC_PER_MSEC, 250 * USEC_PER_MSEC },
+                { 2, 0, 500 * USEC_PER_MSEC },
+                { 3, 0, USEC_PER_SEC },
+                { 4, 0, 2 * USEC_PER_SEC },
+                { 5, 0, 2 * USEC_PER_SEC },                     /* capped */
+                { 1000, 0, 2 * USEC_PER_SEC },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++)
+                CHECK_INTEQ(contain_next_look_usec(cases[i].looks, cases[i].run_usec), cases[i].want);
+}
+
 int main(void) {
         test_scope();
+        test_next_look();
         test_digest_and_token();
         test_command();
         test_summary();
