@@ -9,6 +9,9 @@ from collections import Counter
 KEYPAIR_PAGE = 50           # DescribeKeyPairs PageSize maximum
 INSTANCE_PAGE = 100         # DescribeInstances MaxResults maximum
 DETACH_BATCH = 50           # DetachKeyPair InstanceIds maximum
+CONTAIN_BATCH = 50          # RunCommand InstanceId.N, DescribeCloudAssistantStatus and
+                            # DescribeInvocationResults page maximum
+CONTAIN_ACTIONS = ("DescribeCloudAssistantStatus", "RunCommand", "DescribeInvocationResults")
 ACTIONS = ("DescribeRegions", "DescribeKeyPairs", "DescribeInstances", "DetachKeyPair")
 KEY_PREFIXES = ("ssh-", "ecdsa-sha2-", "sk-")
 # Parameters that differ between two sendings of the same request.
@@ -50,11 +53,12 @@ def pages(n, size):
     return max(1, math.ceil(n / size))
 
 
-def region_minimum(r, entries, kp_count, region_size, targets, bound):
+def region_minimum(r, entries, kp_count, region_size, targets, bound, contain):
     """The cheapest way to discover a region's revoked instances: {"strategy", "DescribeKeyPairs",
     "DescribeInstances"}. Key and fingerprint entries need the key pair list; with it, the revoked
     key pairs are known and listed one by one, or the whole region is listed and matched locally.
-    Names alone can go without it: each name is listed (a missing one costs an empty page)."""
+    Names alone can go without it: each name is listed (a missing one costs an empty page); not
+    with containment, which sends the key pairs' public keys."""
     applies = [e for e in entries if r in e[2]]
     if not applies:
         return {"strategy": "none", "DescribeKeyPairs": 0, "DescribeInstances": 0}
@@ -63,17 +67,18 @@ def region_minimum(r, entries, kp_count, region_size, targets, bound):
     dkp = pages(kp_count, KEYPAIR_PAGE)
     options = [(dkp + per_kp, "key pairs listed, then by key pair", dkp, per_kp),
                (dkp + whole, "key pairs listed, then whole region", dkp, whole)]
-    if all(e[0] == "name" for e in applies):
+    if not contain and all(e[0] == "name" for e in applies):
         by_name = sum(pages(bound[(r, n)], INSTANCE_PAGE) for n in {e[1] for e in applies})
         options += [(by_name, "by key pair name", 0, by_name), (whole, "whole region", 0, whole)]
     _, strategy, dkp_calls, di_calls = min(options, key=lambda o: o[0])
     return {"strategy": strategy, "DescribeKeyPairs": dkp_calls, "DescribeInstances": di_calls}
 
 
-def minimum_calls(fleet, list_path, expect, regions_configured):
+def minimum_calls(fleet, list_path, expect, regions_configured, contain=False):
     """The fewest calls that enforce the list on the fleet, with the best discovery strategy in
     each region: {"terms": {action: calls}, "regions": {region: {...its terms and inputs}},
-    "targets": [{"region", "keypair", "instances", "linux", "pages", "detaches"}]}."""
+    "targets": [{"region", "keypair", "instances", "linux", "pages", "detaches"}]}. With contain,
+    the key pairs are listed in every region the list applies to (their keys are sent)."""
     all_regions = fleet["regions"]
     entries = list_entries(list_path, all_regions)
     kp_count = Counter(kp["region"] for kp in fleet["keypairs"])
@@ -92,7 +97,7 @@ def minimum_calls(fleet, list_path, expect, regions_configured):
     for r in all_regions:
         mine = [t for t in targets if t["region"] == r]
         m = region_minimum(r, entries, kp_count[r], region_size[r], [t["keypair"] for t in mine],
-                           bound)
+                           bound, contain)
         m.update({"DetachKeyPair": sum(t["detaches"] for t in mine), "keypairs": kp_count[r],
                   "instances": region_size[r], "revoked": len(mine),
                   "linux": sum(t["linux"] for t in mine)})
@@ -101,6 +106,23 @@ def minimum_calls(fleet, list_path, expect, regions_configured):
     for a in ACTIONS[1:]:
         terms[a] = sum(m[a] for m in regions.values())
     return {"terms": terms, "regions": regions, "targets": targets}
+
+
+def containment_calls(fleet, expect):
+    """The fewest Cloud Assistant calls that contain the expected instances ([Contain] Scope=bound:
+    one key set per region): per region, the agents of every Running Linux instance in scope
+    looked at, and the online ones sent the command and their results read once, 50 a call.
+    {region: {action: calls, "instances": in scope, "online": ...}}."""
+    region_of = {i["id"]: i["region"] for i in fleet["instances"]}
+    online = Counter(region_of[i] for i in expect["contain"])
+    scope = online + Counter(region_of[i] for i in expect["contain_agent_offline"])
+    out = {}
+    for r in fleet["regions"]:
+        batches = math.ceil(online[r] / CONTAIN_BATCH)
+        out[r] = {"DescribeCloudAssistantStatus": math.ceil(scope[r] / CONTAIN_BATCH),
+                  "RunCommand": batches, "DescribeInvocationResults": batches,
+                  "instances": scope[r], "online": online[r]}
+    return out
 
 
 def parse_calls(lines):

@@ -34,6 +34,13 @@ WALL_GOAL = 1.10                 # wall <= 1.10 x bound
 LATENCY_TARGET_SEC = 1.0
 LATENCY_REPS = 5
 LATENCY_SHAPE = "incident"
+# Exposure (issue 10): name: (instances, key pairs, all of them revoked, so every instance is
+# bound). 20 key pairs: a region's revoked keys then fit one command (16 KB of content holds about
+# 60 keys besides the script).
+EXPOSURE_SHAPES = {"exposure-1k": (1000, 20), "exposure-10k": (10000, 20)}
+CA_RUN_SECONDS = 1.0             # the emulator's command run time (RunCommand to final)
+CA_OFFLINE_PERCENT = 2           # instances whose agent is offline: contain-failed, not waited for
+EXPOSURE_GOAL = 1.2              # exposure <= 1.2 x bound
 START_TIMEOUT_SEC = 180          # emulator load of a 100k fleet included
 EVENT_TIMEOUT_SEC = 60
 POLL_SEC = 0.005
@@ -76,7 +83,7 @@ def child_env(extra=None):
 
 
 def rss_goal_mib(shape):
-    return 16 if SHAPES[shape][0] <= 10000 else 48
+    return 16 if (SHAPES.get(shape) or EXPOSURE_SHAPES[shape])[0] <= 10000 else 48
 
 
 # ---- fleet, emulator ---------------------------------------------------------------------------
@@ -88,13 +95,17 @@ def make_fleet(opts, shape):
     if os.path.exists(os.path.join(d, "expect.json")):
         return d
     os.makedirs(d)
-    instances, revoked = SHAPES[shape]
+    if shape in EXPOSURE_SHAPES:
+        instances, keypairs = EXPOSURE_SHAPES[shape]
+        revoked, extra = keypairs, ["--ca-offline-percent", str(CA_OFFLINE_PERCENT)]
+    else:
+        (instances, revoked), keypairs, extra = SHAPES[shape], KEYPAIRS, []
     cmd = [opts.python, os.path.join(opts.emulator, "make-fleet.py"),
            "--instances", str(instances), "--regions", str(REGIONS),
-           "--windows-percent", str(WINDOWS_PERCENT), "--keypairs", str(KEYPAIRS),
+           "--windows-percent", str(WINDOWS_PERCENT), "--keypairs", str(keypairs),
            "--revoked", str(revoked), "--seed", str(SEED),
            "--out", os.path.join(d, "fleet.json"), "--list-out", os.path.join(d, "revoked.list"),
-           "--expect-out", os.path.join(d, "expect.json")]
+           "--expect-out", os.path.join(d, "expect.json")] + extra
     if subprocess.call(cmd) != 0:
         raise BenchError("make-fleet.py failed")
     return d
@@ -103,7 +114,7 @@ def make_fleet(opts, shape):
 class Emulator:
     """The ECS emulator on a fleet, with its own call log, for one run."""
 
-    def __init__(self, opts, fleet_dir, run_dir):
+    def __init__(self, opts, fleet_dir, run_dir, extra=()):
         self.log = os.path.join(run_dir, "calls.jsonl")
         self.stderr = os.path.join(run_dir, "emulator.log")
         port_file = os.path.join(run_dir, "api.port")
@@ -115,7 +126,7 @@ class Emulator:
                "--port-file", port_file, "--control-port-file", control_file,
                "--metadata-port-file", os.path.join(run_dir, "metadata.port"),
                "--log", self.log, "--latency-ms", str(LATENCY_MS),
-               "--rate-limit", str(RATE_LIMIT)]
+               "--rate-limit", str(RATE_LIMIT)] + list(extra)
         with open(self.stderr, "w") as err:
             self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err,
                                          env=child_env())
@@ -214,7 +225,7 @@ class Timed:
         return int(lines[-1])
 
 
-def write_config(opts, run_dir, port):
+def write_config(opts, run_dir, port, contain=False):
     """Writes the daemon's config (and credentials, dirs) into run_dir; returns its path."""
     revoked, state = os.path.join(run_dir, "revoked.d"), os.path.join(run_dir, "state")
     os.makedirs(revoked, mode=0o755)
@@ -236,6 +247,8 @@ def write_config(opts, run_dir, port):
         f.write("CheckLaunchSources=no\nScalingEndpoint=https://127.0.0.1:%d/ess\n" % port)
         # No Window=: reboots are queued and never started, only enforcement is measured.
         f.write("[Reboot]\nEnabled=yes\n")
+        if contain:
+            f.write("[Contain]\nEnabled=yes\nScope=bound\n")
     return conf
 
 
@@ -562,9 +575,120 @@ def run_latency(opts):
            "PASS" if worst <= LATENCY_TARGET_SEC else "MISS"))
 
 
+# ---- exposure: list drop to the last contained ---------------------------------------------
+
+
+def exposure_bound(opts, fleet_dir):
+    """The calls containment needs (discovery, then agents, RunCommand and one look at the
+    results, 50 instances a call) and the bound on the exposure: those calls beyond the server's
+    burst at the rate, the command's run time and one latency. DetachKeyPair calls are left out:
+    they share the budget, but the exposure ends at contained, not at a detach."""
+    fleet = accounting.load_json(os.path.join(fleet_dir, "fleet.json"))
+    expect = accounting.load_json(os.path.join(fleet_dir, "expect.json"))
+    m = accounting.minimum_calls(fleet, os.path.join(fleet_dir, "revoked.list"), expect, False,
+                                 contain=True)
+    c = accounting.containment_calls(fleet, expect)
+    del fleet
+    terms = {a: m["terms"][a] for a in accounting.ACTIONS[:3]}
+    for a in accounting.CONTAIN_ACTIONS:
+        terms[a] = sum(x[a] for x in c.values())
+    say("calls containment needs (best discovery strategy per region, 50 instances a call):")
+    say("  %-12s %9s %8s %7s %6s %8s %6s %8s %7s" % ("region", "instances", "in scope", "online",
+                                                   "DescKP", "DescInst", "Status", "RunCmd",
+                                                   "Results"))
+    for r, x in c.items():
+        g = m["regions"][r]
+        say("  %-12s %9d %8d %7d %6d %8d %6d %8d %7d"
+            % (r, g["instances"], x["instances"], x["online"], g["DescribeKeyPairs"],
+               g["DescribeInstances"], x["DescribeCloudAssistantStatus"], x["RunCommand"],
+               x["DescribeInvocationResults"]))
+    needed = sum(terms.values())
+    bound = max(0, needed - BURST) / RATE_LIMIT + CA_RUN_SECONDS + LATENCY_MS / 1000.0
+    say("  %s: total %d" % (", ".join("%s %d" % kv for kv in terms.items()), needed))
+    say("  DetachKeyPair (same budget, not needed for containment): %d" % m["terms"]["DetachKeyPair"])
+    say("  bound: max(0, %d - %d burst) / %d req/s + %.1f s run time + %d ms = %.3f s"
+        % (needed, BURST, RATE_LIMIT, CA_RUN_SECONDS, LATENCY_MS, bound))
+    return terms, needed, bound, expect
+
+
+def exposure_once(opts, shape):
+    say("\n== %s: %d instances in %d regions, %d%% Windows, all %d key pairs revoked, %d%% of the "
+        "agents offline; %d ms per call, server limit %d req/s, command run time %.1f s"
+        % ((shape,) + EXPOSURE_SHAPES[shape][:1] + (REGIONS, WINDOWS_PERCENT)
+           + EXPOSURE_SHAPES[shape][1:] + (CA_OFFLINE_PERCENT, LATENCY_MS, RATE_LIMIT,
+                                           CA_RUN_SECONDS)))
+    fleet_dir = make_fleet(opts, shape)
+    terms, needed, bound, expect = exposure_bound(opts, fleet_dir)
+    want, offline = len(expect["contain"]), len(expect["contain_agent_offline"])
+    run_dir = os.path.join(opts.workdir, shape)
+    os.makedirs(run_dir)
+    emu = Emulator(opts, fleet_dir, run_dir, ["--ca-run-seconds", str(CA_RUN_SECONDS)])
+    try:
+        daemon = Daemon(opts, run_dir, write_config(opts, run_dir, emu.port, contain=True))
+        try:
+            daemon.wait_event("enforcement-complete", 1, EVENT_TIMEOUT_SEC)
+            t_rename = install_list(fleet_dir, run_dir)
+            timeout = 10 * bound + EVENT_TIMEOUT_SEC
+            daemon.wait_event("contained", 1, timeout)
+            t_first = time.time()
+            daemon.wait_event("contained", want, timeout)
+            t_last = time.time()
+            daemon.wait_event("contain-failed", offline, timeout)
+            daemon.wait_event("enforcement-complete", 2, timeout)
+            daemon.terminate(EVENT_TIMEOUT_SEC)
+        except BaseException:
+            if daemon.proc.poll() is None:
+                daemon.kill()
+            raise
+    finally:
+        emu.stop()
+    calls = [c for c in accounting.read_log(emu.log) if c["t"] >= t_rename]
+    exposure = t_last - t_rename
+    counts = accounting.by_action(calls)
+    say("\n-- keyrevoked (running, [Contain] Enabled=yes): list renamed in; first contained +%.3f s,"
+        " last of %d contained +%.3f s; %d contain-failed (agent offline); peak RSS %.1f MiB"
+        % (t_first - t_rename, want, exposure, daemon.counts["contain-failed"],
+           mib(daemon.peak_rss_kib())))
+    say("  API calls by action    measured  minimum  throttled")
+    for a in tuple(terms) + ("DetachKeyPair",) + tuple(sorted(set(counts) - set(terms)
+                                                             - {"DetachKeyPair"})):
+        say("    %-28s %6d %8s %10d" % (a, counts[a], terms.get(a, "-"),
+                                        sum(1 for c in calls if c["action"] == a
+                                            and accounting.is_throttled(c))))
+    span = accounting.busy_span(calls)
+    say("  calls answered per second since the rename: %s"
+        % " ".join(str(n) for n in accounting.calls_per_second(calls, t_rename)))
+    if span:
+        detaches = [c["t"] for c in calls if c["action"] == "DetachKeyPair"]
+        say("  last call answered +%.3f s; last DetachKeyPair +%.3f s"
+            % (span[1] - t_rename, (max(detaches) - t_rename) if detaches else 0))
+    say("  exposure/bound %.3f (%.3f s / %.3f s): %s"
+        % (exposure / bound, exposure, bound, "PASS" if exposure <= EXPOSURE_GOAL * bound
+           else "MISS"))
+    return {"shape": shape, "contained": want, "offline": daemon.counts["contain-failed"],
+            "counts": counts, "calls": len(calls), "needed": needed, "exposure": exposure,
+            "bound": bound, "rss": daemon.peak_rss_kib()}
+
+
+def run_exposure(opts):
+    results = [exposure_once(opts, shape) for shape in EXPOSURE_SHAPES]
+    say("\n== exposure (markdown)\n")
+    say("| shape | contained (offline) | calls Status/Run/Results/Detach | calls (needed) | "
+        "exposure s | bound s | exposure/bound | peak RSS MiB | goal <= %.1f x bound |"
+        % EXPOSURE_GOAL)
+    say("|---|---|---|---|---|---|---|---|---|")
+    for r in results:
+        c = r["counts"]
+        actions = "/".join(str(c[a]) for a in accounting.CONTAIN_ACTIONS + ("DetachKeyPair",))
+        say("| %s | %d (%d) | %s | %d (%d) | %.2f | %.2f | %.3f | %.1f | %s |"
+            % (r["shape"], r["contained"], r["offline"], actions, r["calls"], r["needed"],
+               r["exposure"], r["bound"], r["exposure"] / r["bound"], mib(r["rss"]),
+               "PASS" if r["exposure"] <= EXPOSURE_GOAL * r["bound"] else "MISS"))
+
+
 def main(argv):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("mode", choices=tuple(SHAPES) + ("all", "latency"))
+    ap.add_argument("mode", choices=tuple(SHAPES) + ("all", "latency", "exposure"))
     ap.add_argument("--workdir", required=True)
     ap.add_argument("--ca", required=True, help="directory made by make-ca.sh")
     ap.add_argument("--emulator", required=True, help="tests/emulator directory")
@@ -575,12 +699,15 @@ def main(argv):
     ap.add_argument("--time", default="/usr/bin/time")
     ap.add_argument("--python", default=sys.executable)
     opts = ap.parse_args(argv)
-    if opts.mode != "latency" and not opts.sdk:
+    if opts.mode not in ("latency", "exposure") and not opts.sdk:
         ap.error("--sdk is required for the race")
     results = []
     try:
         if opts.mode == "latency":
             run_latency(opts)
+            return 0
+        if opts.mode == "exposure":
+            run_exposure(opts)
             return 0
         for shape in ALL_SHAPES if opts.mode == "all" else (opts.mode,):
             run_shape(opts, shape, results)
