@@ -1,4 +1,5 @@
 /* The agent: owns the event loop, configuration, lists, ECS client, queue and the passes. */
+#include <inttypes.h>
 #include <signal.h>
 #include <time.h>
 #include <systemd/sd-daemon.h>
@@ -24,10 +25,15 @@
 #include "io/state.h"
 #include "io/statelock.h"
 #include "logic/conf.h"
+#include "logic/ratelimit.h"
 
 /* Changes in the list directory are collected this long before the lists are re-read. */
 #define AGENT_DEBOUNCE_USEC (200 * USEC_PER_MSEC)
 #define AGENT_DEBOUNCE_ACCURACY_USEC USEC_PER_MSEC
+/* A pass in which some region could not be listed is run again well before the next rescan:
+ * after 20-40 s, then twice as long each time, at most 10-20 min (jittered). */
+#define AGENT_LOOKUP_RETRY_BASE_USEC (40 * USEC_PER_SEC)
+#define AGENT_LOOKUP_RETRY_CAP_USEC (20 * USEC_PER_MINUTE)
 
 struct agent {
         struct agent_options o;
@@ -58,6 +64,8 @@ struct agent {
         struct listwatch *watch;        /* the revocation directory (not for --once) */
         sd_event_source *debounce_source;
         sd_event_source *rescan_source;
+        sd_event_source *lookup_retry_source; /* a pass again after regions failed to be listed */
+        unsigned lookup_retries;        /* passes in a row with a region that failed */
 };
 
 static bool agent_dry_run(const struct agent *a) {
@@ -201,6 +209,30 @@ static void record_pass(struct agent *a, const struct planner_counts *c) {
                                   a->conf->state_directory);
 }
 
+/* Regions that could not be listed are looked at again soon, not only at the next rescan (with
+ * RescanIntervalSec=0, never). */
+static void arm_lookup_retry(struct agent *a, unsigned regions_failed) {
+        uint64_t delay;
+        int r;
+
+        if (regions_failed == 0 || a->o.once) {
+                a->lookup_retries = 0;
+                (void) sd_event_source_set_enabled(a->lookup_retry_source, SD_EVENT_OFF);
+                return;
+        }
+        delay = ratelimit_backoff_usec(++a->lookup_retries, AGENT_LOOKUP_RETRY_BASE_USEC, AGENT_LOOKUP_RETRY_CAP_USEC,
+                                       ecs_random_u32());
+        if (a->conf->rescan_interval_usec != 0 && delay >= a->conf->rescan_interval_usec)
+                return;         /* the rescan comes first */
+        r = sd_event_source_set_time_relative(a->lookup_retry_source, delay);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(a->lookup_retry_source, SD_EVENT_ONESHOT);
+        if (r < 0)
+                return (void) log_error_errno(r, "Failed to arm the retry of the regions that could not be listed: %m");
+        log_info("%u region(s) could not be listed; the pass runs again in %" PRIu64 " s", regions_failed,
+                 delay / USEC_PER_SEC);
+}
+
 static void pass_done_cb(struct enforce *p, const struct planner_counts *c, void *userdata) {
         struct agent *a = userdata;
         int r;
@@ -214,6 +246,7 @@ static void pass_done_cb(struct enforce *p, const struct planner_counts *c, void
         record_pass(a, c);
         write_metrics(a);
         a->pass = enforce_free(p);
+        arm_lookup_retry(a, c->regions_failed);
         /* The queue may have grown: the reboots due now start (and --once ends when idle). */
         reboot_kick(a->reboot);
         notify_status(a);
@@ -314,6 +347,11 @@ static int arm_rescan(struct agent *a) {
         if (r < 0)
                 return r;
         return sd_event_source_set_enabled(a->rescan_source, SD_EVENT_ONESHOT);
+}
+
+static int lookup_retry_cb(sd_event_source *s, uint64_t usec, void *userdata) {
+        start_pass(userdata);
+        return 0;
 }
 
 static int rescan_cb(sd_event_source *s, uint64_t usec, void *userdata) {
@@ -423,6 +461,11 @@ static int add_sources(struct agent *a) {
         r = arm_rescan(a);
         if (r < 0)
                 return r;
+        r = sd_event_add_time_relative(a->event, &a->lookup_retry_source, CLOCK_MONOTONIC, UINT64_MAX / 2,
+                                       USEC_PER_SEC, lookup_retry_cb, a);
+        if (r < 0)
+                return r;
+        (void) sd_event_source_set_enabled(a->lookup_retry_source, SD_EVENT_OFF);
         (void) watch_lists(a);
         return sd_event_set_watchdog(a->event, true);
 }
@@ -618,6 +661,7 @@ struct agent *agent_free(struct agent *a) {
         listwatch_free(a->watch);
         sd_event_source_disable_unref(a->debounce_source);
         sd_event_source_disable_unref(a->rescan_source);
+        sd_event_source_disable_unref(a->lookup_retry_source);
         sd_event_unref(a->event);
         conf_free(a->pending_conf);
         conf_free(a->conf);

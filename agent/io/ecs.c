@@ -240,7 +240,7 @@ static int ecs_encode(struct ecs *e, const struct ecs_call *c, char **ret) {
         return sign_encode_request("POST", &p, e->creds->access_key_secret, ret);
 }
 
-static uint32_t ecs_random_u32(void) {
+uint32_t ecs_random_u32(void) {
         uint32_t v;
 
         /* Without randomness, back off without jitter rather than fail the call. */

@@ -84,6 +84,9 @@ const struct ecs_stats *ecs_get_stats(const struct ecs *e);
 /* True for codes that are retried: Throttling*, ServiceUnavailable*, InternalError*, UnknownError. */
 bool ecs_code_is_retryable(const char *code);
 
+/* A random value for the jitter of a backoff (0 when no randomness is at hand). */
+uint32_t ecs_random_u32(void);
+
 /* ---- observer (metrics) ---- */
 
 /* Called after every attempt, retries included, with the call's action and the attempt's result
