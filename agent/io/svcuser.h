@@ -12,7 +12,7 @@
 uid_t service_user_uid(void);
 
 /* 0 when uid can open path for reading (a directory too), else -errno. As root for another uid,
- * a child process takes on that user's uid, gid and groups, as systemd's User= does, and tries;
- * ACLs and the directories on the way count. For the caller's own uid, or when the caller cannot
- * take on another user, nothing is tried: the caller's own open tells. */
+ * it opens path with that user's filesystem uid, gid and groups (as systemd's User= sets them),
+ * then takes its own back; ACLs and the directories on the way count. For the caller's own uid,
+ * or when the caller cannot take on another user, nothing is tried: its own open tells. */
 int service_user_can_open(uid_t uid, const char *path);
