@@ -14,5 +14,5 @@ struct pass_record {
 int passrecord_save(const char *directory, const struct pass_record *r);
 
 /* Reads directory/last-pass.json: -ENOENT when no pass was recorded, -EBADMSG when it is not
- * a record (logged), other -errno. */
+ * a record, other -errno (both logged). */
 int passrecord_load(const char *directory, struct pass_record *ret);

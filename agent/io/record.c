@@ -69,8 +69,8 @@ static int record_parse(const struct record_type *t, struct record *rec) {
             json_integer_value(json_object_get(rec->root, "version")) != t->version)
                 return log_error_errno(-EBADMSG, "%s: not a version %d %s (\"version\" is missing or not %d)",
                                        rec->path, t->version, t->what, t->version);
-        rec->list = json_object_get(rec->root, t->list);
-        if (!json_is_array(rec->list))
+        rec->list = t->list ? json_object_get(rec->root, t->list) : NULL;
+        if (t->list && !json_is_array(rec->list))
                 return log_error_errno(-EBADMSG, "%s: not a version %d %s (\"%s\" is missing or not an array)",
                                        rec->path, t->version, t->what, t->list);
         return 0;
@@ -85,9 +85,9 @@ int record_load(const struct record_type *t, const char *directory,
         if (r < 0 || !rec.text)
                 return r;
         r = record_parse(t, &rec);
-        if (r < 0)
-                return r;
-        return parse(userdata, &rec);
+        if (r >= 0)
+                r = parse(userdata, &rec);
+        return r < 0 ? r : 1;
 }
 
 json_t *record_new_root(const struct record_type *t, json_t *list) {
@@ -119,7 +119,7 @@ int record_save(const struct record_type *t, const char *directory, bool *dirty,
         json_t *root;
         int r;
 
-        if (!*dirty)
+        if (dirty && !*dirty)
                 return 0;
         root = new_root(userdata);
         text = root ? json_dumps(root, JSON_COMPACT) : NULL;
@@ -129,6 +129,7 @@ int record_save(const struct record_type *t, const char *directory, bool *dirty,
         r = record_write_text(t, directory, text);
         if (r < 0)
                 return r;
-        *dirty = false;
+        if (dirty)
+                *dirty = false;
         return 0;
 }

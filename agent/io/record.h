@@ -8,13 +8,14 @@
 #include "base/hashmap.h"
 #include "base/log.h"
 
-/* What one record file is. Its JSON form is {"version": version, list: [...], ...}. */
+/* What one record file is. Its JSON form is {"version": version, list: [...], ...}, or without a
+ * list when list is NULL. */
 struct record_type {
         const char *name;       /* in the state directory: "contained.json" */
         const char *what;       /* for messages: "containment record" */
         size_t max_bytes;
         int version;
-        const char *list;       /* the member holding the entries: "entries" */
+        const char *list;       /* the member holding the entries: "entries"; NULL for none */
 };
 
 /* One record file as read; all NULL but path when the file does not exist. */
@@ -23,7 +24,7 @@ struct record {
         char *text;             /* NUL-terminated, size bytes */
         size_t size;
         json_t *root;           /* record_load() only */
-        json_t *list;           /* record_load() only: the array t->list names, borrowed from root */
+        json_t *list;           /* record_load() only: the array t->list names (borrowed from root) */
 };
 
 /* Frees what r holds and zeroes it. */
@@ -38,7 +39,8 @@ int record_read_text(const struct record_type *t, const char *directory, enum lo
 /* Reads directory/t->name as record_read_text() does (failures logged as errors) and parses it:
  * duplicate keys refused, a syntax error logged as path:line:column, a version other than
  * t->version or a missing list logged as not a record of this kind (-EBADMSG). Then, unless the
- * file is missing, parse(userdata, rec) takes in its entries (and logs its own failures). */
+ * file is missing, parse(userdata, rec) takes in its entries (and logs its own failures). 0 when
+ * the file is missing, 1 when parse took it in, -errno. */
 int record_load(const struct record_type *t, const char *directory,
                 int (*parse)(void *userdata, const struct record *rec), void *userdata);
 
@@ -52,7 +54,7 @@ json_t *record_new_list(const struct hashmap *map, json_t *(*entry_to_json)(cons
  * fsync, rename, fsync of the directory; -errno, the old file untouched. */
 int record_write_text(const struct record_type *t, const char *directory, const char *text);
 
-/* When *dirty: writes new_root(userdata) (NULL: -ENOMEM) as compact JSON with record_write_text(),
- * and clears *dirty. */
+/* Unless dirty points to false: writes new_root(userdata) (NULL: -ENOMEM) as compact JSON with
+ * record_write_text(), and clears *dirty. */
 int record_save(const struct record_type *t, const char *directory, bool *dirty,
                 json_t *(*new_root)(const void *userdata), const void *userdata);

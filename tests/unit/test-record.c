@@ -125,7 +125,7 @@ static void test_refused(void) {
         check_load_fails("too big", -EFBIG, "sample.json is larger than 64 bytes");
         /* 64 bytes are read; what parse returns is the result */
         write_sample("{\"version\":3,\"items\":[\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"]}", 0600);
-        CHECK_INTEQ(load_sample(tmpdir), 0);
+        CHECK_INTEQ(load_sample(tmpdir), 1);
         CHECK_INTEQ(parsed.calls, 1);
         CHECK_INTEQ(parsed.size, 64);
         CHECK_INTEQ(json_array_size(json_object_get(parsed.root, "items")), 1);
@@ -217,7 +217,7 @@ static void test_round_trip(void) {
         CHECK_INTEQ(sample_mode(), 0600);
         text = read_sample();
         CHECK_STREQ(text, "{\"version\":3,\"items\":[\"ü \\\"quoted\\\"\"]}");
-        CHECK_INTEQ(load_sample(tmpdir), 0);
+        CHECK_INTEQ(load_sample(tmpdir), 1);
         CHECK(parsed.calls == 1 && json_equal(parsed.root, expected));
         json_decref(expected);
 
@@ -242,6 +242,47 @@ static void test_round_trip(void) {
         CHECK(unlink(path) == 0);
 }
 
+/* A record without a list: only its version is checked; saved whenever asked (no dirty flag). */
+static const struct record_type flat_record = {
+        .name = "flat.json",
+        .what = "flat record",
+        .max_bytes = 64,
+        .version = 1,
+};
+
+static int flat_parse(void *userdata, const struct record *rec) {
+        CHECK(!rec->list);
+        *(json_int_t *) userdata = json_integer_value(json_object_get(rec->root, "n"));
+        return 0;
+}
+
+static json_t *flat_to_json(const void *userdata) {
+        return json_pack("{s:i, s:I}", "version", flat_record.version, "n", *(const json_int_t *) userdata);
+}
+
+static void test_flat(void) {
+        _cleanup_free_ char *path = path_in(flat_record.name), *log = NULL;
+        json_int_t n = 42, back = 0;
+
+        CHECK_INTEQ(record_load(&flat_record, tmpdir, flat_parse, &back), 0);
+        CHECK_INTEQ(record_save(&flat_record, tmpdir, NULL, flat_to_json, &n), 0);
+        CHECK_INTEQ(record_load(&flat_record, tmpdir, flat_parse, &back), 1);
+        CHECK_INTEQ(back, 42);
+        CHECK(unlink(path) == 0);
+        n = 7;
+        CHECK_INTEQ(record_save(&flat_record, tmpdir, NULL, flat_to_json, &n), 0);
+        CHECK_INTEQ(record_load(&flat_record, tmpdir, flat_parse, &back), 1);
+        CHECK_INTEQ(back, 7);
+
+        CHECK(unlink(path) == 0);
+        CHECK(symlink("/dev/null", path) == 0);
+        capture_start();
+        CHECK_INTEQ(record_load(&flat_record, tmpdir, flat_parse, &back), -ELOOP);
+        log = capture_end();
+        CHECK(strstr(log, "flat.json is a symbolic link, refusing"));
+        CHECK(unlink(path) == 0);
+}
+
 int main(void) {
         _cleanup_free_ char *cmd = NULL;
 
@@ -249,6 +290,7 @@ int main(void) {
         test_missing();
         test_refused();
         test_round_trip();
+        test_flat();
         json_decref(parsed.root);
         CHECK(asprintf(&cmd, "rm -rf '%s'", tmpdir) > 0);
         CHECK(system(cmd) == 0);
