@@ -146,9 +146,16 @@ check_config_error_not_looping() {
         expect_prop ActiveState failed "a configuration error at start"
         expect_prop NRestarts 0 "a configuration error at start (RestartPreventExitStatus=1)"
         rm $CONF/keyrevoke.conf.d/60-broken.conf
+        # The service reads systemd's 0400 copy, but a world-readable source is refused all the same.
+        chmod 0644 $CONF/credentials
+        systemctl restart $UNIT 2>/dev/null && fail "the service started with a 0644 credentials file"
+        expect_prop ActiveState failed "a 0644 credentials file"
+        [ "$(logged "$CONF/credentials: refusing credentials file: mode 0644")" -ge 1 ] ||
+                fail "the service does not say why it refuses the credentials"
+        chmod 0600 $CONF/credentials
         systemctl restart $UNIT || fail "systemctl restart with the fixed config"
         expect_prop ActiveState active "after fixing the config"
-        pass "a configuration error at start fails the unit without restarting it in a loop"
+        pass "a configuration error or a 0644 credentials file fails the unit at start, not restarted in a loop"
 }
 
 start_emulator
