@@ -245,8 +245,8 @@ static void pass_done_cb(struct enforce *p, const struct planner_counts *c, void
                                      "again): %m", a->conf->state_directory);
         record_pass(a, c);
         write_metrics(a);
-        a->pass = enforce_free(p);
         arm_lookup_retry(a, c->regions_failed);
+        a->pass = enforce_free(p);      /* c is the pass's */
         /* The queue may have grown: the reboots due now start (and --once ends when idle). */
         reboot_kick(a->reboot);
         notify_status(a);
