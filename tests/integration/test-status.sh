@@ -183,22 +183,24 @@ kr_pass "a healthy pass: status exits 0, the summary separates newly queued from
 # STATUS= as systemd gets it: a listener on $NOTIFY_SOCKET keeps every datagram.
 "$PYTHON3" - "$T/notify.sock" "$T/notify.log" <<'PY' &
 import socket, sys
+log = open(sys.argv[2], "a")
 s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
 s.bind(sys.argv[1])
-with open(sys.argv[2], "a") as log:
+with log:
     while True:
         log.write(s.recv(65536).decode().replace("\n", " ") + "\n")
         log.flush()
 PY
-KR_PIDS="$KR_PIDS $!"
+notify_pid=$!
+KR_PIDS="$KR_PIDS $notify_pid"
 kr_wait_for '[ -S "$T/notify.sock" ]' 10 || kr_fail "notify listener"
 kr_emuctl add-instance '{"id": "i-hz-new", "region": "cn-hangzhou", "os_type": "linux", "status": "Running", "key_pair_name": "kp-dave"}' >/dev/null
 NOTIFY_SOCKET="$T/notify.sock" "$KEYREVOKED" -c "$T/h.conf" 2>>"$T/daemon.log" &
 KR_DAEMON=$!
 KR_PIDS="$KR_PIDS $KR_DAEMON"
 kr_wait_for '[ "$(kr_count_events reboot-completed INSTANCE=i-hz-new)" -ge 1 ]' 30 || kr_fail "i-hz-new not rebooted"
-kr_wait_for 'grep -q "STATUS=Idle: last pass .* UTC: enforced, 1 detached (1 newly queued for reboot), .*; 0 reboot(s) pending, 0 rebooting; next window: open now" "$T/notify.log"' 10 ||
-        kr_fail "STATUS= after the reboots settled: $(tail -3 "$T/notify.log")"
+kr_wait_for 'grep -q "STATUS=Idle: last pass .* UTC: enforced, 1 detached (1 newly queued for reboot), .*; 0 reboot(s) pending, 0 rebooting; next window: open now" "$T/notify.log"' 30 ||
+        kr_fail "STATUS= after the reboots settled: $(tail -3 "$T/notify.log"; ls -l "$T"/notify.*; kill -0 "$notify_pid" || echo listener gone)"
 grep -q "STATUS=Idle: last pass .*; 1 reboot(s) pending, 0 rebooting" "$T/notify.log" || grep -q "STATUS=.*0 reboot(s) pending, 1 rebooting" "$T/notify.log" ||
         kr_fail "STATUS= never showed the reboot queued or running: $(cat "$T/notify.log")"
 kill -TERM "$KR_DAEMON"; wait "$KR_DAEMON" || kr_fail "daemon exit"
