@@ -85,8 +85,7 @@ static void test_referenced_corrupt(void) {
                 "{\"version\":2,\"sources\":[]}",
                 "{\"version\":1}",
                 "{\"version\":1,\"sources\":[{\"region\":\"r\",\"source\":\"s\"}]}",
-                "{\"version\":1,\"sources\":[{\"region\":\"\",\"source\":\"s\",\"keypair\":\"k\",\"default\":true,"
-                "\"found_usec\":1}]}",
+                "{\"version\":1,\"sources\":[{\"region\":\"\",\"source\":\"s\",\"keypair\":\"k\",\"default\":true,\"found_usec\":1}]}",
         };
 
         for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
