@@ -22,6 +22,7 @@ struct contain {
         struct contain_options o;
         sd_event_source *flush_source;  /* sends what contain_instance() collected */
         sd_event_source *save_source;   /* writes the record's outcomes (save_record_later()) */
+        struct batch *batches;          /* every batch: collected, in a call or waiting for a poll */
         struct batch **waiting;         /* collected, one per region and key set, not sent yet */
         size_t n_waiting;
         struct hashmap *held;           /* instance id -> struct hold: in a batch, not final yet */
@@ -47,6 +48,7 @@ struct batch {
         uint64_t answered_usec;         /* RunCommand answered (0: resumed after a restart) */
         unsigned looks;                 /* at its results */
         sd_event_source *poll_source;
+        struct batch *prev, *next;      /* in contain.batches */
 };
 
 /* How many batches hold an instance; its key is its own copy of the id. */
@@ -94,6 +96,14 @@ bool contain_holds(const struct contain *c, const char *instance_id) {
 static void batch_free(struct batch *b) {
         if (!b)
                 return;
+        if (b->contain) {
+                if (b->prev)
+                        b->prev->next = b->next;
+                else
+                        b->contain->batches = b->next;
+                if (b->next)
+                        b->next->prev = b->prev;
+        }
         for (size_t i = 0; b->ids && b->ids[i]; i++)
                 hold_drop(b->contain, b->ids[i]);
         sd_event_source_disable_unref(b->poll_source);
@@ -111,9 +121,16 @@ static struct batch *batch_new(struct contain *c, const char *region, char *cons
                                const char *digest) {
         struct batch *b = calloc(1, sizeof(*b));
 
-        if (!b || !(b->region = strdup(region)))
-                goto fail;
+        if (!b)
+                return NULL;
+        /* Linked at once: contain_free() frees what a cancelled call or a timer still owns. */
         b->contain = c;
+        b->next = c->batches;
+        if (b->next)
+                b->next->prev = b;
+        c->batches = b;
+        if (!(b->region = strdup(region)))
+                goto fail;
         memcpy(b->digest, digest, sizeof(b->digest));
         for (size_t i = 0; i < n; i++)
                 if (strv_extend(&b->keys, keys[i]) < 0)
@@ -794,8 +811,9 @@ struct contain *contain_free(struct contain *c) {
         sd_event_source_disable_unref(c->flush_source);
         /* What is left unsaved is written by the record's owner (agent_free()). */
         sd_event_source_disable_unref(c->save_source);
-        for (size_t i = 0; i < c->n_waiting; i++)
-                batch_free(c->waiting[i]);
+        /* Batches of calls cancelled with their client or waiting for a poll, and collected ones. */
+        while (c->batches)
+                batch_free(c->batches);
         free(c->waiting);
         contain_free_holds(c);
         free(c);
