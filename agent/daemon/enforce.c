@@ -3,12 +3,13 @@
  * A listing is trusted only when it was paged to its end before anything it lists was changed:
  * the instances of a key pair (or of a whole region) are all collected first, and only then
  * detached, so a NextToken or PageNumber that is an offset cannot skip any. Intents left by a
- * killed run are settled by evidence only: a complete listing, or a look at the instance. */
+ * killed run are settled by evidence only (daemon/stale.c): a complete listing, or a look. */
 #include "base/log.h"
 #include "base/strutil.h"
 #include "daemon/detach.h"
 #include "daemon/enforce.h"
 #include "daemon/pass.h"
+#include "daemon/stale.h"
 #include "io/report.h"
 #include "logic/contain.h"
 #include "logic/health.h"
@@ -19,8 +20,6 @@
 #define ENFORCE_KEYPAIR_PAGE_SIZE 50U
 /* A DescribeKeyPairs TotalCount above this is not believed (and not paged). */
 #define ENFORCE_KEYPAIR_MAX 100000U
-/* InstanceIds per DescribeInstances when intents are looked at one by one. */
-#define ENFORCE_LOOK_MAX 100U
 
 enum enforce_phase {
         PHASE_DISCOVER,         /* regions, key pairs, instances, detaches */
@@ -75,7 +74,7 @@ struct enforce {
         struct detach *detach;
         struct enforce_region **regions;
         size_t n_regions;
-        struct hashmap *stale;          /* instance id -> queue entry left DETACHING by a past run */
+        struct stale *stale;            /* intents left DETACHING by a killed run */
         struct hashmap *found_names;    /* key pair names seen bound or listed in some region */
 };
 
@@ -114,7 +113,7 @@ struct enforce *enforce_free(struct enforce *p) {
         for (size_t k = 0; k < p->n_regions; k++)
                 region_free(p->regions[k]);
         free(p->regions);
-        hashmap_free(p->stale);
+        stale_free(p->stale);
         hashmap_free(p->found_names);
         free(p);
         return NULL;
@@ -139,43 +138,6 @@ static void region_lookup_failed(struct enforce_region *g, const char *what, con
         if (!g->failed)
                 report_lookup_failed(g->pass, g->name, what, r);
         g->failed = true;
-}
-
-/* ---- intents left by a past run ------------------------------------------------------------ */
-
-/* An intent whose instance no longer carries its key pair: the detach happened. */
-static void stale_promote(struct enforce *p, struct queue_entry *e, const char *how) {
-        struct event_fields f = { .keypair = e->keypair, .region = e->region, .instance = e->instance_id,
-                                  .reason = e->reason, .list = e->list, .line = e->line };
-
-        (void) hashmap_remove(p->stale, e->instance_id);
-        p->pass.counts.detached++;
-        p->pass.counts.newly_queued++;
-        e->detached_usec = pass_now(&p->pass);
-        state_set(p->pass.state, e, QUEUE_PENDING);
-        report_event(EVENT_DETACHED, &f, "Detached key pair '%s' from %s in %s (confirmed after a restart: %s)",
-                     e->keypair, e->instance_id, e->region, how);
-        report_event(EVENT_REBOOT_QUEUED, &f, "Queued %s for a reboot: the detach takes effect at its next boot",
-                     e->instance_id);
-}
-
-/* An intent whose instance is still bound, or gone: the detach did not happen. */
-static void stale_drop(struct enforce *p, struct queue_entry *e) {
-        (void) hashmap_remove(p->stale, e->instance_id);
-        state_remove(p->pass.state, e);
-}
-
-/* A complete listing of t did not show these intents' instances: they were detached. */
-static void target_promote_stale(struct enforce_target *t) {
-        struct enforce *p = t->region->pass;
-        struct queue_entry *e;
-        size_t i = 0;
-
-        while (hashmap_iterate(p->stale, &i, NULL, (void **) &e))
-                if (streq(e->region, t->d.region) && streq(e->keypair, t->keypair)) {
-                        stale_promote(p, e, "its key pair's instances were listed");
-                        i = 0; /* the map changed under the iteration */
-                }
 }
 
 /* ---- containment --------------------------------------------------------------------------- */
@@ -247,13 +209,11 @@ static int region_collect_keys(struct enforce_region *g) {
 
 static void target_take_instance(struct enforce_target *t, const struct ecs_instance *i) {
         struct enforce *p = t->region->pass;
-        struct queue_entry *stale = hashmap_get(p->stale, i->instance_id);
+        /* The listing shows it still bound: an intent of a past run did not take effect. */
+        struct queue_entry *stale = stale_take(p->stale, i->instance_id);
         char **a;
 
         t->n_bound++;
-        /* The listing shows it still bound: an intent of a past run did not take effect. */
-        if (stale)
-                (void) hashmap_remove(p->stale, i->instance_id);
         if (planner_instance_action(i) == PLANNER_SKIP_WINDOWS) {
                 struct event_fields f = detach_target_fields(&p->pass, &t->d, i->instance_id, NULL, NULL);
                 if (stale)
@@ -295,7 +255,7 @@ static void target_listed(struct enforce_target *t) {
                 p->pass.counts.failed += t->n_linux;
         if (t->failed)
                 return;
-        target_promote_stale(t);
+        stale_promote_listed(p->stale, t->d.region, t->keypair);
         if (p->o.memory)
                 (void) discovery_memory_set(p->o.memory, t->d.region, t->keypair, t->n_bound);
 }
@@ -677,129 +637,14 @@ static void regions_done_cb(const struct ecs_result *r, void *userdata) {
 
 /* ---- settling what discovery left open ----------------------------------------------------- */
 
-static void look_done_cb(const struct ecs_result *r, void *userdata);
+/* Whether region's listings failed in this pass (one the pass does not cover listed nothing). */
+static bool region_failed(const char *region, void *userdata) {
+        struct enforce *p = userdata;
 
-struct look {
-        struct enforce *pass;
-        char *region;
-        char **ids;
-        size_t n;
-};
-
-static void look_free(struct look *l) {
-        for (size_t i = 0; i < l->n; i++)
-                free(l->ids[i]);
-        free(l->ids);
-        free(l->region);
-        free(l);
-}
-
-static struct enforce_region *pass_find_region(struct enforce *p, const char *name) {
         for (size_t i = 0; i < p->n_regions; i++)
-                if (streq(p->regions[i]->name, name))
-                        return p->regions[i];
-        return NULL;
-}
-
-/* What one look at an intent's instance shows. */
-static void look_settle(struct enforce *p, struct queue_entry *e, const struct ecs_instance *i) {
-        struct enforce_region *g = pass_find_region(p, e->region);
-
-        if (!i)
-                return stale_drop(p, e);
-        if (!streq_ptr(i->key_pair_name, e->keypair))
-                return stale_promote(p, e, "the instance no longer carries it");
-        /* Still bound. Where its key pair could not be listed it is still to be detached. */
-        if (!g || g->failed) {
-                (void) hashmap_remove(p->stale, e->instance_id);
-                p->pass.counts.failed++;
-                return;
-        }
-        /* Its key pair is not revoked any more: the detach was never made and is not wanted. */
-        stale_drop(p, e);
-}
-
-static void look_done_cb(const struct ecs_result *r, void *userdata) {
-        struct look *l = userdata;
-        struct enforce *p = l->pass;
-        struct ecs_instance *a = NULL;
-        char *next = NULL;
-        size_t n = 0;
-
-        if (r->error < 0 || ecsparse_instances(r->body, &a, &n, &next) < 0) {
-                /* No evidence: the intents stay DETACHING for the next pass. */
-                p->pass.counts.failed += l->n;
-                log_error("Could not look at %zu instance(s) in %s left detaching by an earlier run: %s", l->n,
-                          l->region, pass_error_name(r));
-        } else
-                for (size_t i = 0; i < l->n; i++) {
-                        struct queue_entry *e = hashmap_get(p->stale, l->ids[i]);
-                        if (e)
-                                look_settle(p, e, ecs_instances_find(a, n, l->ids[i]));
-                }
-        ecs_instances_free(a, n);
-        free(next);
-        look_free(l);
-        pass_release(&p->pass);
-}
-
-static int look_send(struct enforce *p, struct look *l) {
-        struct params params = {};
-
-        if (params_add(&params, "RegionId", l->region) < 0 ||
-            params_add_id_array(&params, "InstanceIds", l->ids, l->n) < 0 ||
-            params_addf(&params, "MaxResults", "%u", ENFORCE_LOOK_MAX) < 0 ||
-            pass_call(&p->pass, l->region, "DescribeInstances", &params, look_done_cb, l) < 0) {
-                params_done(&params);
-                return -ENOMEM;
-        }
-        return 0;
-}
-
-/* The look of region with room for one more id among looks[], or a new one appended; NULL on
- * ENOMEM. */
-static struct look *look_for(struct enforce *p, struct look ***looks, size_t *n, const char *region) {
-        struct look *l, **a;
-
-        for (size_t i = 0; i < *n; i++)
-                if (streq((*looks)[i]->region, region) && (*looks)[i]->n < ENFORCE_LOOK_MAX)
-                        return (*looks)[i];
-        a = reallocarray(*looks, *n + 1, sizeof(*a));
-        if (!a)
-                return NULL;
-        *looks = a;
-        l = calloc(1, sizeof(*l));
-        if (!l || !(l->region = strdup(region)) || !(l->ids = calloc(ENFORCE_LOOK_MAX, sizeof(char *)))) {
-                if (l)
-                        free(l->region);
-                free(l);
-                return NULL;
-        }
-        l->pass = p;
-        a[(*n)++] = l;
-        return l;
-}
-
-/* Looks, by id, at every instance whose intent no complete listing settled. */
-static void pass_look_at_stale(struct enforce *p) {
-        _cleanup_free_ struct look **looks = NULL;
-        struct queue_entry *e;
-        size_t n = 0, i = 0;
-
-        while (hashmap_iterate(p->stale, &i, NULL, (void **) &e)) {
-                struct look *l = look_for(p, &looks, &n, e->region);
-                if (!l || !(l->ids[l->n] = strdup(e->instance_id))) {
-                        p->pass.counts.failed++;
-                        log_error("Out of memory while looking at %s, left detaching by an earlier run", e->instance_id);
-                        continue;
-                }
-                l->n++;
-        }
-        for (size_t k = 0; k < n; k++)
-                if (look_send(p, looks[k]) < 0) {
-                        p->pass.counts.failed += (unsigned) looks[k]->n;
-                        look_free(looks[k]);
-                }
+                if (streq(p->regions[i]->name, region))
+                        return p->regions[i]->failed;
+        return true;
 }
 
 /* ---- names that matched nothing ------------------------------------------------------------ */
@@ -941,7 +786,7 @@ static void pass_finish_cb(struct pass *pass) {
         if (p->phase == PHASE_DISCOVER) {
                 p->phase = PHASE_SETTLE;
                 pass_hold(&p->pass);
-                pass_look_at_stale(p);
+                stale_look_at_rest(p->stale, region_failed, p);
                 pass_list_keypairs_for_unseen(p);
                 pass_retire(p);
                 return pass_release(&p->pass);
@@ -958,22 +803,9 @@ static int setup_done_cb(sd_event_source *s, void *userdata) {
         return 0;
 }
 
-/* Intents (DETACHING) left by a run that was killed: settled by what this pass sees. */
-static int pass_collect_stale(struct enforce *p) {
-        struct queue_entry *e;
-        size_t i = 0;
-
-        while (state_iterate(p->pass.state, &i, &e))
-                if (e->state == QUEUE_DETACHING && hashmap_put(p->stale, e->instance_id, e) < 0)
-                        return -ENOMEM;
-        return 0;
-}
-
 static int pass_begin(struct enforce *p) {
         struct params params = {};
 
-        if (!p->pass.dry_run && pass_collect_stale(p) < 0)
-                return -ENOMEM;
         if (count_entries(&p->o) == 0) {
                 /* Nothing is revoked: no launch source names a revoked key pair. */
                 if (p->o.sources)
@@ -998,7 +830,7 @@ int enforce_start(const struct enforce_options *o, enforce_done_cb cb, void *use
         p->userdata = userdata;
         p->pass = (struct pass) { .ecs = o->ecs, .state = o->state, .event = o->event, .dry_run = o->dry_run,
                                   .finish = pass_finish_cb };
-        if (hashmap_new(&p->stale) < 0 || hashmap_new(&p->found_names) < 0)
+        if (hashmap_new(&p->found_names) < 0 || stale_new(&p->pass, &p->stale) < 0)
                 return -ENOMEM;
         r = detach_new(&p->pass, &p->detach);
         if (r < 0)
