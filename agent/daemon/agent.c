@@ -24,6 +24,7 @@
 #include "io/retired.h"
 #include "io/state.h"
 #include "io/statelock.h"
+#include "io/warned.h"
 #include "logic/conf.h"
 #include "logic/ratelimit.h"
 
@@ -55,6 +56,7 @@ struct agent {
         struct referenced *referenced;  /* launch sources reported, for CheckLaunchSources= */
         struct sources *launch_sources;
         struct retired *retired;        /* key pairs deleted (DeleteRevokedKeyPairs=), their keys kept */
+        struct warned *warned;          /* Windows instances reported once (windows.json) */
         struct retire *retire;
         bool reboots_settled;           /* no reboot due now is left to start or follow */
         uint64_t pass_start_usec;       /* CLOCK_REALTIME start of the running or last pass */
@@ -296,6 +298,7 @@ static void start_pass(struct agent *a) {
                 .contain_scope = a->conf->contain_scope,
                 .sources = a->conf->check_launch_sources ? a->launch_sources : NULL,
                 .retire = a->retire,
+                .warned = a->warned,
                 .delete_keypairs = a->conf->delete_revoked_keypairs,
         };
         (void) sd_event_now(a->event, CLOCK_REALTIME, &a->pass_start_usec);
@@ -607,6 +610,10 @@ int agent_new(const struct agent_options *o, struct agent **ret) {
         r = make_reboot(a);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up the reboot scheduler: %m");
+        r = warned_load(a->conf->state_directory, &a->warned);
+        if (r < 0)
+                return log_error_errno(r, "Failed to load the Windows instances reported from %s: %m",
+                                       a->conf->state_directory);
         r = make_launch_sources(a);
         if (r < 0)
                 return r;
@@ -644,6 +651,7 @@ struct agent *agent_free(struct agent *a) {
         a->referenced = referenced_free(a->referenced);
         a->retire = retire_free(a->retire);
         a->retired = retired_free(a->retired);
+        a->warned = warned_free(a->warned);
         if (a->contained) {
                 int r = contained_save(a->contained);
                 if (r < 0)

@@ -235,7 +235,8 @@ static void batch_skip_windows(struct batch *b, const struct ecs_result *r) {
 
         p->counts.skipped++;
         instance_not_detached(b, b->ids[0]);
-        report_event(EVENT_SKIPPED_WINDOWS, &f, "Left Windows instance %s alone (key pair '%s' stays attached)",
+        if (pass_windows_report_due(p, b->target->region, b->ids[0], b->target->keypair))
+                report_event(EVENT_SKIPPED_WINDOWS, &f, "Left Windows instance %s alone (key pair '%s' stays attached)",
                      b->ids[0], b->target->keypair);
 }
 

@@ -219,8 +219,10 @@ static void target_take_instance(struct enforce_target *t, const struct ecs_inst
                 if (stale)
                         state_remove(p->pass.state, stale);
                 p->pass.counts.skipped++;
-                report_event(EVENT_SKIPPED_WINDOWS, &f, "Left Windows instance %s alone (key pair '%s' stays attached)",
-                             i->instance_id, t->keypair);
+                if (pass_windows_report_due(&p->pass, t->region->name, i->instance_id, t->keypair))
+                        report_event(EVENT_SKIPPED_WINDOWS, &f,
+                                     "Left Windows instance %s alone (key pair '%s' stays attached)", i->instance_id,
+                                     t->keypair);
                 return;
         }
         region_contain(t->region, i, t);
@@ -763,10 +765,27 @@ static void pass_report_complete(struct enforce *p) {
                      pending);
 }
 
+/* Windows instances no longer found in a region listed to the end are forgotten (warned about
+ * again if they come back); the record is saved. */
+static void pass_settle_warned(struct enforce *p) {
+        int r;
+
+        if (!p->o.warned || p->pass.dry_run)
+                return;
+        for (size_t k = 0; k < p->n_regions; k++)
+                if (!p->regions[k]->failed)
+                        warned_forget_unseen(p->o.warned, p->regions[k]->name);
+        r = warned_save(p->o.warned);
+        if (r < 0)
+                log_warning_errno(r, "Failed to save the Windows instances reported in %s (they are reported "
+                                     "again): %m", p->pass.state->directory);
+}
+
 static void pass_done(struct enforce *p) {
         int r;
 
         pass_report_not_found(p);
+        pass_settle_warned(p);
         p->pass.counts.regions = (unsigned) p->n_regions;
         if (!p->pass.dry_run && pass_now(&p->pass) > STATE_DONE_KEEP_USEC)
                 (void) state_prune(p->pass.state, pass_now(&p->pass) - STATE_DONE_KEEP_USEC);
@@ -829,7 +848,7 @@ int enforce_start(const struct enforce_options *o, enforce_done_cb cb, void *use
         p->cb = cb;
         p->userdata = userdata;
         p->pass = (struct pass) { .ecs = o->ecs, .state = o->state, .event = o->event, .dry_run = o->dry_run,
-                                  .finish = pass_finish_cb };
+                                  .warned = o->warned, .finish = pass_finish_cb };
         if (hashmap_new(&p->found_names) < 0 || stale_new(&p->pass, &p->stale) < 0)
                 return -ENOMEM;
         r = detach_new(&p->pass, &p->detach);

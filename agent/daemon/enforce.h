@@ -31,6 +31,7 @@ struct enforce_options {
         struct sources *sources;        /* each region's launch sources are checked; NULL = off */
         struct retire *retire;          /* deleted key pairs stay revoked by name; may be NULL */
         bool delete_keypairs;           /* DeleteRevokedKeyPairs=: retire needed */
+        struct warned *warned;          /* Windows instances reported before (saved); NULL: always report */
 };
 
 /* Starts a pass; calls are queued on the ECS client, cb runs from the event loop when done. */

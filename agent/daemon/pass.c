@@ -29,6 +29,13 @@ void pass_release(struct pass *p) {
                 p->finish(p);
 }
 
+bool pass_windows_report_due(struct pass *p, const char *region, const char *instance, const char *keypair) {
+        if (!p->warned || p->dry_run)
+                return true;
+        /* A failure to remember it only repeats the warning. */
+        return warned_see(p->warned, region, instance, keypair, pass_now(p)) != 0;
+}
+
 uint64_t pass_now(const struct pass *p) {
         uint64_t now = 0;
 

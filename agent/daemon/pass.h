@@ -5,6 +5,7 @@
 
 #include "io/ecs.h"
 #include "io/state.h"
+#include "io/warned.h"
 #include "logic/planner.h"
 
 struct pass;
@@ -17,6 +18,7 @@ struct pass {
         struct state *state;            /* the reboot queue; saved before every DetachKeyPair */
         sd_event *event;
         bool dry_run;
+        struct warned *warned;          /* Windows instances reported before; NULL: report at every pass */
         struct planner_counts counts;
         unsigned holds;                 /* ECS calls in flight and other work that keeps it open */
         pass_finish_fn finish;
@@ -36,6 +38,10 @@ void pass_hold(struct pass *p);
 
 /* Ends one hold; the last one runs p->finish (which may free the pass). */
 void pass_release(struct pass *p);
+
+/* A Windows instance of region bound to keypair was found: true when its skipped-windows event is
+ * due (first time seen, a dry run, or no record), false when it was reported before. */
+bool pass_windows_report_due(struct pass *p, const char *region, const char *instance, const char *keypair);
 
 /* Realtime now, as the event loop saw it. */
 uint64_t pass_now(const struct pass *p);

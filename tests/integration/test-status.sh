@@ -100,6 +100,20 @@ INVOCATION_ID=0123456789abcdef0123456789abcdef kr_run_once || kr_fail "--once fr
 cmp -s "$T/metrics/keyrevoke.prom" "$T/service.prom" && kr_fail "a --once run by a unit did not write MetricsFile="
 kr_pass "manual --once and dry runs leave the service's MetricsFile= alone; a --once of a unit writes it"
 
+# Three real passes and two restarts saw the Windows instance i-hz-w1: one warning; dry runs say
+# it each time.
+all=$(kr_count_events skipped-windows INSTANCE=i-hz-w1)
+dry=$(kr_count_events skipped-windows INSTANCE=i-hz-w1 DRY_RUN=1)
+kr_expect_eq "$((all - dry)):$dry" "1:1" "skipped-windows events of i-hz-w1 (real:dry)"
+kr_expect_eq "$(($(kr_count_events enforcement-complete SKIPPED=1) - $(kr_count_events enforcement-complete SKIPPED=1 DRY_RUN=1)))" 3 \
+        "real passes that still count it as skipped"
+"$PYTHON3" -c '
+import json, sys
+w = json.load(open(sys.argv[1]))
+assert [(e["instance"], e["keypair"]) for e in w["instances"]] == [("i-hz-w1", "kp-alice")], w
+' "$T/state/windows.json" || kr_fail "windows.json"
+kr_pass "a Windows instance is warned about once across passes and restarts (remembered in windows.json)"
+
 # The unit's --once wrote the metrics once its containment was final, not only at the pass end.
 m="$T/metrics/keyrevoke.prom"
 metric() { awk -v k="$1" '$1 == k { print $2 }' "$m"; }

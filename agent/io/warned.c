@@ -1,0 +1,154 @@
+/* The Windows instances already reported as skipped, in StateDirectory/windows.json: each
+ * instance and key pair is warned about once, not at every pass, across restarts too; an entry
+ * goes when a complete listing of its region no longer shows it. Written atomically, 0600. */
+#include "base/log.h"
+#include "io/record.h"
+#include "io/warned.h"
+
+static const struct record_type warned_record = {
+        .name = "windows.json",
+        .what = "record of Windows instances reported",
+        .max_bytes = (size_t) 64 * 1024 * 1024,
+        .version = 1,
+        .list = "instances",
+};
+
+struct warned_entry {
+        char *key;                      /* "region\ninstance\nkeypair" */
+        char *region;
+        char *instance;
+        char *keypair;
+        uint64_t reported_usec;
+        bool seen;                      /* runtime only: seen since the last warned_forget_unseen() */
+};
+
+static void entry_free(struct warned_entry *e) {
+        if (!e)
+                return;
+        free(e->key);
+        free(e->region);
+        free(e->instance);
+        free(e->keypair);
+        free(e);
+}
+
+struct warned *warned_free(struct warned *w) {
+        struct warned_entry *e;
+        size_t i = 0;
+
+        if (!w)
+                return NULL;
+        while (w->by_key && hashmap_iterate(w->by_key, &i, NULL, (void **) &e))
+                entry_free(e);
+        hashmap_free(w->by_key);
+        free(w->directory);
+        free(w);
+        return NULL;
+}
+
+/* Adds an entry; -ENOMEM. */
+static int warned_add(struct warned *w, const char *key, const char *region, const char *instance,
+                      const char *keypair, uint64_t reported_usec, bool seen) {
+        struct warned_entry *e = calloc(1, sizeof(*e));
+
+        if (!e || !(e->key = strdup(key)) || !(e->region = strdup(region)) || !(e->instance = strdup(instance)) ||
+            !(e->keypair = strdup(keypair)) || hashmap_put(w->by_key, e->key, e) < 0) {
+                entry_free(e);
+                return -ENOMEM;
+        }
+        e->reported_usec = reported_usec;
+        e->seen = seen;
+        w->dirty = true;
+        return 0;
+}
+
+int warned_see(struct warned *w, const char *region, const char *instance, const char *keypair,
+               uint64_t now_usec) {
+        _cleanup_free_ char *key = NULL;
+        struct warned_entry *e;
+        int r;
+
+        if (isempty(region) || isempty(instance) || isempty(keypair))
+                return -EINVAL;
+        if (asprintf(&key, "%s\n%s\n%s", region, instance, keypair) < 0)
+                return -ENOMEM;
+        e = hashmap_get(w->by_key, key);
+        if (e) {
+                e->seen = true;
+                return 0;
+        }
+        r = warned_add(w, key, region, instance, keypair, now_usec, true);
+        return r < 0 ? r : 1;
+}
+
+void warned_forget_unseen(struct warned *w, const char *region) {
+        struct warned_entry *e;
+        size_t i = 0;
+
+        while (hashmap_iterate(w->by_key, &i, NULL, (void **) &e))
+                if (streq(e->region, region) && !e->seen) {
+                        (void) hashmap_remove(w->by_key, e->key);
+                        entry_free(e);
+                        w->dirty = true;
+                        i = 0; /* the map changed under the iteration */
+                }
+        /* The next pass starts unseen. */
+        for (i = 0; hashmap_iterate(w->by_key, &i, NULL, (void **) &e);)
+                if (streq(e->region, region))
+                        e->seen = false;
+}
+
+/* ---- the file ------------------------------------------------------------------------------ */
+
+static int warned_parse(void *userdata, const struct record *rec) {
+        struct warned *w = userdata;
+        size_t index;
+        json_t *o;
+
+        json_array_foreach(rec->list, index, o) {
+                const char *region, *instance, *keypair;
+                _cleanup_free_ char *key = NULL;
+                json_int_t reported;
+
+                if (json_unpack(o, "{s:s, s:s, s:s, s:I}", "region", &region, "instance", &instance, "keypair",
+                                &keypair, "reported_usec", &reported) < 0 ||
+                    reported < 0 || isempty(region) || isempty(instance) || isempty(keypair))
+                        return log_error_errno(-EBADMSG, "%s: entry %zu is invalid", rec->path, index);
+                if (asprintf(&key, "%s\n%s\n%s", region, instance, keypair) < 0 ||
+                    (!hashmap_get(w->by_key, key) &&
+                     warned_add(w, key, region, instance, keypair, (uint64_t) reported, false) < 0))
+                        return -ENOMEM;
+        }
+        w->dirty = false;
+        return 0;
+}
+
+int warned_load(const char *directory, struct warned **ret) {
+        _cleanup_(warned_freep) struct warned *w = calloc(1, sizeof(*w));
+        int r;
+
+        if (!w || !(w->directory = strdup(directory)) || hashmap_new(&w->by_key) < 0)
+                return -ENOMEM;
+        r = record_load(&warned_record, directory, warned_parse, w);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(w);
+        return 0;
+}
+
+static json_t *entry_to_json(const void *entry) {
+        const struct warned_entry *e = entry;
+
+        return json_pack("{s:s, s:s, s:s, s:I}", "region", e->region, "instance", e->instance, "keypair", e->keypair,
+                         "reported_usec", (json_int_t) e->reported_usec);
+}
+
+static json_t *warned_to_json(const void *userdata) {
+        const struct warned *w = userdata;
+
+        return record_new_root(&warned_record, record_new_list(w->by_key, entry_to_json));
+}
+
+int warned_save(struct warned *w) {
+        return record_save(&warned_record, w->directory, &w->dirty, warned_to_json, w);
+}
