@@ -34,10 +34,18 @@ struct reboot {
         bool gate_closed_said;          /* the MaxFailures closing was logged */
         unsigned failures;
         struct hashmap *announced;      /* dry-run: instance ids already reported as would-reboot */
+        struct in_flight *in_flight;    /* looks and reboot calls sent, not answered yet */
+};
+
+/* The head of a look or reboot call sent: reboot_free() frees those its client cancelled. */
+struct in_flight {
+        struct in_flight *prev, *next;
+        bool is_look;
 };
 
 /* One DescribeInstances call about several queue entries of one region. */
 struct reboot_look {
+        struct in_flight head;          /* first: the list holds it by this */
         struct reboot *r;
         bool follow;                    /* following REBOOTING entries, else prechecking PENDING */
         char *region;
@@ -47,9 +55,33 @@ struct reboot_look {
 
 /* One RebootInstance call. */
 struct reboot_call {
+        struct in_flight head;          /* first: the list holds it by this */
         struct reboot *r;
         char *instance_id;
 };
+
+static void in_flight_add(struct reboot *r, struct in_flight *f) {
+        f->prev = NULL;
+        f->next = r->in_flight;
+        if (f->next)
+                f->next->prev = f;
+        r->in_flight = f;
+}
+
+static void in_flight_remove(struct reboot *r, struct in_flight *f) {
+        if (f->prev)
+                f->prev->next = f->next;
+        else
+                r->in_flight = f->next;
+        if (f->next)
+                f->next->prev = f->prev;
+        f->prev = f->next = NULL;
+}
+
+static void reboot_call_free(struct reboot_call *c) {
+        free(c->instance_id);
+        free(c);
+}
 
 static uint64_t reboot_now(const struct reboot *r) {
         uint64_t now = 0;
@@ -165,11 +197,11 @@ static void start_reboot(struct reboot *r, struct queue_entry *e, const struct e
         }
         c->r = r;
         if (ecs_call(r->o.ecs, e->region, "RebootInstance", &params, reboot_call_done_cb, c) < 0) {
-                free(c->instance_id);
-                free(c);
+                reboot_call_free(c);
                 entry_requeue(r, e);
                 return;
         }
+        in_flight_add(r, &c->head);
         e->busy = true;
         r->calls++;
 }
@@ -258,6 +290,7 @@ static void look_done_cb(const struct ecs_result *res, void *userdata) {
         }
         ecs_instances_free(a, n);
         free(next);
+        in_flight_remove(r, &l->head);
         r->calls--;
         save_state(r);
         /* Slots freed by completed reboots are filled at once, not at the next poll. A precheck
@@ -285,6 +318,8 @@ static void look_send(struct reboot *r, struct reboot_look *l) {
                 if (e)
                         e->busy = true;
         }
+        l->head.is_look = true;
+        in_flight_add(r, &l->head);
         r->calls++;
 }
 
@@ -566,8 +601,8 @@ static void reboot_call_done_cb(const struct ecs_result *res, void *userdata) {
                 e->busy = false;
         if (e && e->state == QUEUE_REBOOTING)
                 reboot_answer(r, e, res);
-        free(c->instance_id);
-        free(c);
+        in_flight_remove(r, &c->head);
+        reboot_call_free(c);
         r->calls--;
         save_state(r);
         settle(r);
@@ -667,6 +702,15 @@ struct reboot *reboot_free(struct reboot *r) {
         sd_event_source_disable_unref(r->window_source);
         sd_event_source_disable_unref(r->reopen_source);
         sd_event_source_disable_unref(r->clock_source);
+        /* Calls cancelled with their client (ecs_free()) were never answered. */
+        while (r->in_flight) {
+                struct in_flight *f = r->in_flight;
+                in_flight_remove(r, f);
+                if (f->is_look)
+                        look_free((struct reboot_look *) f);
+                else
+                        reboot_call_free((struct reboot_call *) f);
+        }
         if (r->announced)
                 while (hashmap_iterate(r->announced, &i, &id, NULL))
                         free((char *) id);

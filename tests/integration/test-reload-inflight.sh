@@ -82,3 +82,13 @@ kill -TERM "$KR_DAEMON"
 rc=0; wait "$KR_DAEMON" || rc=$?
 kr_expect_eq "$rc" 0 "exit status after SIGTERM with a RunCommand in flight"
 kr_pass "SIGTERM with a RunCommand in flight exits cleanly"
+
+# Restarted, it resumes the containment of i-last, then reboots it: SIGTERM while that
+# RebootInstance is in flight (its call is freed with the scheduler).
+kr_emuctl fault RebootInstance latency:20000 1 >/dev/null
+kr_start_daemon
+kr_wait_for '[ "$(rebooting)" -eq 1 ]' 30 || kr_fail "the reboot of i-last did not start"
+kill -TERM "$KR_DAEMON"
+rc=0; wait "$KR_DAEMON" || rc=$?
+kr_expect_eq "$rc" 0 "exit status after SIGTERM with a RebootInstance in flight"
+kr_pass "SIGTERM with a RebootInstance in flight exits cleanly"
