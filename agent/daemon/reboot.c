@@ -24,6 +24,7 @@ struct reboot {
         sd_event_source *poll_source;   /* CLOCK_MONOTONIC, armed while something is in flight */
         sd_event_source *window_source; /* CLOCK_REALTIME, absolute: the next window change */
         sd_event_source *clock_source;  /* fires when the system clock is set */
+        bool clock_unwatched;           /* re-arming it failed: tried again at every kick */
         unsigned calls;                 /* our ECS calls in flight */
         bool paused;                    /* reboot_pause(): no new call starts */
         unsigned failures_in_window;
@@ -556,7 +557,13 @@ static void start_due_if_open(struct reboot *r) {
                 start_due(r, count_in_flight(r));
 }
 
+static int clock_watch_arm(int fd);
+
 void reboot_kick(struct reboot *r) {
+        if (r->clock_unwatched && clock_watch_arm(sd_event_source_get_io_fd(r->clock_source)) >= 0) {
+                r->clock_unwatched = false;
+                log_info("Watching the system clock again");
+        }
         follow_all(r);
         start_due_if_open(r);
         settle(r);
@@ -628,15 +635,18 @@ static int clock_watch_arm(int fd) {
 
 /* The clock was set: the next window start is computed anew from the new time. */
 static int clock_changed_cb(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        struct reboot *r = userdata;
         uint64_t expirations;
 
         /* ECANCELED is the news itself; the read only resets the cancellation. */
         if (read(fd, &expirations, sizeof(expirations)) < 0 && errno != ECANCELED && errno != EAGAIN)
                 log_debug_errno(-errno, "Reading the clock watch failed: %m");
-        if (clock_watch_arm(fd) < 0)
-                log_warning("Cannot watch the system clock any more; windows follow it only at the next timer");
+        if (clock_watch_arm(fd) < 0) {
+                log_warning("Cannot watch the system clock now; windows follow it at the next timer (trying again)");
+                r->clock_unwatched = true;
+        }
         log_info("The system clock was set; looking at the maintenance windows again");
-        reboot_kick(userdata);
+        reboot_kick(r);
         return 0;
 }
 
