@@ -17,10 +17,17 @@
  * the same invocation) are written at most this often; intents are written before their call.
  * A save rewrites the whole record: one per answer made a large containment CPU-bound. */
 #define CONTAIN_SAVE_DELAY_USEC USEC_PER_SEC
+/* A batch short of CONTAIN_BATCH_MAX waits this long for more instances of its region (the next
+ * listing page) before it goes out: a half-full batch costs as many calls as a full one. */
+#define CONTAIN_FILL_USEC (100 * USEC_PER_MSEC)
 
 struct contain {
         struct contain_options o;
-        sd_event_source *flush_source;  /* sends what contain_instance() collected */
+        sd_event_source *flush_source;  /* sends the full batches contain_instance() collected */
+        sd_event_source *fill_source;   /* sends the others, CONTAIN_FILL_USEC after the first */
+        sd_event_source *commit_source; /* writes the intents of committing[], then runs them */
+        struct batch **committing;      /* intents recorded, not yet on disk */
+        size_t n_committing;
         sd_event_source *save_source;   /* writes the record's outcomes (save_record_later()) */
         struct batch *batches;          /* every batch: collected, in a call or waiting for a poll */
         struct batch **waiting;         /* collected, one per region and key set, not sent yet */
@@ -465,6 +472,7 @@ static void results_done_cb(const struct ecs_result *r, void *userdata) {
 
 static int batch_record_intents(struct batch *b);
 static void batch_run(struct batch *b);
+static void batch_commit(struct batch *b);
 
 /* RunCommand refuses the whole call for one instance it cannot run on (not Running any more, its
  * agent gone, Windows after all): halves go out on their own until that one is alone. */
@@ -484,7 +492,7 @@ static void batch_split(struct batch *b) {
                                 batch_fail_all(h, "ENOMEM", "cannot split the call");
                         batch_free(h);
                 } else
-                        batch_run(h);
+                        batch_commit(h);
         }
 }
 
@@ -578,9 +586,45 @@ static int batch_record_intents(struct batch *b) {
                 if (r >= 0)
                         e->busy = true;
         }
-        if (r >= 0)
-                r = contained_save(c->o.record);
         return r;
+}
+
+/* Runs b once its intents are on disk. The intents of every batch that gets there in one loop
+ * iteration are written together: a save rewrites the whole record. */
+static void batch_commit(struct batch *b) {
+        struct contain *c = b->contain;
+        struct batch **a = reallocarray(c->committing, c->n_committing + 1, sizeof(*a));
+
+        if (!a) {
+                batch_fail_all(b, "ENOMEM", "cannot record the intent");
+                return batch_free(b);
+        }
+        c->committing = a;
+        c->committing[c->n_committing++] = b;
+        contain_hold(c);
+        (void) sd_event_source_set_enabled(c->commit_source, SD_EVENT_ONESHOT);
+}
+
+static int commit_cb(sd_event_source *s, void *userdata) {
+        struct contain *c = userdata;
+        struct batch **committing = TAKE_PTR(c->committing);
+        size_t n = c->n_committing;
+        int r = contained_save(c->o.record);
+
+        c->n_committing = 0;
+        if (r < 0)
+                log_error_errno(r, "Failed to save the containment record in %s: %m", c->o.record->directory);
+        for (size_t i = 0; i < n; i++) {
+                if (r < 0) {
+                        batch_fail_all(committing[i], "state-write-failed", "cannot record the intent");
+                        batch_free(committing[i]);
+                } else
+                        batch_run(committing[i]);
+        }
+        free(committing);
+        for (size_t i = 0; i < n; i++)
+                contain_release(c);
+        return 0;
 }
 
 /* ---- agent status -------------------------------------------------------------------------- */
@@ -647,10 +691,10 @@ static void status_done_cb(const struct ecs_result *r, void *userdata) {
                 if (!b->ids[0])
                         batch_free(b);
                 else if (batch_record_intents(b) < 0) {
-                        batch_fail_all(b, "state-write-failed", "cannot record the intent");
+                        batch_fail_all(b, "ENOMEM", "cannot record the intent");
                         batch_free(b);
                 } else
-                        batch_run(b);
+                        batch_commit(b);
         }
         ecs_agent_statuses_free(a, n);
         free(next);
@@ -686,6 +730,8 @@ static bool already_sent(const struct contain *c, const char *id, const char *di
         return e && streq(e->digest, digest) && (e->status == CONTAINED_DONE || e->busy);
 }
 
+static int arm_fill(struct contain *c);
+
 int contain_instance(struct contain *c, const char *region, char *const *keys, size_t n, const char *id,
                      const struct event_fields *why) {
         char digest[CONTAIN_DIGEST_LEN + 1];
@@ -706,22 +752,51 @@ int contain_instance(struct contain *c, const char *region, char *const *keys, s
         b = batch_waiting(c, region, keys, n, digest);
         if (!b || batch_add(b, id, why->keypair, why->reason) < 0)
                 return log_error_errno(-ENOMEM, "Out of memory while containing %s", id);
-        return sd_event_source_set_enabled(c->flush_source, SD_EVENT_ONESHOT);
+        if (strv_length(b->ids) == CONTAIN_BATCH_MAX)
+                return sd_event_source_set_enabled(c->flush_source, SD_EVENT_ONESHOT);
+        return arm_fill(c);
 }
 
 /* Everything collected in this loop iteration goes out, 50 instances a call. */
-static int flush_cb(sd_event_source *s, void *userdata) {
-        struct contain *c = userdata;
-        size_t n = c->n_waiting;
-        struct batch **waiting;
+/* Sends the waiting batches, all of them or only the full ones. */
+static void send_waiting(struct contain *c, bool all) {
+        size_t kept = 0;
 
         if (c->paused)
-                return 0;       /* contain_pause(c, false) flushes them */
-        waiting = TAKE_PTR(c->waiting);
-        c->n_waiting = 0;
-        for (size_t i = 0; i < n; i++)
-                batch_check_agents(waiting[i]);
-        free(waiting);
+                return; /* contain_pause(c, false) sends them */
+        for (size_t i = 0; i < c->n_waiting; i++) {
+                struct batch *b = c->waiting[i];
+                if (all || strv_length(b->ids) == CONTAIN_BATCH_MAX)
+                        batch_check_agents(b);
+                else
+                        c->waiting[kept++] = b;
+        }
+        c->n_waiting = kept;
+        if (kept == 0)
+                c->waiting = mfree(c->waiting);
+}
+
+static int flush_cb(sd_event_source *s, void *userdata) {
+        send_waiting(userdata, false);
+        return 0;
+}
+
+static int fill_cb(sd_event_source *s, uint64_t usec, void *userdata) {
+        send_waiting(userdata, true);
+        return 0;
+}
+
+/* The batches that are not full go out within CONTAIN_FILL_USEC (at once if that cannot be
+ * timed). */
+static int arm_fill(struct contain *c) {
+        int enabled = SD_EVENT_OFF;
+
+        (void) sd_event_source_get_enabled(c->fill_source, &enabled);
+        if (enabled != SD_EVENT_OFF)
+                return 0;
+        if (sd_event_source_set_time_relative(c->fill_source, CONTAIN_FILL_USEC) < 0 ||
+            sd_event_source_set_enabled(c->fill_source, SD_EVENT_ONESHOT) < 0)
+                send_waiting(c, true);
         return 0;
 }
 
@@ -794,6 +869,17 @@ int contain_new(const struct contain_options *o, struct contain **ret) {
         /* Idle priority: instances found by answers already waiting join the same calls. */
         (void) sd_event_source_set_priority(c->flush_source, SD_EVENT_PRIORITY_IDLE);
         (void) sd_event_source_set_enabled(c->flush_source, SD_EVENT_OFF);
+        r = sd_event_add_time_relative(o->event, &c->fill_source, CLOCK_MONOTONIC, CONTAIN_FILL_USEC,
+                                       USEC_PER_MSEC, fill_cb, c);
+        if (r < 0)
+                return r;
+        (void) sd_event_source_set_enabled(c->fill_source, SD_EVENT_OFF);
+        r = sd_event_add_defer(o->event, &c->commit_source, commit_cb, c);
+        if (r < 0)
+                return r;
+        /* Idle priority: the answers already waiting add their batches to the same save. */
+        (void) sd_event_source_set_priority(c->commit_source, SD_EVENT_PRIORITY_IDLE);
+        (void) sd_event_source_set_enabled(c->commit_source, SD_EVENT_OFF);
         r = sd_event_add_time_relative(o->event, &c->save_source, CLOCK_MONOTONIC, CONTAIN_SAVE_DELAY_USEC,
                                        USEC_PER_MSEC, save_cb, c);
         if (r < 0)
@@ -809,6 +895,11 @@ struct contain *contain_free(struct contain *c) {
         if (!c)
                 return NULL;
         sd_event_source_disable_unref(c->flush_source);
+        sd_event_source_disable_unref(c->fill_source);
+        sd_event_source_disable_unref(c->commit_source);
+        for (size_t i = 0; i < c->n_committing; i++)
+                batch_free(c->committing[i]);
+        free(c->committing);
         /* What is left unsaved is written by the record's owner (agent_free()). */
         sd_event_source_disable_unref(c->save_source);
         /* Batches of calls cancelled with their client or waiting for a poll, and collected ones. */
@@ -822,8 +913,10 @@ struct contain *contain_free(struct contain *c) {
 
 void contain_pause(struct contain *c, bool pause) {
         c->paused = pause;
-        if (!pause && c->n_waiting > 0)
+        if (!pause && c->n_waiting > 0) {
                 (void) sd_event_source_set_enabled(c->flush_source, SD_EVENT_ONESHOT);
+                (void) arm_fill(c);
+        }
 }
 
 unsigned contain_calls_in_flight(const struct contain *c) {
