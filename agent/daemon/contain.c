@@ -724,10 +724,11 @@ static struct batch *batch_waiting(struct contain *c, const char *region, char *
         return b;
 }
 
+/* Contained with this key set, or in a batch already (a changed set is sent at the next pass). */
 static bool already_sent(const struct contain *c, const char *id, const char *digest) {
         const struct contained_entry *e = contained_find(c->o.record, id);
 
-        return e && streq(e->digest, digest) && (e->status == CONTAINED_DONE || e->busy);
+        return contain_holds(c, id) || (e && streq(e->digest, digest) && (e->status == CONTAINED_DONE || e->busy));
 }
 
 static int arm_fill(struct contain *c);
@@ -755,6 +756,23 @@ int contain_instance(struct contain *c, const char *region, char *const *keys, s
         if (strv_length(b->ids) == CONTAIN_BATCH_MAX)
                 return sd_event_source_set_enabled(c->flush_source, SD_EVENT_ONESHOT);
         return arm_fill(c);
+}
+
+void contain_retry_failed(struct contain *c, const struct state *queue) {
+        struct contained_entry *e;
+        size_t i = 0;
+
+        while (!c->o.dry_run && contained_iterate(c->o.record, &i, &e)) {
+                const struct queue_entry *q = state_find(queue, e->instance_id);
+                char **keys = contained_get_keyset(c->o.record, e->digest);
+                struct event_fields why;
+
+                if (e->status != CONTAINED_FAILED || e->busy || !keys || !q ||
+                    (q->state != QUEUE_PENDING && q->state != QUEUE_REBOOTING))
+                        continue;
+                why = (struct event_fields) { .keypair = q->keypair, .reason = q->reason, .region = e->region };
+                (void) contain_instance(c, e->region, keys, strv_length(keys), e->instance_id, &why);
+        }
 }
 
 /* Everything collected in this loop iteration goes out, 50 instances a call. */

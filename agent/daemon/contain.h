@@ -9,6 +9,7 @@
 #include "io/contained.h"
 #include "io/ecs.h"
 #include "io/report.h"
+#include "io/state.h"
 #include "logic/conf.h"
 
 struct contain;
@@ -39,6 +40,10 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(struct contain *, contain_free);
  * already contained there. -ENOMEM. */
 int contain_instance(struct contain *c, const char *region, char *const *keys, size_t n, const char *id,
                      const struct event_fields *why);
+
+/* Sends the command again to every detached instance whose containment failed and whose reboot is
+ * still to come (a listing by key pair no longer shows it, and it stays exposed until then). */
+void contain_retry_failed(struct contain *c, const struct state *queue);
 
 /* The instance waits for or runs the command: its reboot waits too (a reboot would cut the
  * command off and leave the key in place until the instance is up again). */

@@ -2,7 +2,9 @@
 # Containment when a region's revoked keys are too many for one Cloud Assistant command (24 RSA
 # keys: over the 16 KB content limit): every bound instance is still contained, with the key of
 # its own key pair, and its events say so; the instances whose key set fits (a second region with
-# two revoked key pairs) get the region's whole set as before.
+# two revoked key pairs) get the region's whole set as before. An instance whose agent was offline
+# is detached (no listing by key pair shows it any more) and contained at a later pass once its
+# agent is back, while its reboot is still to come; nothing else is sent again.
 . "$(dirname "$0")/lib.sh"
 
 for n in $(seq -w 1 24); do
@@ -18,6 +20,7 @@ keypairs = [{"region": "cn-hangzhou", "name": "kp-%02d" % n, "public_key": pub("
 keypairs += [{"region": "cn-beijing", "name": "small-%d" % n, "public_key": pub("%s/small-%d" % (T, n))} for n in (1, 2)]
 instances = [inst("i-%02d-%d" % (n, k), "cn-hangzhou", "kp-%02d" % n) for n in range(1, 25) for k in (1, 2)]
 instances += [inst("i-small-%d" % n, "cn-beijing", "small-%d" % n) for n in (1, 2)]
+instances += [dict(inst("i-offline", "cn-beijing", "small-1"), cloud_assistant="offline")]
 json.dump({"regions": ["cn-hangzhou", "cn-beijing"],
            "credentials": [{"access_key_id": "testid", "access_key_secret": "testsecret"}],
            "keypairs": keypairs, "instances": instances}, open(T + "/fleet.json", "w"))
@@ -35,7 +38,8 @@ kr_install_list "$T/revoked.list" revoked.list
 
 rc=0; kr_run_once || rc=$?
 kr_expect_eq "$rc" 0 "--once exit status"
-kr_expect_eq "$(kr_count_events contain-failed)" 0 "contain-failed events"
+kr_expect_eq "$(kr_count_events contain-failed)" 1 "contain-failed events"
+kr_expect_eq "$(kr_count_events contain-failed INSTANCE=i-offline ERROR=agent-offline)" 1 "contain-failed of the offline agent"
 kr_expect_eq "$(kr_count_events contained REGION=cn-hangzhou)" 48 "contained events in the region with 24 RSA keys"
 kr_expect_eq "$(kr_count_events contained REGION=cn-beijing)" 2 "contained events in the region with two keys"
 kr_emuctl ca-state >"$T/ca.json"
@@ -47,6 +51,8 @@ bad = []
 for i in fleet["instances"]:
     blocked = set(ca[i["id"]]["revoked_keys"] or [])
     want = {key[(i["region"], i["key_pair_name"])]}
+    if i["id"] == "i-offline":
+        continue
     if i["region"] == "cn-beijing":
         want = {v for (r, _), v in key.items() if r == "cn-beijing"}  # the whole set fits: both keys
     if not want <= blocked or (i["region"] == "cn-hangzhou" and len(blocked) != 1):
@@ -56,7 +62,11 @@ sys.exit(1 if bad else 0)
 PY
 kr_pass "24 RSA keys in a region: every instance contained with its own key pair's key; a small set is sent whole"
 
+kr_emuctl ca-agent i-offline online >/dev/null
 before=$(kr_count_calls RunCommand)
 rc=0; kr_run_once || rc=$?
-kr_expect_eq "$(kr_count_calls RunCommand)" "$before" "RunCommand calls of a rescan"
-kr_pass "a rescan sends nothing again"
+kr_expect_eq "$rc" 0 "--once exit status of the rescan"
+kr_expect_eq "$(kr_count_calls RunCommand)" "$((before + 1))" "RunCommand calls of the rescan"
+kr_expect_eq "$(kr_count_events contained INSTANCE=i-offline KEYPAIR=small-1)" 1 "contained event of i-offline, its agent back"
+kr_expect_eq "$(kr_count_events detached INSTANCE=i-offline)" 1 "detached events of i-offline"
+kr_pass "the detached instance whose agent was offline is contained at the next pass; nothing else is sent again"
