@@ -36,7 +36,7 @@ struct enforce_target {
         size_t n_linux;
         size_t n_bound;                 /* Windows ones included */
         bool failed;                    /* its listing did not reach the end */
-        char **contain_keys;            /* its key pair's key, when the region's are too many */
+        size_t contain_run;             /* which of the region's key runs holds its key (+ 1; 0: not known) */
 };
 
 struct enforce_region {
@@ -61,7 +61,8 @@ struct enforce_region {
         size_t listing_seen;            /* region listing: instances seen */
         bool failed;                    /* something here could not be listed */
         char **contain_keys;            /* sorted "TYPE BLOB" strv of the revoked keys here */
-        bool contain_keys_fit;          /* they fit one command */
+        size_t *contain_run_ends;       /* runs of them that fit one command each */
+        size_t n_contain_runs;
 };
 
 struct enforce {
@@ -86,7 +87,6 @@ static void target_free(struct enforce_target *t) {
         free(t->linux_ids);
         free(t->keypair);
         free(t->next_token);
-        strv_free(t->contain_keys);
         free(t);
 }
 
@@ -102,6 +102,7 @@ static void region_free(struct enforce_region *g) {
         free(g->name_found);
         ecs_keypairs_free(g->keypairs, g->n_keypairs);
         strv_free(g->contain_keys);
+        free(g->contain_run_ends);
         free(g);
 }
 
@@ -151,32 +152,52 @@ static int keys_add(char ***l, const char *public_key) {
         return strv_contains(*l, key) ? 0 : strv_extend(l, key);
 }
 
-/* The keys an instance bound to t's key pair is sent: all of the region's when they fit one
- * command (a copy of another revoked key there is blocked too), else its key pair's own. */
-static char **target_contain_keys(struct enforce_target *t) {
-        struct enforce_region *g = t->region;
+/* The run of g's keys that holds public_key (0 when none does: its key is unknown). */
+static size_t region_key_run(const struct enforce_region *g, const char *public_key) {
+        _cleanup_free_ char *key = NULL;
 
-        if (g->contain_keys_fit)
-                return g->contain_keys;
-        for (size_t i = 0; !t->contain_keys && i < g->n_keypairs; i++)
+        if (!public_key || sshkey_type_and_blob(public_key, &key) < 0)
+                return 0;
+        for (size_t r = 0, i = 0; r < g->n_contain_runs; r++)
+                for (; i < g->contain_run_ends[r]; i++)
+                        if (streq(g->contain_keys[i], key))
+                                return r + 1;
+        return 0;
+}
+
+/* The keys an instance bound to t's key pair is sent: all of the region's when they fit one
+ * command (a copy of another revoked key there is blocked too), else the run that holds its key
+ * pair's own key (instances of several key pairs still share a command). */
+static char *const *target_contain_keys(struct enforce_target *t, size_t *ret_n) {
+        struct enforce_region *g = t->region;
+        size_t start;
+
+        for (size_t i = 0; t->contain_run == 0 && g->n_contain_runs > 1 && i < g->n_keypairs; i++)
                 if (streq(g->keypairs[i].name, t->keypair))
-                        (void) keys_add(&t->contain_keys, g->keypairs[i].public_key);
-        return t->contain_keys ? t->contain_keys : g->contain_keys;
+                        t->contain_run = region_key_run(g, g->keypairs[i].public_key);
+        if (t->contain_run == 0) {
+                *ret_n = strv_length(g->contain_keys);
+                return g->contain_keys;
+        }
+        start = t->contain_run > 1 ? g->contain_run_ends[t->contain_run - 2] : 0;
+        *ret_n = g->contain_run_ends[t->contain_run - 1] - start;
+        return g->contain_keys + start;
 }
 
 /* Sends i the revoked keys when it is in the containment scope (t: its key pair, or NULL). */
 static void region_contain(struct enforce_region *g, const struct ecs_instance *i, struct enforce_target *t) {
         struct enforce *p = g->pass;
         struct event_fields f = { .region = g->name };
-        char **keys = g->contain_keys;
+        char *const *keys = g->contain_keys;
+        size_t n = strv_length(g->contain_keys);
 
         if (!p->o.contain || !contain_in_scope(p->o.contain_scope, i, t != NULL))
                 return;
         if (t) {
                 f = detach_target_fields(&p->pass, &t->d, NULL, NULL, NULL);
-                keys = target_contain_keys(t);
+                keys = target_contain_keys(t, &n);
         }
-        (void) contain_instance(p->o.contain, g->name, keys, strv_length(keys), i->instance_id, &f);
+        (void) contain_instance(p->o.contain, g->name, keys, n, i->instance_id, &f);
 }
 
 static int compare_strings(const void *a, const void *b) {
@@ -197,11 +218,14 @@ static int region_collect_keys(struct enforce_region *g) {
                 return r;
         if (g->contain_keys)
                 qsort(g->contain_keys, strv_length(g->contain_keys), sizeof(char *), compare_strings);
-        g->contain_keys_fit = contain_keys_fit(g->contain_keys, strv_length(g->contain_keys));
-        if (!g->contain_keys_fit)
-                log_info("The %zu revoked keys of %s are too many for one Cloud Assistant command: instances "
-                         "bound to a revoked key pair are sent the key of their own", strv_length(g->contain_keys),
-                         g->name);
+        r = contain_keys_split(g->contain_keys, strv_length(g->contain_keys), &g->contain_run_ends,
+                               &g->n_contain_runs);
+        if (r < 0)
+                return r;
+        if (g->n_contain_runs > 1)
+                log_info("The %zu revoked keys of %s are too many for one Cloud Assistant command: split into %zu "
+                         "runs, an instance bound to a revoked key pair is sent the run that holds its own",
+                         strv_length(g->contain_keys), g->name, g->n_contain_runs);
         return 0;
 }
 

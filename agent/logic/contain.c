@@ -115,6 +115,33 @@ uint64_t contain_next_look_usec(unsigned looks, uint64_t run_usec) {
         return pause < CONTAIN_LOOK_AGAIN_MAX_USEC ? pause : CONTAIN_LOOK_AGAIN_MAX_USEC;
 }
 
+static int ends_append(size_t **ends, size_t *n, size_t end) {
+        size_t *a = reallocarray(*ends, *n + 1, sizeof(*a));
+
+        if (!a)
+                return -ENOMEM;
+        a[(*n)++] = end;
+        *ends = a;
+        return 0;
+}
+
+int contain_keys_split(char *const *keys, size_t n, size_t **ret_ends, size_t *ret_n) {
+        _cleanup_free_ size_t *ends = NULL;
+        size_t runs = 0, start = 0;
+
+        for (size_t i = 1; i < n; i++)
+                if (!contain_keys_fit(keys + start, i + 1 - start)) {
+                        if (ends_append(&ends, &runs, i) < 0)
+                                return -ENOMEM;
+                        start = i;
+                }
+        if (n > 0 && ends_append(&ends, &runs, n) < 0)
+                return -ENOMEM;
+        *ret_ends = TAKE_PTR(ends);
+        *ret_n = runs;
+        return 0;
+}
+
 void contain_client_token(const char *digest, char *const *ids, size_t n, char *buf) {
         _cleanup_free_ char *text = join_lines(digest, ids, n, "");
 

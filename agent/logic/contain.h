@@ -31,6 +31,11 @@ int contain_command_build(char *const *keys, size_t n, char **ret);
 /* Whether one command can carry these keys (contain_command_build() would not say -E2BIG). */
 bool contain_keys_fit(char *const *keys, size_t n);
 
+/* Splits keys[0..n) into consecutive runs, each as long as one command can carry: (*ret_ends)[k]
+ * is one past the last key of run k, *ret_n the number of runs (one for keys that fit). A key too
+ * large for any command is a run of its own (its command says -E2BIG). -ENOMEM. */
+int contain_keys_split(char *const *keys, size_t n, size_t **ret_ends, size_t *ret_n);
+
 /* Looking at an invocation's results: the first look after the run time seen so far (or a guess
  * before any), then, while some instance is still running, after a pause that doubles from
  * CONTAIN_LOOK_AGAIN_MIN_USEC up to CONTAIN_LOOK_AGAIN_MAX_USEC. */

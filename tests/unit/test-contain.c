@@ -76,6 +76,29 @@ static void test_command(void) {
         CHECK(contain_keys_fit(good, 2));
 }
 
+static void test_split(void) {
+        char *many[400], *one[] = { (char *) K1 };
+        _cleanup_free_ size_t *ends = NULL, *single = NULL;
+        size_t n = 0, n_single = 0, start = 0;
+
+        for (size_t i = 0; i < ELEMENTSOF(many); i++)
+                many[i] = (char *) K1;
+        CHECK_INTEQ(contain_keys_split(many, ELEMENTSOF(many), &ends, &n), 0);
+        CHECK(n > 1);
+        for (size_t r = 0; r < n; r++) {
+                CHECK(ends[r] > start);
+                CHECK(contain_keys_fit(many + start, ends[r] - start));
+                /* Each run is as long as it can be: one key more would not fit. */
+                if (r + 1 < n)
+                        CHECK(!contain_keys_fit(many + start, ends[r] + 1 - start));
+                start = ends[r];
+        }
+        CHECK_INTEQ(start, ELEMENTSOF(many));
+        CHECK_INTEQ(contain_keys_split(one, 1, &single, &n_single), 0);
+        CHECK_INTEQ(n_single, 1);
+        CHECK_INTEQ(single[0], 1);
+}
+
 static const struct {
         const char *output;
         int result;
@@ -149,6 +172,7 @@ int main(void) {
         test_next_look();
         test_digest_and_token();
         test_command();
+        test_split();
         test_summary();
         TESTS_DONE();
 }
