@@ -14,8 +14,8 @@
 
 /* How often instances being rebooted are looked at. */
 #define REBOOT_POLL_USEC (3 * USEC_PER_SEC)
-/* How long an unanswered RebootInstance may leave no trace before it counts as not sent. */
-#define REBOOT_GRACE_USEC (20 * USEC_PER_SEC)
+/* How long a reboot the API accepted may take to show in DescribeInstances. */
+#define REBOOT_SHOW_USEC (20 * USEC_PER_SEC)
 #define REBOOT_DESCRIBE_MAX 100
 #define REBOOT_WINDOW_ACCURACY_USEC USEC_PER_SEC
 
@@ -226,6 +226,13 @@ static void precheck_one(struct reboot *r, struct queue_entry *e, const struct e
         }
 }
 
+/* How long an unanswered RebootInstance may leave no trace before it counts as not sent: a request
+ * the client gave up on may still reach the API until its last attempt's timeout, and the attempts
+ * are not known after a restart. Concluding too early would reboot twice. */
+static uint64_t reboot_grace_usec(const struct conf *c) {
+        return REBOOT_SHOW_USEC + (uint64_t) (c->max_retries + 1) * c->request_timeout_usec;
+}
+
 static void follow_one(struct reboot *r, struct queue_entry *e, const struct ecs_instance *i) {
         struct planner_follow_input in = {
                 .instance = i,
@@ -234,7 +241,7 @@ static void follow_one(struct reboot *r, struct queue_entry *e, const struct ecs
                 .seen_down = e->seen_down,
                 .elapsed_usec = reboot_now(r) - MIN(e->reboot_started_usec, reboot_now(r)),
                 .health_timeout_usec = r->o.conf->health_timeout_usec,
-                .grace_usec = REBOOT_GRACE_USEC,
+                .grace_usec = reboot_grace_usec(r->o.conf),
         };
         struct event_fields f = entry_fields(r, e, NULL, NULL);
 
