@@ -98,6 +98,18 @@ bool startswith(const char *s, const char *prefix) {
         return strneq(s, prefix, strlen(prefix));
 }
 
+int free_and_strdup(char **p, const char *s) {
+        char *copy;
+
+        if (streq_ptr(*p, s))
+                return 0;
+        copy = s ? strdup(s) : NULL;
+        if (s && !copy)
+                return -ENOMEM;
+        free_and_replace_str(p, copy);
+        return 1;
+}
+
 char *strstrip(char *s) {
         char *e;
 

@@ -19,6 +19,10 @@ char *strstrip(char *s);
 /* True when s begins with prefix. */
 bool startswith(const char *s, const char *prefix);
 
+/* Replaces *p (freed) with a copy of s (NULL for none): 1 when it changed, 0 when *p already
+ * equals s, -ENOMEM (and *p unchanged). */
+int free_and_strdup(char **p, const char *s);
+
 /* True when s[0..len) is valid UTF-8 without NUL bytes. */
 bool utf8_is_valid(const char *s, size_t len);
 

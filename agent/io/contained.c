@@ -219,15 +219,6 @@ struct contained_entry *contained_find(const struct contained *c, const char *in
         return hashmap_get(c->by_instance, instance_id);
 }
 
-static int set_string(char **p, const char *v) {
-        char *copy = v ? strdup(v) : NULL;
-
-        if (v && !copy)
-                return -ENOMEM;
-        free_and_replace_str(p, copy);
-        return 0;
-}
-
 /* The entry of instance_id (created if missing) for this key set: a new key set starts a new
  * exposure (found now, no attempts yet). */
 static int entry_for_keys(struct contained *c, const char *instance_id, const char *region, const char *digest,
@@ -242,7 +233,7 @@ static int entry_for_keys(struct contained *c, const char *instance_id, const ch
                         return -ENOMEM;
                 }
         }
-        if (set_string(&e->region, region) < 0 || set_string(&e->digest, digest) < 0)
+        if (free_and_strdup(&e->region, region) < 0 || free_and_strdup(&e->digest, digest) < 0)
                 return -ENOMEM;
         if (!same_keys) {
                 e->attempts = 0;
@@ -262,7 +253,7 @@ int contained_begin(struct contained *c, const char *instance_id, const char *re
         if (isempty(instance_id) || isempty(region) || isempty(digest) || isempty(token))
                 return -EINVAL;
         if (entry_for_keys(c, instance_id, region, digest, keys, now_usec, &e) < 0 ||
-            set_string(&e->token, token) < 0 || set_string(&e->invoke_id, NULL) < 0 || set_string(&e->error, NULL) < 0)
+            free_and_strdup(&e->token, token) < 0 || free_and_strdup(&e->invoke_id, NULL) < 0 || free_and_strdup(&e->error, NULL) < 0)
                 return -ENOMEM;
         e->attempts++;
         e->removed = 0;
@@ -278,8 +269,8 @@ int contained_note_unsent(struct contained *c, const char *instance_id, const ch
         if (isempty(instance_id) || isempty(region) || isempty(digest) || isempty(error))
                 return -EINVAL;
         if (entry_for_keys(c, instance_id, region, digest, keys, now_usec, &e) < 0 ||
-            (!e->token && set_string(&e->token, "") < 0) || set_string(&e->invoke_id, NULL) < 0 ||
-            set_string(&e->error, error) < 0)
+            (!e->token && free_and_strdup(&e->token, "") < 0) || free_and_strdup(&e->invoke_id, NULL) < 0 ||
+            free_and_strdup(&e->error, error) < 0)
                 return -ENOMEM;
         e->removed = 0;
         e->status = CONTAINED_FAILED;
@@ -288,7 +279,7 @@ int contained_note_unsent(struct contained *c, const char *instance_id, const ch
 
 int contained_set(struct contained *c, struct contained_entry *e, enum contained_status s, const char *invoke_id,
                   const char *error, uint64_t now_usec) {
-        if ((invoke_id && set_string(&e->invoke_id, invoke_id) < 0) || set_string(&e->error, error) < 0)
+        if ((invoke_id && free_and_strdup(&e->invoke_id, invoke_id) < 0) || free_and_strdup(&e->error, error) < 0)
                 return -ENOMEM;
         e->status = s;
         e->updated_usec = now_usec;

@@ -56,15 +56,6 @@ struct retired_entry *retired_find(const struct retired *r, const char *region, 
         return key ? hashmap_get(r->by_key, key) : NULL;
 }
 
-static int set_string(char **p, const char *v) {
-        char *copy = v ? strdup(v) : NULL;
-
-        if (v && !copy)
-                return -ENOMEM;
-        free_and_replace_str(p, copy);
-        return 0;
-}
-
 int retired_put(struct retired *r, const char *region, const char *name, const char *public_key, const char *reason,
                 uint64_t now_usec, struct retired_entry **ret) {
         struct retired_entry *e;
@@ -80,7 +71,7 @@ int retired_put(struct retired *r, const char *region, const char *name, const c
                         return -ENOMEM;
                 }
         }
-        if (set_string(&e->public_key, public_key) < 0 || set_string(&e->reason, reason) < 0)
+        if (free_and_strdup(&e->public_key, public_key) < 0 || free_and_strdup(&e->reason, reason) < 0)
                 return -ENOMEM;
         e->saved_usec = now_usec;
         e->deleted_usec = 0;

@@ -412,18 +412,6 @@ static bool valid_string(const char *v, bool optional) {
 }
 
 /* Replaces *p with a copy of v (NULL allowed) unless they are equal; -ENOMEM. */
-static int replace_str(char **p, const char *v) {
-        char *copy;
-
-        if (streq_ptr(*p, v))
-                return 0;
-        copy = v ? strdup(v) : NULL;
-        if (v && !copy)
-                return -ENOMEM;
-        free_and_replace_str(p, copy);
-        return 1;
-}
-
 int state_begin_detach(struct state *s, const char *instance_id, const char *region, const char *keypair,
                        const char *reason, struct queue_entry **ret) {
         struct queue_entry *e = state_find(s, instance_id);
@@ -434,8 +422,8 @@ int state_begin_detach(struct state *s, const char *instance_id, const char *reg
                 return -EBUSY;
         if (!valid_string(region, false) || !valid_string(keypair, false) || !valid_string(reason, true))
                 return -EINVAL;
-        if (replace_str(&e->region, region) < 0 || replace_str(&e->keypair, keypair) < 0 ||
-            replace_str(&e->reason, reason) < 0)
+        if (free_and_strdup(&e->region, region) < 0 || free_and_strdup(&e->keypair, keypair) < 0 ||
+            free_and_strdup(&e->reason, reason) < 0)
                 return -ENOMEM;
         if (e->state != QUEUE_DETACHING) {
                 e->detached_usec = 0;
@@ -454,7 +442,7 @@ int state_begin_detach(struct state *s, const char *instance_id, const char *reg
 }
 
 int state_set_origin(struct state *s, struct queue_entry *e, const char *list, unsigned line) {
-        if (replace_str(&e->list, list) < 0)
+        if (free_and_strdup(&e->list, list) < 0)
                 return -ENOMEM;
         e->line = line;
         s->dirty = true;

@@ -241,6 +241,19 @@ static void test_strv(void) {
         CHECK(!strv_free(NULL));
 }
 
+static void test_free_and_strdup(void) {
+        char *p = NULL;
+
+        CHECK_INTEQ(free_and_strdup(&p, NULL), 0);
+        CHECK_INTEQ(free_and_strdup(&p, "a"), 1);
+        CHECK_STREQ(p, "a");
+        CHECK_INTEQ(free_and_strdup(&p, "a"), 0);
+        CHECK_INTEQ(free_and_strdup(&p, "bc"), 1);
+        CHECK_STREQ(p, "bc");
+        CHECK_INTEQ(free_and_strdup(&p, NULL), 1);
+        CHECK(!p);
+}
+
 int main(void) {
         test_boolean();
         test_unsigned();
@@ -249,5 +262,6 @@ int main(void) {
         test_strip();
         test_split();
         test_strv();
+        test_free_and_strdup();
         TESTS_DONE();
 }
