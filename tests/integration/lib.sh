@@ -126,6 +126,19 @@ kr_emuctl() {
         "$PYTHON3" "$EMULATOR/emuctl.py" --control-port-file "$T/control-port" "$@"
 }
 
+# kr_random_seconds MIN SPAN: a random duration in [MIN, MIN + SPAN) milliseconds (from $RANDOM,
+# which a test seeds), printed as seconds.
+kr_random_seconds() {
+        local r=$(($1 + RANDOM % $2))
+        printf '%d.%03d' $((r / 1000)) $((r % 1000))
+}
+
+# Whether every entry of the reboot queue is done.
+kr_queue_settled() {
+        "$PYTHON3" -c 'import json, sys
+sys.exit(any(e["state"] != "done" for e in json.load(open(sys.argv[1]))["entries"]))' "$T/state/queue.json"
+}
+
 kr_expect_eq() {
         [ "$1" = "$2" ] || kr_fail "$3: got '$1', expected '$2'"
 }

@@ -34,12 +34,6 @@ printf '[Reboot]\nWindow=always\nMaxParallel=10\n' >>"$T/keyrevoke.conf"
 printf '[Reboot]\nMaxParallel=10\n' >>"$T/closed.conf"
 kr_install_list "$T/generated.list" generated.list
 
-# A random delay in [0.2, 3) seconds.
-kr_random_delay() {
-        local r=$((RANDOM % 2800 + 200))
-        printf '%d.%03d' $((r / 1000)) $((r % 1000))
-}
-
 # Launches an instance bound to a revoked key pair (one in five Windows), as $T/late.jsonl records.
 kr_launch() {
         "$PYTHON3" - "$T/expect.json" "$1" "$RANDOM" >>"$T/late.jsonl" <<'PY'
@@ -59,7 +53,7 @@ kr_round() {
         local conf="$1" mode="" pid rc=0 delay
         kr_launch "$KR_ROUND"
         [ $((RANDOM % 4)) -eq 0 ] && mode=--once
-        delay=$(kr_random_delay)
+        delay=$(kr_random_seconds 200 2800)
         "$KEYREVOKED" -c "$conf" $mode 2>>"$T/daemon.log" &
         pid=$!
         sleep "$delay"
@@ -103,10 +97,6 @@ kr_start_daemon
 # The end: a pass of the last start is over, nothing is left in flight in the queue, the emulator
 # is idle (what is missing from the queue then is lost: the checks below tell). When that does not
 # happen, the counts are still printed before the test fails.
-kr_queue_settled() {
-        "$PYTHON3" -c 'import json, sys
-sys.exit(any(e["state"] != "done" for e in json.load(open(sys.argv[1]))["entries"]))' "$T/state/queue.json"
-}
 settled=yes
 kr_wait_for '[ "$(kr_count_events enforcement-complete)" -gt "$passes" ]' 30 || settled="no pass after the last start"
 kr_wait_for kr_queue_settled 120 || settled="the queue did not settle"

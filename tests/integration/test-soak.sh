@@ -40,12 +40,6 @@ cp "$T/keyrevoke.conf" "$T/a.conf"
 sed 's/^MaxConcurrentRequests=8/MaxConcurrentRequests=3/; s/^MaxParallel=10/MaxParallel=4/' "$T/a.conf" >"$T/b.conf"
 kr_install_list "$T/generated.list" generated.list
 
-# A random duration in [$1, $1 + $2) milliseconds, as seconds.
-kr_random_seconds() {
-        local r=$(($1 + RANDOM % $2))
-        printf '%d.%03d' $((r / 1000)) $((r % 1000))
-}
-
 # Launches instance number $1, bound to a revoked key pair, of a random kind (late.jsonl records it).
 kr_launch() {
         "$PYTHON3" - "$T/expect.json" "$1" "$RANDOM" >>"$T/late.jsonl" <<'PY'
@@ -118,10 +112,6 @@ cat "$T/rounds.txt"
 # done and the emulator is idle.
 passes=$(kr_count_events enforcement-complete)
 kr_start_daemon
-kr_queue_settled() {
-        "$PYTHON3" -c 'import json, sys
-sys.exit(any(e["state"] != "done" for e in json.load(open(sys.argv[1]))["entries"]))' "$T/state/queue.json"
-}
 settled=yes
 kr_wait_for '[ "$(kr_count_events enforcement-complete)" -gt "$passes" ]' 60 || settled="no pass after the last start"
 kr_wait_for kr_queue_settled 120 || settled="the queue did not settle"
