@@ -226,10 +226,13 @@ static void precheck_one(struct reboot *r, struct queue_entry *e, const struct e
         }
 }
 
-/* How long an unanswered RebootInstance may leave no trace before it counts as not sent: a request
- * the client gave up on may still reach the API until its last attempt's timeout, and the attempts
- * are not known after a restart. Concluding too early would reboot twice. */
-static uint64_t reboot_grace_usec(const struct conf *c) {
+/* How long a reboot may leave no trace before it counts as done (accepted: StartTime has minute
+ * precision) or as not sent. An unanswered request may still reach the API until its last
+ * attempt's timeout, and the attempts are not known after a restart: concluding "not sent" too
+ * early would reboot twice. */
+static uint64_t reboot_grace_usec(const struct queue_entry *e, const struct conf *c) {
+        if (e->reboot_accepted)
+                return REBOOT_SHOW_USEC;
         return REBOOT_SHOW_USEC + (uint64_t) (c->max_retries + 1) * c->request_timeout_usec;
 }
 
@@ -241,7 +244,7 @@ static void follow_one(struct reboot *r, struct queue_entry *e, const struct ecs
                 .seen_down = e->seen_down,
                 .elapsed_usec = reboot_now(r) - MIN(e->reboot_started_usec, reboot_now(r)),
                 .health_timeout_usec = r->o.conf->health_timeout_usec,
-                .grace_usec = reboot_grace_usec(r->o.conf),
+                .grace_usec = reboot_grace_usec(e, r->o.conf),
         };
         struct event_fields f = entry_fields(r, e, NULL, NULL);
 
