@@ -38,6 +38,13 @@ int hashmap_new(struct hashmap **ret) {
         return 0;
 }
 
+struct hashmap *hashmap_free_with(struct hashmap *h, void (*free_value)(void *value)) {
+        for (size_t i = 0; h && i < h->n_slots; i++)
+                if (h->slots[i].key)
+                        free_value(h->slots[i].value);
+        return hashmap_free(h);
+}
+
 struct hashmap *hashmap_free(struct hashmap *h) {
         if (h) {
                 free(h->slots);

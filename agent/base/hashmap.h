@@ -8,6 +8,8 @@ struct hashmap;
 int hashmap_new(struct hashmap **ret);
 /* Frees the map, not the keys or values. */
 struct hashmap *hashmap_free(struct hashmap *h);
+/* Frees the map after calling free_value on every value (a value may own its key). */
+struct hashmap *hashmap_free_with(struct hashmap *h, void (*free_value)(void *value));
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct hashmap *, hashmap_free);
 /* Inserts or replaces; key must stay valid while it is in the map. */
 int hashmap_put(struct hashmap *h, const char *key, void *value);

@@ -85,17 +85,6 @@ static void hold_drop(struct contain *c, const char *id) {
                 free(hashmap_remove(c->held, id));
 }
 
-/* Batches still in flight were abandoned with their client: what they held goes. */
-static void contain_free_holds(struct contain *c) {
-        const char *id;
-        void *h;
-        size_t i = 0;
-
-        while (hashmap_iterate(c->held, &i, &id, &h))
-                free(h);
-        c->held = hashmap_free(c->held);
-}
-
 bool contain_holds(const struct contain *c, const char *instance_id) {
         return hashmap_get(c->held, instance_id) != NULL;
 }
@@ -924,7 +913,7 @@ struct contain *contain_free(struct contain *c) {
         while (c->batches)
                 batch_free(c->batches);
         free(c->waiting);
-        contain_free_holds(c);
+        hashmap_free_with(c->held, free);
         free(c);
         return NULL;
 }

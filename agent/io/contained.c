@@ -36,7 +36,9 @@ static int contained_status_from_string(const char *s) {
         return -EINVAL;
 }
 
-static void entry_free(struct contained_entry *e) {
+static void entry_free(void *p) {
+        struct contained_entry *e = p;
+
         if (!e)
                 return;
         free(e->instance_id);
@@ -49,18 +51,14 @@ static void entry_free(struct contained_entry *e) {
 }
 
 struct contained *contained_free(struct contained *c) {
-        struct contained_entry *e;
+        const char *digest;
+        char **keys;
         size_t i = 0;
 
         if (!c)
                 return NULL;
-        char **keys;
-        const char *digest;
-
-        while (c->by_instance && hashmap_iterate(c->by_instance, &i, NULL, (void **) &e))
-                entry_free(e);
-        hashmap_free(c->by_instance);
-        for (i = 0; c->keysets && hashmap_iterate(c->keysets, &i, &digest, (void **) &keys);) {
+        hashmap_free_with(c->by_instance, entry_free);
+        while (c->keysets && hashmap_iterate(c->keysets, &i, &digest, (void **) &keys)) {
                 free((char *) digest);
                 strv_free(keys);
         }

@@ -13,7 +13,9 @@ static const struct record_type referenced_record = {
         .list = "sources",
 };
 
-static void entry_free(struct referenced_entry *e) {
+static void entry_free(void *p) {
+        struct referenced_entry *e = p;
+
         if (!e)
                 return;
         free(e->region);
@@ -24,14 +26,9 @@ static void entry_free(struct referenced_entry *e) {
 }
 
 struct referenced *referenced_free(struct referenced *r) {
-        struct referenced_entry *e;
-        size_t i = 0;
-
         if (!r)
                 return NULL;
-        while (r->by_key && hashmap_iterate(r->by_key, &i, NULL, (void **) &e))
-                entry_free(e);
-        hashmap_free(r->by_key);
+        hashmap_free_with(r->by_key, entry_free);
         free(r->directory);
         free(r);
         return NULL;

@@ -17,7 +17,9 @@ static const struct record_type retired_record = {
 /* "SHA256:" and 43 characters. */
 #define RETIRED_FINGERPRINT_MAX 64
 
-static void entry_free(struct retired_entry *e) {
+static void entry_free(void *p) {
+        struct retired_entry *e = p;
+
         if (!e)
                 return;
         free(e->region);
@@ -29,14 +31,9 @@ static void entry_free(struct retired_entry *e) {
 }
 
 struct retired *retired_free(struct retired *r) {
-        struct retired_entry *e;
-        size_t i = 0;
-
         if (!r)
                 return NULL;
-        while (r->by_key && hashmap_iterate(r->by_key, &i, NULL, (void **) &e))
-                entry_free(e);
-        hashmap_free(r->by_key);
+        hashmap_free_with(r->by_key, entry_free);
         free(r->directory);
         free(r);
         return NULL;

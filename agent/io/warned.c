@@ -22,7 +22,9 @@ struct warned_entry {
         bool seen;                      /* runtime only: seen since the last warned_forget_unseen() */
 };
 
-static void entry_free(struct warned_entry *e) {
+static void entry_free(void *p) {
+        struct warned_entry *e = p;
+
         if (!e)
                 return;
         free(e->key);
@@ -33,14 +35,9 @@ static void entry_free(struct warned_entry *e) {
 }
 
 struct warned *warned_free(struct warned *w) {
-        struct warned_entry *e;
-        size_t i = 0;
-
         if (!w)
                 return NULL;
-        while (w->by_key && hashmap_iterate(w->by_key, &i, NULL, (void **) &e))
-                entry_free(e);
-        hashmap_free(w->by_key);
+        hashmap_free_with(w->by_key, entry_free);
         free(w->directory);
         free(w);
         return NULL;

@@ -143,10 +143,35 @@ static void test_churn(void) {
                 CHECK(hashmap_get(h, keys[i]) == value_of(i));
 }
 
+static unsigned values_freed;
+
+static void count_free(void *value) {
+        values_freed++;
+        free(value);
+}
+
+/* hashmap_free_with() frees each value once: not those removed before, not empty slots. */
+static void test_free_with(void) {
+        struct hashmap *h = NULL;
+
+        CHECK_INTEQ(hashmap_new(&h), 0);
+        for (size_t i = 0; i < 20; i++) {
+                char *v = strdup(keys[i]);
+                CHECK(v && hashmap_put(h, v, v) == 0);
+        }
+        free(hashmap_remove(h, keys[3]));
+        values_freed = 0;
+        CHECK(!hashmap_free_with(h, count_free));
+        CHECK_INTEQ(values_freed, 19);
+        CHECK(!hashmap_free_with(NULL, count_free));
+        CHECK_INTEQ(values_freed, 19);
+}
+
 int main(void) {
         fill_keys();
         test_basic();
         test_many();
         test_churn();
+        test_free_with();
         TESTS_DONE();
 }
