@@ -5,19 +5,6 @@
 
 #include "base/fileio.h"
 
-static int write_all(int fd, const char *buf, size_t n) {
-        while (n > 0) {
-                ssize_t k = write(fd, buf, n);
-                if (k < 0 && errno == EINTR)
-                        continue;
-                if (k < 0)
-                        return negative_errno();
-                buf += k;
-                n -= (size_t) k;
-        }
-        return 0;
-}
-
 static int fsync_directory(const char *directory) {
         _cleanup_close_ int fd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
@@ -50,22 +37,32 @@ int fileio_ensure_directory(const char *directory, mode_t mode) {
         return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
 }
 
-/* Fills the file behind fd (owner, mode, data, fsync) and closes it. */
-static int write_temp(int fd, const char *directory, const char *data, size_t size, mode_t mode) {
+/* Fills the file behind fd (owner, mode, what fill writes, fsync) and closes it. */
+static int write_temp(int fd, const char *directory, mode_t mode, fileio_fill_fn fill, void *userdata) {
         int r = fileio_adopt_owner(fd, directory);
+        FILE *f;
 
         if (r >= 0 && fchmod(fd, mode) < 0)
                 r = negative_errno();
-        if (r >= 0)
-                r = write_all(fd, data, size);
-        if (r >= 0 && fsync(fd) < 0)
+        f = r >= 0 ? fdopen(fd, "w") : NULL;
+        if (!f) {
+                r = r < 0 ? r : negative_errno();
+                (void) close(fd);
+                return r;
+        }
+        /* Large records are written as they are formatted, never held whole in memory. */
+        (void) setvbuf(f, NULL, _IOFBF, 64 * 1024);
+        r = fill(f, userdata);
+        if (r >= 0 && fflush(f) != 0)
                 r = negative_errno();
-        if (close(fd) < 0 && r >= 0)
+        if (r >= 0 && fsync(fileno(f)) < 0)
+                r = negative_errno();
+        if (fclose(f) != 0 && r >= 0)
                 r = negative_errno();
         return r;
 }
 
-int fileio_write_atomic(const char *path, const char *data, size_t size, mode_t mode) {
+int fileio_write_atomic_with(const char *path, mode_t mode, fileio_fill_fn fill, void *userdata) {
         _cleanup_free_ char *dir_copy = strdup(path), *base_copy = strdup(path), *temp = NULL;
         const char *directory, *base;
         int fd, r;
@@ -79,7 +76,7 @@ int fileio_write_atomic(const char *path, const char *data, size_t size, mode_t 
         fd = mkostemp(temp, O_CLOEXEC);
         if (fd < 0)
                 return negative_errno();
-        r = write_temp(fd, directory, data, size, mode);
+        r = write_temp(fd, directory, mode, fill, userdata);
         if (r >= 0 && rename(temp, path) < 0)
                 r = negative_errno();
         if (r < 0) {
@@ -87,6 +84,25 @@ int fileio_write_atomic(const char *path, const char *data, size_t size, mode_t 
                 return r;
         }
         return fsync_directory(directory);
+}
+
+struct buffer {
+        const char *data;
+        size_t size;
+};
+
+static int fill_buffer(FILE *f, void *userdata) {
+        const struct buffer *b = userdata;
+
+        if (fwrite(b->data, 1, b->size, f) != b->size)
+                return errno > 0 ? -errno : -EIO;
+        return 0;
+}
+
+int fileio_write_atomic(const char *path, const char *data, size_t size, mode_t mode) {
+        struct buffer b = { .data = data, .size = size };
+
+        return fileio_write_atomic_with(path, mode, fill_buffer, &b);
 }
 
 /* Reads until EOF into *buf, growing it up to full bytes; -EFBIG when even that fills up. */

@@ -1,6 +1,7 @@
 /* Whole-file reads with a size limit, and writes that a crash can never leave half done. */
 #pragma once
 
+#include <stdio.h>
 #include <sys/types.h>
 
 #include "base/macro.h"
@@ -10,6 +11,14 @@
  * directory. On failure the temp file is removed
  * and path is untouched (-errno). */
 int fileio_write_atomic(const char *path, const char *data, size_t size, mode_t mode);
+
+/* Writes what a file's content is made of, to the stream it is given; 0 or -errno. */
+typedef int (*fileio_fill_fn)(FILE *f, void *userdata);
+
+/* As fileio_write_atomic(), with the content written by fill(f, userdata) through a buffered
+ * stream as it is made, so that a large file is never held whole in memory. A failure of fill
+ * or of a write leaves path untouched. */
+int fileio_write_atomic_with(const char *path, mode_t mode, fileio_fill_fn fill, void *userdata);
 
 /* Run as root, gives the file behind fd the owner and group of directory when that is another
  * user: a manual run as root must not leave files the service's user cannot replace or read.

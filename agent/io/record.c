@@ -105,12 +105,44 @@ json_t *record_new_list(const struct hashmap *map, json_t *(*entry_to_json)(cons
         return list;
 }
 
+/* A record larger than its reader takes would be written once and never loaded again. */
 int record_write_text(const struct record_type *t, const char *directory, const char *text) {
         _cleanup_free_ char *path = NULL;
+        size_t size = strlen(text);
+
+        if (size > t->max_bytes)
+                return -EFBIG;
+        if (asprintf(&path, "%s/%s", directory, t->name) < 0)
+                return -ENOMEM;
+        return fileio_write_atomic(path, text, size, 0600);
+}
+
+struct bounded_fill {
+        const struct record_type *type;
+        fileio_fill_fn fill;
+        void *userdata;
+};
+
+static int fill_bounded(FILE *f, void *userdata) {
+        const struct bounded_fill *b = userdata;
+        int r = b->fill(f, b->userdata);
+        off_t written;
+
+        if (r < 0)
+                return r;
+        written = ftello(f);
+        if (written < 0)
+                return negative_errno();
+        return (uint64_t) written > b->type->max_bytes ? -EFBIG : 0;
+}
+
+int record_write_with(const struct record_type *t, const char *directory, fileio_fill_fn fill, void *userdata) {
+        _cleanup_free_ char *path = NULL;
+        struct bounded_fill b = { .type = t, .fill = fill, .userdata = userdata };
 
         if (asprintf(&path, "%s/%s", directory, t->name) < 0)
                 return -ENOMEM;
-        return fileio_write_atomic(path, text, strlen(text), 0600);
+        return fileio_write_atomic_with(path, 0600, fill_bounded, &b);
 }
 
 int record_save(const struct record_type *t, const char *directory, bool *dirty,

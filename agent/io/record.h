@@ -5,6 +5,7 @@
 
 #include <jansson.h>
 
+#include "base/fileio.h"
 #include "base/hashmap.h"
 #include "base/log.h"
 
@@ -51,8 +52,13 @@ json_t *record_new_root(const struct record_type *t, json_t *list);
 json_t *record_new_list(const struct hashmap *map, json_t *(*entry_to_json)(const void *entry));
 
 /* Replaces directory/t->name with text: temp file (mode 0600, owned as fileio_adopt_owner() says),
- * fsync, rename, fsync of the directory; -errno, the old file untouched. */
+ * fsync, rename, fsync of the directory; -errno, the old file untouched (-EFBIG for a text larger
+ * than t->max_bytes, which could not be loaded again). */
 int record_write_text(const struct record_type *t, const char *directory, const char *text);
+
+/* As record_write_text(), with the text written by fill(f, userdata) as it is made (a large
+ * record is never held whole in memory). */
+int record_write_with(const struct record_type *t, const char *directory, fileio_fill_fn fill, void *userdata);
 
 /* Unless dirty points to false: writes new_root(userdata) (NULL: -ENOMEM) as compact JSON with
  * record_write_text(), and clears *dirty. */

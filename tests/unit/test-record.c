@@ -1,6 +1,8 @@
 /* Unit tests for record.c, the reader and writer of the state directory's record files: missing,
  * too big, not JSON (line and column in the message), symlinks and other non-regular files
- * refused, the version and list checked, round trips, mode 0600. */
+ * refused, the version and list checked, round trips, mode 0600; the streamed writer bounded by
+ * what the reader takes, and a failing writer leaving the old file and no temp file behind. */
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 
@@ -283,6 +285,55 @@ static void test_flat(void) {
         CHECK(unlink(path) == 0);
 }
 
+/* Writes the text it is given in pieces of 8 bytes, then returns the error it is given. */
+struct stream_fill {
+        const char *text;
+        int ret;
+};
+
+static int stream_cb(FILE *f, void *userdata) {
+        const struct stream_fill *sf = userdata;
+
+        for (const char *p = sf->text; *p; p += MIN(strlen(p), (size_t) 8))
+                CHECK(fwrite(p, 1, MIN(strlen(p), (size_t) 8), f) == MIN(strlen(p), (size_t) 8));
+        return sf->ret;
+}
+
+/* Every file in tmpdir, hidden temp files too. */
+static unsigned files_in_tmpdir(void) {
+        DIR *d = opendir(tmpdir);
+        struct dirent *de;
+        unsigned n = 0;
+
+        CHECK(d);
+        while ((de = readdir(d)))
+                if (!streq(de->d_name, ".") && !streq(de->d_name, ".."))
+                        n++;
+        closedir(d);
+        return n;
+}
+
+static void test_streamed(void) {
+        const char *good = "{\"version\":3,\"items\":[1,2]}";
+        struct stream_fill ok = { .text = good }, failing = { .text = "{\"version\":3,", .ret = -EIO },
+                           big = { .text = "{\"version\":3,\"items\":[11111111111111111111111111111111111111111]}" };
+        unsigned files;
+
+        CHECK(strlen(big.text) > sample_record.max_bytes);
+        CHECK_INTEQ(record_write_with(&sample_record, tmpdir, stream_cb, &ok), 0);
+        CHECK_INTEQ(load_sample(tmpdir), 1);
+        CHECK_INTEQ(parsed.size, strlen(good));
+        files = files_in_tmpdir();
+
+        /* Neither a failing writer nor a record its reader would refuse replaces the file. */
+        CHECK_INTEQ(record_write_with(&sample_record, tmpdir, stream_cb, &failing), -EIO);
+        CHECK_INTEQ(record_write_with(&sample_record, tmpdir, stream_cb, &big), -EFBIG);
+        CHECK_INTEQ(record_write_text(&sample_record, tmpdir, big.text), -EFBIG);
+        CHECK_INTEQ(files_in_tmpdir(), files);
+        CHECK_INTEQ(load_sample(tmpdir), 1);
+        CHECK_INTEQ(parsed.size, strlen(good));
+}
+
 int main(void) {
         _cleanup_free_ char *cmd = NULL;
 
@@ -291,6 +342,7 @@ int main(void) {
         test_refused();
         test_round_trip();
         test_flat();
+        test_streamed();
         json_decref(parsed.root);
         CHECK(asprintf(&cmd, "rm -rf '%s'", tmpdir) > 0);
         CHECK(system(cmd) == 0);
