@@ -730,10 +730,34 @@ static const struct ecs_keypair *region_listed_keypair(const struct enforce_regi
         return NULL;
 }
 
+static const struct planner_entry *region_why_revoked(const char *keypair, void *userdata) {
+        const struct enforce_region *g = userdata;
+        const struct enforce_target *t = hashmap_get(g->by_name, keypair);
+
+        return t ? &t->d.why : NULL;
+}
+
+/* The deletions of earlier passes and runs, where this pass listed the key pairs to the end. */
+static void pass_settle_retired(struct enforce *p) {
+        for (size_t k = 0; k < p->n_regions; k++) {
+                struct enforce_region *g = p->regions[k];
+
+                if (g->keypairs_listed &&
+                    retire_settle_region(p->o.retire, &p->pass, g->name, g->keypairs, g->n_listed_keypairs,
+                                         p->o.delete_keypairs, region_why_revoked, g) < 0) {
+                        p->pass.counts.failed++;
+                        log_error("Out of memory while settling the key pairs deleted in %s", g->name);
+                }
+        }
+}
+
 /* DeleteRevokedKeyPairs=: the key pairs listed to the end and shown bound to no Linux instance
  * that this pass did not detach. */
 static void pass_retire(struct enforce *p) {
-        if (!p->o.retire || !p->o.delete_keypairs)
+        if (!p->o.retire)
+                return;
+        pass_settle_retired(p);
+        if (!p->o.delete_keypairs)
                 return;
         for (size_t k = 0; k < p->n_regions; k++) {
                 struct enforce_region *g = p->regions[k];

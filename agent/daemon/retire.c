@@ -3,7 +3,11 @@
  * What was deleted keeps being revoked: by its saved key under any name, and by its old name.
  *
  * The evidence is this pass's: its complete listing of the key pair's instances, and the
- * confirmed detach of every Linux one it showed. Not having looked is never evidence. */
+ * confirmed detach of every Linux one it showed. Not having looked is never evidence.
+ *
+ * Crash safety: the saved key is the intent, written before DeleteKeyPairs is sent. Whoever sent
+ * it (this run, or one killed before the answer was recorded), a later complete listing of the
+ * key pairs that no longer shows it settles it as deleted, with its one keypair-deleted. */
 #include "base/log.h"
 #include "base/strutil.h"
 #include "daemon/retire.h"
@@ -124,7 +128,7 @@ int retire_extend_keypairs(const struct retire *r, const char *region, struct ec
         while (retired_iterate(r->record, &i, &e)) {
                 struct ecs_keypair *a;
 
-                /* Not deleted yet, yet not listed: deleted by a run killed before it could say so. */
+                /* Deleted, or its deletion settled at the end of this pass (retire_settle_region()). */
                 if (!streq(e->region, region) || keypairs_contain(*keypairs, *n, e->name))
                         continue;
                 a = reallocarray(*keypairs, *n + 1, sizeof(*a));
@@ -172,11 +176,24 @@ static struct retire_batch *retire_batch_for(struct retire *r, const char *regio
         return b;
 }
 
+/* Whether key pair name of region is revoked by more than its own saved key (which keeps an intent's
+ * key revoked while the intent lasts): by an entry of the lists, or by the key of another key
+ * pair deleted there. why: the first entry that matched it, NULL when none did. */
+static bool retire_wanted(const struct retire *r, const char *region, const char *name, const char *public_key,
+                          const struct planner_entry *why) {
+        if (!why)
+                return false;
+        if (why->list != r->fingerprints)
+                return true;
+        return public_key && retired_key_deleted_elsewhere(r->record, region, name, public_key);
+}
+
 int retire_consider(struct retire *r, struct pass *p, const struct retire_candidate *c) {
         struct retire_batch *b;
         int k;
 
-        if (!c->public_key || !candidate_all_detached(p, c))
+        if (!c->public_key || !candidate_all_detached(p, c) ||
+            !retire_wanted(r, c->region, c->keypair, c->public_key, c->why))
                 return 0;
         if (p->dry_run) {
                 log_info("Would delete key pair '%s' in %s: no Linux instance is bound to it any more (dry run)",
@@ -199,25 +216,35 @@ static bool code_is_permission(const char *code) {
         return code && (startswith(code, "Forbidden") || startswith(code, "NoPermission"));
 }
 
-static void batch_deleted(struct retire_batch *b, struct pass *p, const struct ecs_result *res) {
-        struct retired *record = b->owner->record;
-        int k;
+/* keypair-deleted for key pair name of region, recorded as deleted (e may be NULL: not saved). The
+ * event goes out before the record is saved: a kill between them repeats it rather than lose it. */
+static void report_deleted(struct retired *record, struct retired_entry *e, const char *region, const char *name,
+                           const char *request_id, const char *how, struct pass *p) {
+        struct event_fields f = { .keypair = name, .region = region, .request_id = request_id,
+                                  .reason = e ? e->reason : NULL };
 
-        for (size_t i = 0; i < b->n; i++) {
-                struct retired_entry *e = retired_find(record, b->region, b->names[i]);
-                struct event_fields f = { .keypair = b->names[i], .region = b->region,
-                                          .request_id = res->request_id, .reason = e ? e->reason : NULL };
+        if (e)
+                retired_set_deleted(record, e, pass_now(p));
+        report_event(EVENT_KEYPAIR_DELETED, &f,
+                     "Deleted revoked key pair '%s' in %s: no Linux instance is bound to it any more, and nothing "
+                     "new can be launched with it (its public key stays revoked)%s",
+                     name, region, how);
+}
 
-                if (e)
-                        retired_set_deleted(record, e, pass_now(p));
-                report_event(EVENT_KEYPAIR_DELETED, &f,
-                             "Deleted revoked key pair '%s' in %s: no Linux instance is bound to it any more, and "
-                             "nothing new can be launched with it (its public key stays revoked)",
-                             b->names[i], b->region);
-        }
-        k = retired_save(record);
+static void save_deleted(struct retired *record) {
+        int k = retired_save(record);
+
         if (k < 0)
                 log_error_errno(k, "Failed to save the deleted key pairs in %s: %m", record->directory);
+}
+
+static void batch_deleted(struct retire_batch *b, struct pass *p, const struct ecs_result *res) {
+        struct retired *record = b->owner->record;
+
+        for (size_t i = 0; i < b->n; i++)
+                report_deleted(record, retired_find(record, b->region, b->names[i]), b->region, b->names[i],
+                               res->request_id, "", p);
+        save_deleted(record);
 }
 
 static void batch_failed(struct retire_batch *b, struct pass *p, const struct ecs_result *res) {
@@ -285,4 +312,46 @@ void retire_flush(struct retire *r, struct pass *p) {
                 }
                 batch_push(&r->sent, b);
         }
+}
+
+/* ---- deletions started before --------------------------------------------------------------- */
+
+/* Forgets the intents of region's key pairs still listed that are no longer to be deleted. */
+static int drop_unwanted(struct retire *r, const char *region, bool deleting, retire_why_fn why, void *userdata) {
+        _cleanup_free_ struct retired_entry **drop = calloc(hashmap_size(r->record->by_key) + 1, sizeof(*drop));
+        struct retired_entry *e;
+        size_t i = 0, n = 0;
+
+        if (!drop)
+                return -ENOMEM;
+        /* Collected first: an iteration does not survive a removal. */
+        while (retired_iterate(r->record, &i, &e))
+                if (e->deleted_usec == 0 && streq(e->region, region) &&
+                    !(deleting && retire_wanted(r, region, e->name, e->public_key, why(e->name, userdata))))
+                        drop[n++] = e;
+        for (i = 0; i < n; i++) {
+                log_info("Not deleting key pair '%s' in %s any more: %s", drop[i]->name, region,
+                         deleting ? "it is no longer revoked" : "DeleteRevokedKeyPairs=no");
+                retired_remove(r->record, drop[i]);
+        }
+        return 0;
+}
+
+int retire_settle_region(struct retire *r, struct pass *p, const char *region, const struct ecs_keypair *listed,
+                         size_t n_listed, bool deleting, retire_why_fn why, void *userdata) {
+        struct retired_entry *e;
+        size_t i = 0;
+        int k;
+
+        if (p->dry_run)
+                return 0;
+        /* The gone ones first: deleted, one may keep another one of the same key wanted. */
+        while (retired_iterate(r->record, &i, &e))
+                if (e->deleted_usec == 0 && streq(e->region, region) && !keypairs_contain(listed, n_listed, e->name))
+                        report_deleted(r->record, e, region, e->name, NULL,
+                                       " (found deleted: its DeleteKeyPairs went unanswered, or was sent before a "
+                                       "restart)", p);
+        k = drop_unwanted(r, region, deleting, why, userdata);
+        save_deleted(r->record);
+        return k;
 }

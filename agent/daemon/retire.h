@@ -43,3 +43,15 @@ int retire_consider(struct retire *r, struct pass *p, const struct retire_candid
 /* Saves the queued public keys, then deletes the key pairs, at most 100 names per DeleteKeyPairs
  * (keypair-deleted each). The calls hold p. */
 void retire_flush(struct retire *r, struct pass *p);
+
+/* Why a key pair of the region is revoked in this pass (the first entry that matched it), NULL
+ * when it is not. */
+typedef const struct planner_entry *(*retire_why_fn)(const char *keypair, void *userdata);
+
+/* A complete listing of region's key pairs (listed: what DescribeKeyPairs showed) settles the
+ * deletions started before (their key saved, DeleteKeyPairs sent or about to be, by this run or a
+ * killed one): a key pair no longer listed was deleted (keypair-deleted, once); one still listed
+ * is kept to be tried again while deleting (DeleteRevokedKeyPairs=) and it is revoked by more than
+ * its own saved key, else forgotten. The record is saved. Nothing in dry run. -ENOMEM. */
+int retire_settle_region(struct retire *r, struct pass *p, const char *region, const struct ecs_keypair *listed,
+                         size_t n_listed, bool deleting, retire_why_fn why, void *userdata);

@@ -83,6 +83,29 @@ void retired_set_deleted(struct retired *r, struct retired_entry *e, uint64_t no
         r->dirty = true;
 }
 
+void retired_remove(struct retired *r, struct retired_entry *e) {
+        (void) hashmap_remove(r->by_key, e->key);
+        entry_free(e);
+        r->dirty = true;
+}
+
+bool retired_key_deleted_elsewhere(const struct retired *r, const char *region, const char *name,
+                                   const char *public_key) {
+        struct sshkey_digests want, d;
+        struct retired_entry *e;
+        const char *error;
+        size_t i = 0;
+
+        if (sshkey_parse_public(public_key, &want, &error) < 0)
+                return false;
+        while (retired_iterate(r, &i, &e))
+                if (e->deleted_usec > 0 && streq(e->region, region) && !streq(e->name, name) &&
+                    sshkey_parse_public(e->public_key, &d, &error) >= 0 &&
+                    memcmp(d.sha256, want.sha256, sizeof(d.sha256)) == 0)
+                        return true;
+        return false;
+}
+
 bool retired_iterate(const struct retired *r, size_t *i, struct retired_entry **ret) {
         return hashmap_iterate(r->by_key, i, NULL, (void **) ret);
 }

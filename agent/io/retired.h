@@ -37,6 +37,12 @@ struct retired_entry *retired_find(const struct retired *r, const char *region, 
 int retired_put(struct retired *r, const char *region, const char *name, const char *public_key, const char *reason,
                 uint64_t now_usec, struct retired_entry **ret);
 void retired_set_deleted(struct retired *r, struct retired_entry *e, uint64_t now_usec);
+/* Forgets e (freed; marks dirty). */
+void retired_remove(struct retired *r, struct retired_entry *e);
+/* Whether a key pair of region other than name was deleted with the same public key (same SHA256
+ * digest). */
+bool retired_key_deleted_elsewhere(const struct retired *r, const char *region, const char *name,
+                                   const char *public_key);
 
 bool retired_iterate(const struct retired *r, size_t *i, struct retired_entry **ret);
 

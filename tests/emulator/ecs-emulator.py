@@ -332,6 +332,7 @@ class Emulator:
         self.max_rebooting = 0
         self.calls = []
         self.calls_by_action = Counter()
+        self.in_flight = Counter()      # calls received, not yet run (latency)
         self.errors_by_code = Counter()
         self.throttled = 0
         self.metadata_calls = 0
@@ -595,9 +596,12 @@ class Emulator:
             return e.status, error_body(rid, host_id, e), rid
         entry["fault"] = fault
         delay = self.latency + (fault_delay(fault) if fault else 0.0)
+        with self.lock:
+            self.in_flight[params["Action"]] += 1
         if delay > 0:
             time.sleep(delay)
         with self.lock:
+            self.in_flight[params["Action"]] -= 1
             return self._run(action, params, entry, fault, rid, host_id)
 
     def _run(self, action, params, entry, fault, rid, host_id):
@@ -885,7 +889,8 @@ class Emulator:
                          "max_concurrent_rebooting": self.max_rebooting,
                          "rebooting": sorted(self.rebooting), "throttled": self.throttled,
                          "metadata_calls": self.metadata_calls, "calls": len(self.calls),
-                         "internal_errors": self.internal_errors}
+                         "internal_errors": self.internal_errors,
+                         "in_flight": {a: n for a, n in self.in_flight.items() if n > 0}}
                 if query.get("instances", "1") != "0":
                     state["instances"] = {i.id: i.to_state() for i in self.by_seq}
                 return 200, state

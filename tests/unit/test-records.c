@@ -142,6 +142,21 @@ static void test_retired(void) {
         }
         revlist_free(l);
 
+        /* The same key deleted under another name of the region (kp-a in cn-hangzhou), not its own. */
+        CHECK(retired_key_deleted_elsewhere(again, "cn-hangzhou", "kp-new", KEY_A " comment"));
+        CHECK(!retired_key_deleted_elsewhere(again, "cn-hangzhou", "kp-a", KEY_A));
+        CHECK(!retired_key_deleted_elsewhere(again, "cn-shanghai", "kp-new", KEY_A));
+        CHECK(!retired_key_deleted_elsewhere(again, "cn-shanghai", "kp-new", KEY_C)); /* kp-c: not deleted */
+        CHECK(!retired_key_deleted_elsewhere(again, "cn-hangzhou", "kp-new", "not a key"));
+
+        /* A deletion no longer wanted is forgotten, and so written. */
+        e = retired_find(again, "cn-shanghai", "kp-x");
+        CHECK(e);
+        again->dirty = false;
+        if (e)
+                retired_remove(again, e);
+        CHECK(again->dirty && !retired_find(again, "cn-shanghai", "kp-x") && retired_find(again, "cn-shanghai", "kp-c"));
+
         /* Imported anew under the same name: to be deleted again. */
         CHECK_INTEQ(retired_put(again, "cn-hangzhou", "kp-a", KEY_C, NULL, 20, &e), 0);
         CHECK(e->deleted_usec == 0 && streq(e->public_key, KEY_C) && !e->reason);
