@@ -119,8 +119,8 @@ static void save_state(struct reboot *r) {
 /* ---- outcomes ------------------------------------------------------------------------------ */
 
 static void entry_done(struct reboot *r, struct queue_entry *e, const char *outcome) {
-        free(e->outcome);
-        e->outcome = strdup(outcome);
+        /* Without memory the outcome is lost, not the entry: it is done either way. */
+        (void) state_set_text(r->o.state, &e->outcome, outcome);
         e->done_usec = reboot_now(r);
         state_set(r->o.state, e, QUEUE_DONE);
 }
@@ -177,15 +177,15 @@ static void start_due_if_open(struct reboot *r);
 static void start_reboot(struct reboot *r, struct queue_entry *e, const struct ecs_instance *i) {
         struct reboot_call *c = calloc(1, sizeof(*c));
         struct params params = {};
+        /* Without the StartTime before the call, any look afterwards would seem a restart. */
+        int noted = state_set_text(r->o.state, &e->start_time_before, i->start_time);
 
-        free(e->start_time_before);
-        e->start_time_before = i->start_time ? strdup(i->start_time) : NULL;
         e->reboot_started_usec = reboot_now(r);
         e->reboot_accepted = false;
         e->seen_down = false;
         state_set(r->o.state, e, QUEUE_REBOOTING);
         /* The intent is on disk before the call: a restart never reboots twice for one detach. */
-        if (!c || !(c->instance_id = strdup(e->instance_id)) || state_save(r->o.state) < 0 ||
+        if (noted < 0 || !c || !(c->instance_id = strdup(e->instance_id)) || state_save(r->o.state) < 0 ||
             params_add(&params, "InstanceId", e->instance_id) < 0 ||
             params_add(&params, "ForceStop", r->o.conf->force_stop ? "true" : "false") < 0) {
                 params_done(&params);

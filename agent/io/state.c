@@ -15,8 +15,9 @@
 #define STRINGIFY(x) STRINGIFY_(x)
 
 enum field_type {
-        FIELD_STRING,          /* char *, never NULL or empty */
-        FIELD_OPTIONAL_STRING, /* char *, NULL written as null */
+        FIELD_ID,              /* char *, owned, never NULL or empty */
+        FIELD_STRING,          /* const char * from the pool, never NULL or empty */
+        FIELD_OPTIONAL_STRING, /* const char * from the pool, NULL written as null */
         FIELD_STATE,           /* enum queue_state, written as its name */
         FIELD_USEC,            /* uint64_t */
         FIELD_UNSIGNED,        /* unsigned */
@@ -30,7 +31,7 @@ static const struct entry_field {
         enum field_type type;
         size_t offset;
 } entry_fields[] = {
-        { "instance_id", FIELD_STRING, offsetof(struct queue_entry, instance_id) },
+        { "instance_id", FIELD_ID, offsetof(struct queue_entry, instance_id) },
         { "region", FIELD_STRING, offsetof(struct queue_entry, region) },
         { "keypair", FIELD_STRING, offsetof(struct queue_entry, keypair) },
         { "reason", FIELD_OPTIONAL_STRING, offsetof(struct queue_entry, reason) },
@@ -79,16 +80,16 @@ int queue_state_from_string(const char *s) {
         return -EINVAL;
 }
 
-static struct queue_entry *entry_free(struct queue_entry *e) {
+static struct queue_entry *entry_free(struct state *s, struct queue_entry *e) {
         if (!e)
                 return NULL;
         for (size_t i = 0; i < ELEMENTSOF(entry_fields); i++)
                 if (entry_fields[i].type == FIELD_STRING || entry_fields[i].type == FIELD_OPTIONAL_STRING)
-                        free(*FIELD_PTR(e, &entry_fields[i], char *));
+                        strpool_clear(s->strings, FIELD_PTR(e, &entry_fields[i], const char *));
+        free(e->instance_id);
         free(e);
         return NULL;
 }
-DEFINE_TRIVIAL_CLEANUP_FUNC(struct queue_entry *, entry_free);
 
 struct state *state_free(struct state *s) {
         struct queue_entry *e;
@@ -98,8 +99,9 @@ struct state *state_free(struct state *s) {
                 return NULL;
         if (s->by_instance)
                 while (hashmap_iterate(s->by_instance, &i, NULL, (void **) &e))
-                        entry_free(e);
+                        entry_free(s, e);
         hashmap_free(s->by_instance);
+        strpool_free(s->strings);
         free(s->directory);
         free(s);
         return NULL;
@@ -107,22 +109,25 @@ struct state *state_free(struct state *s) {
 
 /* ---- loading ------------------------------------------------------------------------------ */
 
-static bool string_from_json(const json_t *v, char **ret) {
-        if (!json_is_string(v) || json_string_length(v) == 0)
-                return false;
-        *ret = strdup(json_string_value(v));
-        return *ret != NULL;
+static bool is_nonempty_string(const json_t *v) {
+        return json_is_string(v) && json_string_length(v) > 0;
 }
 
-/* Sets one field of e from its JSON value; false when the value is missing or of the wrong kind. */
-static bool field_from_json(struct queue_entry *e, const struct entry_field *f, const json_t *v) {
+/* Sets one field of e from its JSON value; false when the value is missing or of the wrong kind,
+ * or on -ENOMEM. */
+static bool field_from_json(struct state *s, struct queue_entry *e, const struct entry_field *f, const json_t *v) {
         int st;
 
         switch (f->type) {
+        case FIELD_ID:
+                return is_nonempty_string(v) && (e->instance_id = strdup(json_string_value(v)));
         case FIELD_OPTIONAL_STRING:
-                return !v || json_is_null(v) || string_from_json(v, FIELD_PTR(e, f, char *));
+                if (!v || json_is_null(v))
+                        return true;
+                _fallthrough_;
         case FIELD_STRING:
-                return string_from_json(v, FIELD_PTR(e, f, char *));
+                return is_nonempty_string(v) &&
+                       strpool_set(s->strings, FIELD_PTR(e, f, const char *), json_string_value(v)) >= 0;
         case FIELD_STATE:
                 st = json_is_string(v) ? queue_state_from_string(json_string_value(v)) : -EINVAL;
                 if (st < 0)
@@ -152,8 +157,9 @@ static bool field_from_json(struct queue_entry *e, const struct entry_field *f, 
         return false;
 }
 
-static int entry_from_json(const char *path, size_t index, const json_t *o, struct queue_entry **ret) {
-        _cleanup_(entry_freep) struct queue_entry *e = NULL;
+static int entry_from_json(struct state *s, const char *path, size_t index, const json_t *o,
+                           struct queue_entry **ret) {
+        struct queue_entry *e;
 
         if (!json_is_object(o)) {
                 log_error("%s: entry %zu is not an object", path, index);
@@ -163,14 +169,24 @@ static int entry_from_json(const char *path, size_t index, const json_t *o, stru
         if (!e)
                 return -ENOMEM;
         for (size_t i = 0; i < ELEMENTSOF(entry_fields); i++)
-                if (!field_from_json(e, &entry_fields[i], json_object_get(o, entry_fields[i].name))) {
+                if (!field_from_json(s, e, &entry_fields[i], json_object_get(o, entry_fields[i].name))) {
                         /* An allocation failure looks the same here; both stop the daemon. */
                         log_error("%s: entry %zu: \"%s\" is missing or invalid", path, index,
                                   entry_fields[i].name);
+                        entry_free(s, e);
                         return -EBADMSG;
                 }
-        *ret = TAKE_PTR(e);
+        *ret = e;
         return 0;
+}
+
+/* Adds e to the map, or frees it. */
+static int state_insert(struct state *s, struct queue_entry *e) {
+        int r = hashmap_put(s->by_instance, e->instance_id, e);
+
+        if (r < 0)
+                entry_free(s, e);
+        return r;
 }
 
 static int state_parse(void *userdata, const struct record *rec) {
@@ -179,18 +195,18 @@ static int state_parse(void *userdata, const struct record *rec) {
         size_t index;
 
         json_array_foreach(rec->list, index, o) {
-                _cleanup_(entry_freep) struct queue_entry *e = NULL;
-                int r = entry_from_json(rec->path, index, o, &e);
+                struct queue_entry *e = NULL;
+                int r = entry_from_json(s, rec->path, index, o, &e);
                 if (r < 0)
                         return r;
                 if (hashmap_get(s->by_instance, e->instance_id)) {
                         log_error("%s: entry %zu: instance %s is listed twice", rec->path, index, e->instance_id);
+                        entry_free(s, e);
                         return -EBADMSG;
                 }
-                r = hashmap_put(s->by_instance, e->instance_id, e);
+                r = state_insert(s, e);
                 if (r < 0)
                         return r;
-                TAKE_PTR(e);
         }
         return 0;
 }
@@ -202,7 +218,7 @@ int state_new(const char *directory, struct state **ret) {
         if (!s)
                 return -ENOMEM;
         s->directory = strdup(directory);
-        if (!s->directory)
+        if (!s->directory || strpool_new(&s->strings) < 0)
                 return -ENOMEM;
         r = hashmap_new(&s->by_instance);
         if (r < 0)
@@ -296,9 +312,12 @@ static void out_field(struct out *o, const struct queue_entry *e, const struct e
         out_puts(o, f->name);
         out_puts(o, "\":");
         switch (f->type) {
+        case FIELD_ID:
+                out_string(o, e->instance_id);
+                return;
         case FIELD_STRING:
         case FIELD_OPTIONAL_STRING:
-                v = *FIELD_PTR(e, f, char *const);
+                v = *FIELD_PTR(e, f, const char *const);
                 if (v && (*v || f->type == FIELD_OPTIONAL_STRING))
                         out_string(o, v);
                 else if (f->type == FIELD_OPTIONAL_STRING)
@@ -403,14 +422,14 @@ int state_begin_detach(struct state *s, const char *instance_id, const char *reg
                 return -EBUSY;
         if (!valid_string(region, false) || !valid_string(keypair, false) || !valid_string(reason, true))
                 return -EINVAL;
-        if (free_and_strdup(&e->region, region) < 0 || free_and_strdup(&e->keypair, keypair) < 0 ||
-            free_and_strdup(&e->reason, reason) < 0)
+        if (strpool_set(s->strings, &e->region, region) < 0 || strpool_set(s->strings, &e->keypair, keypair) < 0 ||
+            strpool_set(s->strings, &e->reason, reason) < 0)
                 return -ENOMEM;
         if (e->state != QUEUE_DETACHING) {
                 e->detached_usec = 0;
                 e->reboot_started_usec = 0;
-                e->start_time_before = mfree(e->start_time_before);
-                e->outcome = mfree(e->outcome);
+                strpool_clear(s->strings, &e->start_time_before);
+                strpool_clear(s->strings, &e->outcome);
                 e->done_usec = 0;
                 e->reboot_failures = 0;
                 e->reboot_accepted = false;
@@ -423,21 +442,27 @@ int state_begin_detach(struct state *s, const char *instance_id, const char *reg
 }
 
 int state_set_origin(struct state *s, struct queue_entry *e, const char *list, unsigned line) {
-        if (free_and_strdup(&e->list, list) < 0)
+        if (strpool_set(s->strings, &e->list, list) < 0)
                 return -ENOMEM;
         e->line = line;
         s->dirty = true;
         return 0;
 }
 
+int state_set_text(struct state *s, const char **member, const char *value) {
+        if (strpool_set(s->strings, member, value) < 0)
+                return -ENOMEM;
+        s->dirty = true;
+        return 0;
+}
+
 int state_add(struct state *s, const char *instance_id, const char *region, const char *keypair,
               const char *reason, struct queue_entry **ret) {
-        _cleanup_(entry_freep) struct queue_entry *e = NULL;
-        struct queue_entry *existing = state_find(s, instance_id);
+        struct queue_entry *e = state_find(s, instance_id);
         int r;
 
-        if (existing) {
-                *ret = existing;
+        if (e) {
+                *ret = e;
                 return 0;
         }
         if (!valid_string(instance_id, false) || !valid_string(region, false) ||
@@ -446,20 +471,17 @@ int state_add(struct state *s, const char *instance_id, const char *region, cons
         e = calloc(1, sizeof(*e));
         if (!e)
                 return -ENOMEM;
-        *e = (struct queue_entry) {
-                .instance_id = strdup(instance_id),
-                .region = strdup(region),
-                .keypair = strdup(keypair),
-                .reason = reason ? strdup(reason) : NULL,
-                .state = QUEUE_DETACHING,
-        };
-        if (!e->instance_id || !e->region || !e->keypair || (reason && !e->reason))
+        e->state = QUEUE_DETACHING;
+        if (!(e->instance_id = strdup(instance_id)) || strpool_set(s->strings, &e->region, region) < 0 ||
+            strpool_set(s->strings, &e->keypair, keypair) < 0 || strpool_set(s->strings, &e->reason, reason) < 0) {
+                entry_free(s, e);
                 return -ENOMEM;
-        r = hashmap_put(s->by_instance, e->instance_id, e);
+        }
+        r = state_insert(s, e);
         if (r < 0)
                 return r;
         s->dirty = true;
-        *ret = TAKE_PTR(e);
+        *ret = e;
         return 1;
 }
 
@@ -470,7 +492,7 @@ void state_set(struct state *s, struct queue_entry *e, enum queue_state st) {
 
 void state_remove(struct state *s, struct queue_entry *e) {
         (void) hashmap_remove(s->by_instance, e->instance_id);
-        entry_free(e);
+        entry_free(s, e);
         s->dirty = true;
 }
 

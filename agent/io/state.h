@@ -2,6 +2,7 @@
 #pragma once
 
 #include "base/hashmap.h"
+#include "base/strpool.h"
 
 enum queue_state {
         QUEUE_DETACHING,        /* intent written, DetachKeyPair sent or about to be */
@@ -11,20 +12,22 @@ enum queue_state {
         _QUEUE_STATE_MAX,
 };
 
+/* The strings but instance_id are shared copies from the state's pool (thousands of entries hold
+ * the same region, key pair and list file): change them with state_set_text(), never free them. */
 struct queue_entry {
         char *instance_id;
-        char *region;
-        char *keypair;
-        char *reason;                   /* NULL when none */
+        const char *region;
+        const char *keypair;
+        const char *reason;             /* NULL when none */
         enum queue_state state;
         uint64_t detached_usec;         /* realtime when the detach was confirmed (0 before) */
         uint64_t reboot_started_usec;   /* realtime when REBOOTING was written (0 before) */
-        char *start_time_before;        /* instance StartTime seen right before the reboot */
-        char *outcome;                  /* for DONE: "completed", "stopped", "not-found", ... */
+        const char *start_time_before;  /* instance StartTime seen right before the reboot */
+        const char *outcome;            /* for DONE: "completed", "stopped", "not-found", ... */
         uint64_t done_usec;
         unsigned reboot_failures;
         bool reboot_accepted;           /* RebootInstance answered success */
-        char *list;                     /* the list file of the entry that revoked it (NULL: unknown) */
+        const char *list;               /* the list file of the entry that revoked it (NULL: unknown) */
         unsigned line;                  /* and its line there (0: unknown) */
         /* Runtime only, never persisted: */
         bool seen_down;                 /* seen not Running since the reboot call */
@@ -34,6 +37,7 @@ struct queue_entry {
 struct state {
         char *directory;
         struct hashmap *by_instance;    /* instance id -> struct queue_entry * */
+        struct strpool *strings;        /* the entries' shared strings */
         bool dirty;
         bool stale_temps_removed;       /* state_save() removed temp files left by a crash */
 };
@@ -67,6 +71,10 @@ int state_begin_detach(struct state *s, const char *instance_id, const char *reg
 
 /* Records the list file and line of the entry that revoked e; -ENOMEM. Marks dirty. */
 int state_set_origin(struct state *s, struct queue_entry *e, const char *list, unsigned line);
+
+/* Points a string member of an entry of s (&e->outcome, ...) at a copy of value (NULL allowed);
+ * marks dirty; -ENOMEM leaves it as it was. */
+int state_set_text(struct state *s, const char **member, const char *value);
 
 /* Changes an entry's state; marks dirty. */
 void state_set(struct state *s, struct queue_entry *e, enum queue_state st);

@@ -58,10 +58,6 @@ static const struct queue_entry sample[] = {
           (uint64_t) INT64_MAX, 4294967295U, true, "/etc/keyrevoke/revoked.d/a.list", 4294967295U },
 };
 
-static char *strdup_or_null(const char *s) {
-        return s ? strdup(s) : NULL;
-}
-
 static void add_sample(struct state *s) {
         for (size_t i = 0; i < ELEMENTSOF(sample); i++) {
                 struct queue_entry *e = NULL;
@@ -74,11 +70,11 @@ static void add_sample(struct state *s) {
                 state_set(s, e, sample[i].state);
                 e->detached_usec = sample[i].detached_usec;
                 e->reboot_started_usec = sample[i].reboot_started_usec;
-                e->start_time_before = strdup_or_null(sample[i].start_time_before);
-                e->outcome = strdup_or_null(sample[i].outcome);
+                CHECK_INTEQ(state_set_text(s, &e->start_time_before, sample[i].start_time_before), 0);
+                CHECK_INTEQ(state_set_text(s, &e->outcome, sample[i].outcome), 0);
                 e->done_usec = sample[i].done_usec;
                 e->reboot_failures = sample[i].reboot_failures;
-                e->list = strdup_or_null(sample[i].list);
+                CHECK_INTEQ(state_set_text(s, &e->list, sample[i].list), 0);
                 e->line = sample[i].line;
                 e->reboot_accepted = sample[i].reboot_accepted;
         }
@@ -223,8 +219,8 @@ static void test_begin_detach(void) {
                 state_set(s, e, cases[i].from);
                 e->detached_usec = 10;
                 e->reboot_started_usec = 20;
-                e->start_time_before = strdup("2024-01-01T00:00Z");
-                e->outcome = strdup("completed");
+                CHECK_INTEQ(state_set_text(s, &e->start_time_before, "2024-01-01T00:00Z"), 0);
+                CHECK_INTEQ(state_set_text(s, &e->outcome, "completed"), 0);
                 e->done_usec = 30;
                 e->reboot_failures = 2;
                 e->reboot_accepted = true;
@@ -247,6 +243,8 @@ static void test_begin_detach(void) {
                         CHECK(!s->dirty && streq(e->keypair, "kp-old") && e->reboot_accepted);
                 state_remove(s, e);
         }
+        /* The shared strings go with the last entry holding them: "r" and "kp-a" of i-new stay. */
+        CHECK_INTEQ(strpool_size(s->strings), 2);
         remove_dir(dir);
 }
 
