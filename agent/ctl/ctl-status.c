@@ -5,6 +5,7 @@
 #include "io/lists.h"
 #include "io/metrics.h"
 #include "io/referenced.h"
+#include "io/retired.h"
 #include "logic/sshkey.h"
 
 /* Longest entry label: "key SHA256:" and 43 base64 characters. */
@@ -27,6 +28,7 @@ struct status {
         struct diags problems;
         struct state *state;
         struct referenced *referenced; /* launch sources found naming a revoked key pair */
+        struct retired *retired;      /* key pairs deleted (DeleteRevokedKeyPairs=) */
         struct contained *contained;  /* the containment record (empty when never used) */
         struct metrics_containment containment;
         struct ctl_health health;     /* the last pass and the problems listed at the end */
@@ -54,6 +56,7 @@ static void status_done(struct status *s) {
         free(s->entries);
         state_free(s->state);
         referenced_free(s->referenced);
+        retired_free(s->retired);
         contained_free(s->contained);
         ctl_health_done(&s->health);
         diags_clear(&s->problems);
@@ -201,6 +204,9 @@ static int status_load(const struct ctl *c, struct status *s) {
         if (r < 0)
                 return r;
         r = ctl_sources_load(s->conf, &s->referenced);
+        if (r < 0)
+                return r;
+        r = ctl_retired_load(s->conf, &s->retired);
         if (r < 0)
                 return r;
         r = ctl_load_contained(s->conf, &s->contained);
@@ -501,6 +507,8 @@ static int status_print_text(const struct status *s) {
                                 instances_table, "No instance has been detached.");
         if (r >= 0)
                 r = ctl_sources_print_text(s->conf, s->referenced, s->ctl->color);
+        if (r >= 0)
+                r = ctl_retired_print_text(s->conf, s->retired, s->ctl->color);
         if (r >= 0 && s->containment.uncontained > 0)
                 r = print_table(s,
                                 (const char *[]){ "REGION", "INSTANCE", "CONTAINMENT", "FOUND", "EXPOSED FOR",
@@ -617,11 +625,12 @@ static json_t *containment_json(const struct status *s) {
 
 static int status_print_json(const struct status *s) {
         int r = ctl_print_json(json_pack(
-                "{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "config", s->ctl->config_path, "last_pass",
+                "{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "config", s->ctl->config_path, "last_pass",
                 ctl_health_last_pass_json(&s->health), "lists", lists_json(s), "entries", entries_json(s), "queue",
                 queue_json(s), "containment", containment_json(s), "next_window",
                 ctl_window_json(s->conf, s->window, &s->span), "launch_sources",
-                ctl_sources_json(s->conf, s->referenced), "problems", ctl_health_problems_json(&s->health)));
+                ctl_sources_json(s->conf, s->referenced), "deleted_keypairs", ctl_retired_json(s->conf, s->retired),
+                "problems", ctl_health_problems_json(&s->health)));
 
         return r == CTL_EXIT_OK && s->health.problems ? CTL_EXIT_PROBLEMS : r;
 }

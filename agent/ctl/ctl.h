@@ -116,3 +116,17 @@ int ctl_sources_load(const struct conf *conf, struct referenced **ret);
 int ctl_sources_print_text(const struct conf *conf, const struct referenced *r, bool color);
 /* {"checked": bool, "sources": [{"region","source","keypair","default","found"}]}; NULL on ENOMEM. */
 json_t *ctl_sources_json(const struct conf *conf, const struct referenced *r);
+
+/* ---- deleted key pairs (ctl-retired.c) ---- */
+
+struct retired;
+
+/* Reads the key pairs the daemon deleted or is deleting (DeleteRevokedKeyPairs=) from conf's
+ * StateDirectory (missing = none); -errno (logged). */
+int ctl_retired_load(const struct conf *conf, struct retired **ret);
+/* Prints them as a table (region, key pair, state, when deleted, reason), or why there is none,
+ * and a blank line; -ENOMEM. */
+int ctl_retired_print_text(const struct conf *conf, const struct retired *r, bool color);
+/* {"enabled": bool, "keypairs": [{"region","keypair","state": "deleted"|"deleting","deleted","reason"}]};
+ * NULL on ENOMEM. */
+json_t *ctl_retired_json(const struct conf *conf, const struct retired *r);

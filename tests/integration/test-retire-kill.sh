@@ -100,6 +100,8 @@ kr_emuctl fault DeleteKeyPairs internal 2 >/dev/null
 rc=0; kr_run_once || rc=$?
 kr_expect_eq "$rc" 2 "--once exit status with DeleteKeyPairs failing"
 kr_expect_eq "$(keypairs)" "kp-e kp-f kp-good" "key pairs left after the failed DeleteKeyPairs"
+"$top_builddir/keyrevokectl" -c "$T/keyrevoke.conf" status >"$T/status.txt" || true
+grep -qE "^cn-hangzhou +kp-e +deleting +- " "$T/status.txt" || kr_fail "status does not show kp-e deleting: $(cat "$T/status.txt")"
 revoke kp-a kp-b kp-c kp-d kp-e
 rc=0; kr_run_once || rc=$?
 kr_expect_eq "$rc" 0 "--once exit status of the retry"

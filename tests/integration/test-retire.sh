@@ -4,7 +4,7 @@
 # it back), its public key saved first; never a key pair that is not revoked (there); a key pair
 # imported again under a new name with the same key is still caught, detached and contained;
 # --dry-run, DeleteRevokedKeyPairs=no and a missing RAM permission delete nothing, and the last
-# stops no detach.
+# stops no detach; keyrevokectl status lists the deleted key pairs.
 . "$(dirname "$0")/lib.sh"
 
 "$PYTHON3" - "$T/fleet.json" "$T/keys" <<'PY'
@@ -141,3 +141,27 @@ rc=0; kr_run_once || rc=$?
 kr_expect_eq "$(kr_count_events keypair-deleted KEYPAIR=kp-dry)" 1 "keypair-deleted once permitted"
 kr_expect_eq "$(keypairs_hz)" "kp-good" "key pairs left in cn-hangzhou"
 kr_pass "a missing permission is said once and stops no detach"
+
+# keyrevokectl status lists the deleted key pairs: region, key pair, when, reason.
+KEYREVOKECTL="$top_builddir/keyrevokectl"
+"$KEYREVOKECTL" -c "$T/keyrevoke.conf" status >"$T/status.txt" || true
+grep -qx "Revoked key pairs deleted (their public keys stay revoked):" "$T/status.txt" ||
+        kr_fail "status does not list the deleted key pairs: $(cat "$T/status.txt")"
+for kp in kp-dry kp-new kp-two kp-unused kp-winonly; do
+        grep -qE "^cn-hangzhou +$kp +deleted +[A-Z][a-z]{2} 20[0-9-]+ [0-9:]+ " "$T/status.txt" ||
+                kr_fail "status does not show $kp deleted: $(cat "$T/status.txt")"
+done
+grep -qE "^cn-hangzhou +kp-bad +deleted +[A-Z][a-z]{2} 20[0-9-]+ [0-9:]+ [^ ]+ +leaked$" "$T/status.txt" ||
+        kr_fail "status does not show kp-bad deleted, with its reason: $(cat "$T/status.txt")"
+"$KEYREVOKECTL" -c "$T/keyrevoke.conf" --json status >"$T/status.json" || true
+"$PYTHON3" - "$T/status.json" <<'PY' || kr_fail "status --json deleted_keypairs"
+import json, sys
+d = json.load(open(sys.argv[1]))["deleted_keypairs"]
+assert d["enabled"] is True, d
+kps = [(k["region"], k["keypair"], k["state"]) for k in d["keypairs"]]
+assert kps == [("cn-hangzhou", n, "deleted") for n in ("kp-bad", "kp-dry", "kp-new", "kp-two", "kp-unused",
+                                                      "kp-winonly")], kps
+assert all(k["deleted"].startswith("20") for k in d["keypairs"]), d
+assert [k["reason"] for k in d["keypairs"] if k["keypair"] == "kp-bad"] == ["leaked"], d
+PY
+kr_pass "keyrevokectl status (and --json) lists the deleted key pairs with when and why"
