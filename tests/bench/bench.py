@@ -9,6 +9,7 @@ import collections
 import http.client
 import json
 import os
+import shutil
 import signal
 import statistics
 import subprocess
@@ -276,6 +277,17 @@ def start_keyrevoked(opts, run_dir, fleet_dir, port):
     return Timed(opts, run_dir, [opts.keyrevoked, "-c", conf, "--once"], child_env())
 
 
+def start_keyrevoked_warm(opts, run_dir, fleet_dir, port):
+    """keyrevoked again on a fresh fleet, with only the region sizes its first run saved
+    (StateDirectory/discovery.json): what a host that has run before knows."""
+    conf = write_config(opts, run_dir, port)
+    cold = os.path.join(os.path.dirname(run_dir),
+                        os.path.basename(run_dir).replace("-keyrevoked-warm", "-keyrevoked"))
+    shutil.copy(os.path.join(cold, "state", "discovery.json"), os.path.join(run_dir, "state"))
+    install_list(fleet_dir, run_dir)
+    return Timed(opts, run_dir, [opts.keyrevoked, "-c", conf, "--once"], child_env())
+
+
 def start_sdk(opts, run_dir, fleet_dir, port):
     env = child_env({"NODE_EXTRA_CA_CERTS": os.path.join(opts.ca, "ca.pem"),
                      "ALIBABA_CLOUD_ACCESS_KEY_ID": CREDENTIALS[0],
@@ -288,6 +300,7 @@ def start_sdk(opts, run_dir, fleet_dir, port):
 
 # (key, label, starter)
 CONTESTANTS = (("keyrevoked", "keyrevoked --once", start_keyrevoked),
+               ("keyrevoked-warm", "keyrevoked --once, warm", start_keyrevoked_warm),
                ("sdk", "SDK script (pop-core)", start_sdk))
 
 
@@ -425,10 +438,11 @@ def run_shape(opts, shape, results):
         results.append({"shape": shape, "key": key, "label": label, "counts": counts,
                         "calls": len(calls), "throttled": throttled, "minimum": minimum,
                         "wall": wall, "bound": bound, "rss": rss, "complete": complete})
-    ours, sdk = results[-2], results[-1]
-    say("\n%s: keyrevoked / SDK wall = %.3f (%.3f s / %.3f s); calls %d / %d"
-        % (shape, ours["wall"] / sdk["wall"], ours["wall"], sdk["wall"], ours["calls"],
-           sdk["calls"]))
+    sdk = results[-1]
+    for ours in results[-len(CONTESTANTS):-1]:
+        say("\n%s: %s / SDK wall = %.3f (%.3f s / %.3f s); calls %d / %d"
+            % (shape, ours["label"], ours["wall"] / sdk["wall"], ours["wall"], sdk["wall"],
+               ours["calls"], sdk["calls"]))
 
 
 def print_tables(results):
@@ -440,7 +454,7 @@ def print_tables(results):
     for r in results:
         c = r["counts"]
         actions = "/".join(str(c[a]) for a in accounting.ACTIONS)
-        versus = "%.2f" % (r["wall"] / sdk_wall[r["shape"]]) if r["key"] == "keyrevoked" else ""
+        versus = "%.2f" % (r["wall"] / sdk_wall[r["shape"]]) if r["key"] != "sdk" else ""
         say("| %s | %s | %s | %d (%d) | %d | %.3f | %.2f | %.2f | %.3f | %s | %.1f | %s |"
             % (r["shape"], r["label"], actions, r["calls"], r["throttled"], r["minimum"],
                r["calls"] / r["minimum"], r["wall"], r["bound"], r["wall"] / r["bound"], versus,
@@ -448,9 +462,10 @@ def print_tables(results):
     say("\n| goal (keyrevoked) | shape | target | measured | result |")
     say("|---|---|---|---|---|")
     for r in results:
-        if r["key"] != "keyrevoked":
+        if r["key"] == "sdk":
             continue
         s = r["shape"]
+        label = s if r["key"] == "keyrevoked" else "%s (warm)" % s
         rows = (("calls", "<= %.2f x minimum" % CALLS_GOAL, "%.3f" % (r["calls"] / r["minimum"]),
                  r["calls"] <= CALLS_GOAL * r["minimum"]),
                 ("wall", "<= %.2f x bound" % WALL_GOAL, "%.3f" % (r["wall"] / r["bound"]),
@@ -462,7 +477,7 @@ def print_tables(results):
                 ("detached", "all expected, nothing else", "yes" if r["complete"] else "no",
                  r["complete"]))
         for figure, target, measured, ok in rows:
-            say("| %s | %s | %s | %s | %s |" % (figure, s, target, measured,
+            say("| %s | %s | %s | %s | %s |" % (figure, label, target, measured,
                                                 "PASS" if ok else "MISS"))
 
 
