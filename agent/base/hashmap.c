@@ -2,10 +2,18 @@
 #include "base/hashmap.h"
 
 struct hashmap_slot {
-        const char *key;        /* NULL = empty */
+        const char *key;        /* NULL = empty, TOMBSTONE = removed */
         void *value;
-        bool tombstone;
 };
+
+/* The key of a removed slot: probing goes on past it, an insert may reuse it. A marker address
+ * rather than a flag keeps slots at two words (a queue of 100,000 entries has 262,144 slots). */
+static const char tombstone_marker;
+#define TOMBSTONE (&tombstone_marker)
+
+static bool slot_holds_item(const struct hashmap_slot *s) {
+        return s->key && s->key != TOMBSTONE;
+}
 
 struct hashmap {
         struct hashmap_slot *slots;
@@ -40,7 +48,7 @@ int hashmap_new(struct hashmap **ret) {
 
 struct hashmap *hashmap_free_with(struct hashmap *h, void (*free_value)(void *value)) {
         for (size_t i = 0; h && i < h->n_slots; i++)
-                if (h->slots[i].key)
+                if (slot_holds_item(&h->slots[i]))
                         free_value(h->slots[i].value);
         return hashmap_free(h);
 }
@@ -60,9 +68,9 @@ static struct hashmap_slot *find_slot(const struct hashmap *h, const char *key, 
 
         for (;; i = (i + 1) & mask) {
                 struct hashmap_slot *s = &h->slots[i];
-                if (!s->key && !s->tombstone)
+                if (!s->key)
                         return for_insert ? (reuse ? reuse : s) : NULL;
-                if (s->tombstone) {
+                if (s->key == TOMBSTONE) {
                         if (!reuse)
                                 reuse = s;
                         continue;
@@ -84,7 +92,7 @@ static int resize(struct hashmap *h, size_t n_slots) {
         h->n_slots = n_slots;
         h->n_used = h->n_items;
         for (size_t i = 0; i < old_n; i++)
-                if (old[i].key)
+                if (slot_holds_item(&old[i]))
                         *find_slot(h, old[i].key, true) = old[i];
         free(old);
         return 0;
@@ -100,8 +108,8 @@ int hashmap_put(struct hashmap *h, const char *key, void *value) {
                         return r;
         }
         s = find_slot(h, key, true);
-        if (!s->key) {
-                if (!s->tombstone)
+        if (!slot_holds_item(s)) {
+                if (!s->key)
                         h->n_used++;
                 h->n_items++;
         }
@@ -121,7 +129,7 @@ void *hashmap_remove(struct hashmap *h, const char *key) {
         if (!s)
                 return NULL;
         v = s->value;
-        *s = (struct hashmap_slot) { .tombstone = true };
+        *s = (struct hashmap_slot) { .key = TOMBSTONE };
         h->n_items--;
         return v;
 }
@@ -133,7 +141,7 @@ size_t hashmap_size(const struct hashmap *h) {
 bool hashmap_iterate(const struct hashmap *h, size_t *i, const char **ret_key, void **ret_value) {
         for (; *i < h->n_slots; (*i)++) {
                 const struct hashmap_slot *s = &h->slots[*i];
-                if (!s->key)
+                if (!slot_holds_item(s))
                         continue;
                 if (ret_key)
                         *ret_key = s->key;
