@@ -15,7 +15,7 @@ struct detach {
 struct batch {
         struct detach *detach;
         const struct detach_target *target;
-        char **ids;
+        char **ids;                     /* borrowed from the caller of detach_instances(), as target is */
         size_t n;
         char *error;                    /* why its detach is being verified, or NULL */
 };
@@ -38,29 +38,21 @@ struct event_fields detach_target_fields(const struct pass *p, const struct deta
 static void batch_free(struct batch *b) {
         if (!b)
                 return;
-        for (size_t i = 0; i < b->n; i++)
-                free(b->ids[i]);
         free(b->ids);
         free(b->error);
         free(b);
 }
 
-/* A batch of t for ids[0..n) (copied, or taken over when take is set); NULL on ENOMEM. */
-static struct batch *batch_new(struct detach *d, const struct detach_target *t, char **ids, size_t n, bool take) {
+/* A batch of t for ids[0..n) (borrowed, not copied); NULL on ENOMEM. */
+static struct batch *batch_new(struct detach *d, const struct detach_target *t, char *const *ids, size_t n) {
         struct batch *b = calloc(1, sizeof(*b));
 
         if (!b || !(b->ids = calloc(n ? n : 1, sizeof(char *)))) {
                 free(b);
                 return NULL;
         }
-        *b = (struct batch) { .detach = d, .target = t, .ids = b->ids };
-        for (; b->n < n; b->n++) {
-                b->ids[b->n] = take ? TAKE_PTR(ids[b->n]) : strdup(ids[b->n]);
-                if (!b->ids[b->n]) {
-                        batch_free(b);
-                        return NULL;
-                }
-        }
+        *b = (struct batch) { .detach = d, .target = t, .ids = b->ids, .n = n };
+        memcpy(b->ids, ids, n * sizeof(char *));
         return b;
 }
 
@@ -101,7 +93,6 @@ static int batch_record_intents(struct batch *b) {
                         report_event(EVENT_DETACH_FAILED, &f,
                                      "Not detaching key pair '%s' from %s yet: its reboot is in flight (still pending)",
                                      b->target->keypair, b->ids[i]);
-                        free(b->ids[i]);
                         continue;
                 }
                 if (r < 0)
@@ -190,7 +181,7 @@ int detach_instances(struct detach *d, const struct detach_target *t, char *cons
                 return 0;
         }
         for (size_t from = 0; from < n; from += PLANNER_DETACH_BATCH_MAX) {
-                struct batch *b = batch_new(d, t, (char **) ids + from, MIN(n - from, PLANNER_DETACH_BATCH_MAX), false);
+                struct batch *b = batch_new(d, t, ids + from, MIN(n - from, PLANNER_DETACH_BATCH_MAX));
                 if (!b || batch_queue(d, b) < 0) {
                         batch_free(b);
                         return log_error_errno(-ENOMEM, "Out of memory while detaching key pair '%s' in %s", t->keypair,
@@ -245,8 +236,8 @@ static void batch_skip_windows(struct batch *b, const struct ecs_result *r) {
 static void batch_split(struct batch *b) {
         size_t half = planner_split_batch(b->n);
         struct batch *parts[2] = {
-                batch_new(b->detach, b->target, b->ids, half, true),
-                batch_new(b->detach, b->target, b->ids + half, b->n - half, true),
+                batch_new(b->detach, b->target, b->ids, half),
+                batch_new(b->detach, b->target, b->ids + half, b->n - half),
         };
 
         for (size_t i = 0; i < 2; i++)
@@ -261,13 +252,11 @@ static void batch_split(struct batch *b) {
  * that was answered after a reset and retried). Moves them into a new batch. */
 static struct batch *batch_take_unconfirmed(struct batch *b, const struct ecs_result *r,
                                             const struct ecs_detach_result *res, size_t n, bool per_instance) {
-        struct batch *v = batch_new(b->detach, b->target, b->ids, b->n, false);
+        struct batch *v = batch_new(b->detach, b->target, b->ids, b->n);
 
         if (!v)
                 return NULL;
-        /* v starts with copies; it keeps only the ids that need a look. */
-        for (size_t i = 0; i < v->n; i++)
-                free(v->ids[i]);
+        /* v keeps only the ids that need a look. */
         v->n = 0;
         for (size_t i = 0; i < b->n; i++) {
                 const struct ecs_detach_result *found = NULL;
@@ -279,7 +268,7 @@ static struct batch *batch_take_unconfirmed(struct batch *b, const struct ecs_re
                 else {
                         if (found && !v->error && found->code)
                                 v->error = strdup(found->code);
-                        v->ids[v->n++] = TAKE_PTR(b->ids[i]);
+                        v->ids[v->n++] = b->ids[i];
                 }
         }
         return v;
@@ -354,9 +343,9 @@ static void batch_done_cb(const struct ecs_result *r, void *userdata) {
 
 static void verify_done_cb(const struct ecs_result *r, void *userdata);
 
-/* Looks at the instances of b (its ids are taken over) to learn whether their detach happened. */
+/* Looks at the instances of b (they move to the look) to learn whether their detach happened. */
 static void batch_verify(struct batch *b, const char *error) {
-        struct batch *v = batch_new(b->detach, b->target, b->ids, b->n, true);
+        struct batch *v = batch_new(b->detach, b->target, b->ids, b->n);
         struct params params = {};
 
         if (!v)

@@ -21,8 +21,9 @@ int detach_new(struct pass *p, struct detach **ret);
 struct detach *detach_free(struct detach *d);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct detach *, detach_free);
 
-/* Detaches t's key pair from the n instances (ids copied), PLANNER_DETACH_BATCH_MAX per call,
- * each intent saved before its call; in dry run only reports would-detach. -ENOMEM. */
+/* Detaches t's key pair from the n instances, PLANNER_DETACH_BATCH_MAX per call, each intent
+ * saved before its call; in dry run only reports would-detach. -ENOMEM. The ids are borrowed, not
+ * copied (a rotation's backlog holds thousands): like t, they must stay until the pass ends. */
 int detach_instances(struct detach *d, const struct detach_target *t, char *const *ids, size_t n);
 
 /* The fields of an event about t, and optionally one of its instances. */
