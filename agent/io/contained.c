@@ -198,17 +198,18 @@ static json_t *keysets_to_json(const struct contained *c) {
         return o;
 }
 
-static json_t *contained_to_json(const void *userdata) {
-        const struct contained *c = userdata;
-        json_t *root = record_new_root(&contained_record, record_new_list(c->by_instance, entry_to_json));
-
-        if (root && json_object_set_new(root, "keysets", keysets_to_json(c)) < 0)
-                json_decref(TAKE_PTR(root));
-        return root;
-}
-
 int contained_save(struct contained *c) {
-        return record_save(&contained_record, c->directory, &c->dirty, contained_to_json, c);
+        json_t *more;
+        int r;
+
+        if (!c->dirty)
+                return 0;
+        more = json_pack("{s:o}", "keysets", keysets_to_json(c));
+        if (!more)
+                return -ENOMEM;
+        r = record_save_list(&contained_record, c->directory, &c->dirty, c->by_instance, entry_to_json, more);
+        json_decref(more);
+        return r;
 }
 
 /* ---- entries ------------------------------------------------------------------------------- */

@@ -90,21 +90,6 @@ int record_load(const struct record_type *t, const char *directory,
         return r < 0 ? r : 1;
 }
 
-json_t *record_new_root(const struct record_type *t, json_t *list) {
-        return list ? json_pack("{s:i, s:o}", "version", t->version, t->list, list) : NULL;
-}
-
-json_t *record_new_list(const struct hashmap *map, json_t *(*entry_to_json)(const void *entry)) {
-        json_t *list = json_array();
-        void *entry;
-        size_t i = 0;
-
-        while (list && hashmap_iterate(map, &i, NULL, &entry))
-                if (json_array_append_new(list, entry_to_json(entry)) < 0)
-                        json_decref(TAKE_PTR(list));
-        return list;
-}
-
 /* A record larger than its reader takes would be written once and never loaded again. */
 int record_write_text(const struct record_type *t, const char *directory, const char *text) {
         _cleanup_free_ char *path = NULL;
@@ -163,5 +148,76 @@ int record_save(const struct record_type *t, const char *directory, bool *dirty,
                 return r;
         if (dirty)
                 *dirty = false;
+        return 0;
+}
+
+struct list_fill {
+        const struct record_type *type;
+        const struct hashmap *map;
+        json_t *(*entry_to_json)(const void *entry);
+        json_t *more;
+};
+
+static int dump_json(const json_t *j, FILE *f) {
+        return json_dumpf(j, f, JSON_COMPACT | JSON_ENCODE_ANY) < 0 ? -EIO : 0;
+}
+
+/* "key":value, for each member of more. */
+static int fill_members(FILE *f, json_t *more) {
+        const char *key;
+        json_t *value;
+
+        json_object_foreach(more, key, value) {
+                json_t *k = json_string(key);
+                int r = k ? dump_json(k, f) : -ENOMEM;
+
+                json_decref(k);
+                if (r < 0)
+                        return r;
+                if (fputc(':', f) == EOF || dump_json(value, f) < 0 || fputc(',', f) == EOF)
+                        return -EIO;
+        }
+        return 0;
+}
+
+/* The record, one entry's JSON at a time: never the whole tree or text in memory. */
+static int fill_list(FILE *f, void *userdata) {
+        const struct list_fill *l = userdata;
+        void *entry;
+        size_t i = 0;
+        bool first = true;
+        int r;
+
+        if (fprintf(f, "{\"version\":%d,", l->type->version) < 0)
+                return -EIO;
+        r = fill_members(f, l->more);
+        if (r < 0)
+                return r;
+        /* The list's name is one of ours, plain ASCII. */
+        if (fprintf(f, "\"%s\":[", l->type->list) < 0)
+                return -EIO;
+        while (hashmap_iterate(l->map, &i, NULL, &entry)) {
+                json_t *j = l->entry_to_json(entry);
+
+                r = !j ? -ENOMEM : !first && fputc(',', f) == EOF ? -EIO : dump_json(j, f);
+                json_decref(j);
+                if (r < 0)
+                        return r;
+                first = false;
+        }
+        return fputs("]}", f) == EOF ? -EIO : 0;
+}
+
+int record_save_list(const struct record_type *t, const char *directory, bool *dirty, const struct hashmap *map,
+                     json_t *(*entry_to_json)(const void *entry), json_t *more) {
+        struct list_fill l = { .type = t, .map = map, .entry_to_json = entry_to_json, .more = more };
+        int r;
+
+        if (!*dirty)
+                return 0;
+        r = record_write_with(t, directory, fill_list, &l);
+        if (r < 0)
+                return r;
+        *dirty = false;
         return 0;
 }

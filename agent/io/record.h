@@ -45,12 +45,6 @@ int record_read_text(const struct record_type *t, const char *directory, enum lo
 int record_load(const struct record_type *t, const char *directory,
                 int (*parse)(void *userdata, const struct record *rec), void *userdata);
 
-/* {"version": t->version, t->list: list}, taking list; NULL when list is NULL or on -ENOMEM. */
-json_t *record_new_root(const struct record_type *t, json_t *list);
-
-/* A new array of entry_to_json(v) for each value v of map, in its order; NULL on -ENOMEM. */
-json_t *record_new_list(const struct hashmap *map, json_t *(*entry_to_json)(const void *entry));
-
 /* Replaces directory/t->name with text: temp file (mode 0600, owned as fileio_adopt_owner() says),
  * fsync, rename, fsync of the directory; -errno, the old file untouched (-EFBIG for a text larger
  * than t->max_bytes, which could not be loaded again). */
@@ -64,3 +58,10 @@ int record_write_with(const struct record_type *t, const char *directory, fileio
  * record_write_text(), and clears *dirty. */
 int record_save(const struct record_type *t, const char *directory, bool *dirty,
                 json_t *(*new_root)(const void *userdata), const void *userdata);
+
+/* Unless *dirty is false: writes {"version": t->version, the members of more (NULL: none),
+ * t->list: [entry_to_json(v) for each value v of map, in its order]} as compact JSON with
+ * record_write_with(), one entry's JSON at a time, and clears *dirty. entry_to_json returns a new
+ * reference (NULL: -ENOMEM). */
+int record_save_list(const struct record_type *t, const char *directory, bool *dirty, const struct hashmap *map,
+                     json_t *(*entry_to_json)(const void *entry), json_t *more);

@@ -145,12 +145,6 @@ static json_t *entry_to_json(const void *entry) {
                          e->keypair, "default", e->is_default, "found_usec", (json_int_t) e->found_usec);
 }
 
-static json_t *referenced_to_json(const void *userdata) {
-        const struct referenced *r = userdata;
-
-        return record_new_root(&referenced_record, record_new_list(r->by_key, entry_to_json));
-}
-
 int referenced_save(struct referenced *r) {
-        return record_save(&referenced_record, r->directory, &r->dirty, referenced_to_json, r);
+        return record_save_list(&referenced_record, r->directory, &r->dirty, r->by_key, entry_to_json, NULL);
 }

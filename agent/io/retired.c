@@ -202,12 +202,6 @@ static json_t *entry_to_json(const void *entry) {
                          "deleted_usec", (json_int_t) e->deleted_usec);
 }
 
-static json_t *retired_to_json(const void *userdata) {
-        const struct retired *r = userdata;
-
-        return record_new_root(&retired_record, record_new_list(r->by_key, entry_to_json));
-}
-
 int retired_save(struct retired *r) {
-        return record_save(&retired_record, r->directory, &r->dirty, retired_to_json, r);
+        return record_save_list(&retired_record, r->directory, &r->dirty, r->by_key, entry_to_json, NULL);
 }

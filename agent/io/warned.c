@@ -140,12 +140,6 @@ static json_t *entry_to_json(const void *entry) {
                          "reported_usec", (json_int_t) e->reported_usec);
 }
 
-static json_t *warned_to_json(const void *userdata) {
-        const struct warned *w = userdata;
-
-        return record_new_root(&warned_record, record_new_list(w->by_key, entry_to_json));
-}
-
 int warned_save(struct warned *w) {
-        return record_save(&warned_record, w->directory, &w->dirty, warned_to_json, w);
+        return record_save_list(&warned_record, w->directory, &w->dirty, w->by_key, entry_to_json, NULL);
 }

@@ -186,8 +186,9 @@ static json_t *entry_to_json(const void *entry) {
         return json_string(entry);
 }
 
-static json_t *new_root(const void *userdata) {
-        return record_new_root(&sample_record, record_new_list(userdata, entry_to_json));
+static json_t *no_entry(const void *entry) {
+        CHECK(entry);
+        return NULL;
 }
 
 static json_t *no_root(const void *userdata) {
@@ -198,14 +199,14 @@ static json_t *no_root(const void *userdata) {
 static void test_round_trip(void) {
         _cleanup_(hashmap_freep) struct hashmap *map = NULL;
         _cleanup_free_ char *path = path_in(sample_record.name), *text = NULL;
-        json_t *expected = json_pack("{s:i, s:[s]}", "version", 3, "items", "ü \"quoted\"");
+        json_t *expected = json_pack("{s:i, s:[s]}", "version", 3, "items", "ü \"quoted\""), *more;
         bool dirty = false;
         mode_t old_umask;
 
         CHECK(hashmap_new(&map) == 0 && hashmap_put(map, "key", (void *) "ü \"quoted\"") == 0);
         /* Not dirty: nothing written. */
         (void) unlink(path);
-        CHECK_INTEQ(record_save(&sample_record, tmpdir, &dirty, new_root, map), 0);
+        CHECK_INTEQ(record_save_list(&sample_record, tmpdir, &dirty, map, entry_to_json, NULL), 0);
         CHECK(access(path, F_OK) < 0 && errno == ENOENT);
 
         /* An existing file of another kind, even a symlink, is replaced by a 0600 one; umask 0
@@ -213,7 +214,7 @@ static void test_round_trip(void) {
         CHECK(symlink("/nonexistent-target", path) == 0);
         old_umask = umask(0);
         dirty = true;
-        CHECK_INTEQ(record_save(&sample_record, tmpdir, &dirty, new_root, map), 0);
+        CHECK_INTEQ(record_save_list(&sample_record, tmpdir, &dirty, map, entry_to_json, NULL), 0);
         umask(old_umask);
         CHECK(!dirty);
         CHECK_INTEQ(sample_mode(), 0600);
@@ -235,12 +236,23 @@ static void test_round_trip(void) {
         dirty = true;
         CHECK_INTEQ(record_save(&sample_record, tmpdir, &dirty, no_root, NULL), -ENOMEM);
         CHECK(dirty);
-        CHECK_INTEQ(record_save(&sample_record, "/nonexistent-keyrevoke-dir", &dirty, new_root, map), -ENOENT);
+        CHECK_INTEQ(record_save_list(&sample_record, tmpdir, &dirty, map, no_entry, NULL), -ENOMEM);
+        CHECK(dirty);
+        CHECK_INTEQ(record_save_list(&sample_record, "/nonexistent-keyrevoke-dir", &dirty, map, entry_to_json, NULL),
+                    -ENOENT);
         CHECK(dirty);
         free(text);
         text = read_sample();
         CHECK_STREQ(text, "{\"version\":3,\"items\":[]}\n");
-        CHECK(!record_new_root(&sample_record, NULL));
+
+        /* More members of the root come before the list, each one as it is. */
+        more = json_pack("{s:{s:i}}", "k", "a\"b", 1);
+        CHECK_INTEQ(record_save_list(&sample_record, tmpdir, &dirty, map, entry_to_json, more), 0);
+        json_decref(more);
+        free(text);
+        text = read_sample();
+        CHECK_STREQ(text, "{\"version\":3,\"k\":{\"a\\\"b\":1},\"items\":[\"ü \\\"quoted\\\"\"]}");
+        CHECK_INTEQ(load_sample(tmpdir), 1);
         CHECK(unlink(path) == 0);
 }
 
