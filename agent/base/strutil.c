@@ -184,6 +184,17 @@ bool strv_contains(char *const *l, const char *s) {
         return false;
 }
 
+char **strv_copy_n(char *const *l, size_t n) {
+        _cleanup_strv_free_ char **copy = calloc(n + 1, sizeof(char *));
+
+        if (!copy)
+                return NULL;
+        for (size_t i = 0; i < n; i++)
+                if (!(copy[i] = strdup(l[i])))
+                        return NULL;
+        return TAKE_PTR(copy);
+}
+
 int strv_extend(char ***l, const char *s) {
         size_t n = strv_length(*l);
         _cleanup_free_ char *copy = strdup(s);

@@ -37,6 +37,8 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(char **, strv_free);
 #define _cleanup_strv_free_ _cleanup_(strv_freep)
 size_t strv_length(char *const *l);
 bool strv_contains(char *const *l, const char *s);
+/* A NULL-terminated copy of the n strings of l (all non-NULL); NULL on ENOMEM. */
+char **strv_copy_n(char *const *l, size_t n);
 /* Appends a copy of s; -ENOMEM on failure (l unchanged). */
 int strv_extend(char ***l, const char *s);
 /* Splits on whitespace, dropping empty words; -ENOMEM on failure. */

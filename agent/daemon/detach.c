@@ -15,7 +15,7 @@ struct detach {
 struct batch {
         struct detach *detach;
         const struct detach_target *target;
-        char **ids;                     /* borrowed from the caller of detach_instances(), as target is */
+        char **ids;                     /* owned; NULL where one moved on to another batch */
         size_t n;
         char *error;                    /* why its detach is being verified, or NULL */
 };
@@ -38,13 +38,15 @@ struct event_fields detach_target_fields(const struct pass *p, const struct deta
 static void batch_free(struct batch *b) {
         if (!b)
                 return;
+        for (size_t i = 0; i < b->n; i++)
+                free(b->ids[i]);
         free(b->ids);
         free(b->error);
         free(b);
 }
 
-/* A batch of t for ids[0..n) (borrowed, not copied); NULL on ENOMEM. */
-static struct batch *batch_new(struct detach *d, const struct detach_target *t, char *const *ids, size_t n) {
+/* A batch of t that takes over ids[0..n) (each left NULL); NULL on ENOMEM, ids untouched. */
+static struct batch *batch_new(struct detach *d, const struct detach_target *t, char **ids, size_t n) {
         struct batch *b = calloc(1, sizeof(*b));
 
         if (!b || !(b->ids = calloc(n ? n : 1, sizeof(char *)))) {
@@ -52,7 +54,8 @@ static struct batch *batch_new(struct detach *d, const struct detach_target *t, 
                 return NULL;
         }
         *b = (struct batch) { .detach = d, .target = t, .ids = b->ids, .n = n };
-        memcpy(b->ids, ids, n * sizeof(char *));
+        for (size_t i = 0; i < n; i++)
+                b->ids[i] = TAKE_PTR(ids[i]);
         return b;
 }
 
@@ -60,7 +63,11 @@ static void report_failed(struct batch *b, const char *error, const char *reques
         struct pass *p = b->detach->pass;
 
         for (size_t i = 0; i < b->n; i++) {
-                struct event_fields f = detach_target_fields(p, b->target, b->ids[i], request_id, error);
+                struct event_fields f;
+
+                if (!b->ids[i])
+                        continue; /* moved on to a part of a split that was sent */
+                f = detach_target_fields(p, b->target, b->ids[i], request_id, error);
                 p->counts.failed++;
                 report_event(EVENT_DETACH_FAILED, &f, "Could not detach key pair '%s' from %s: %s (still pending)",
                              b->target->keypair, b->ids[i], why ? why : error);
@@ -93,6 +100,7 @@ static int batch_record_intents(struct batch *b) {
                         report_event(EVENT_DETACH_FAILED, &f,
                                      "Not detaching key pair '%s' from %s yet: its reboot is in flight (still pending)",
                                      b->target->keypair, b->ids[i]);
+                        free(b->ids[i]);
                         continue;
                 }
                 if (r < 0)
@@ -175,7 +183,7 @@ static void report_would_detach(struct pass *p, const struct detach_target *t, c
         }
 }
 
-int detach_instances(struct detach *d, const struct detach_target *t, char *const *ids, size_t n) {
+int detach_instances(struct detach *d, const struct detach_target *t, char **ids, size_t n) {
         if (d->pass->dry_run) {
                 report_would_detach(d->pass, t, ids, n);
                 return 0;
@@ -253,23 +261,28 @@ static void batch_split(struct batch *b) {
 static struct batch *batch_take_unconfirmed(struct batch *b, const struct ecs_result *r,
                                             const struct ecs_detach_result *res, size_t n, bool per_instance) {
         struct batch *v = batch_new(b->detach, b->target, b->ids, b->n);
+        size_t all;
 
         if (!v)
                 return NULL;
-        /* v keeps only the ids that need a look. */
+        /* v took every id; it keeps only those that need a look. */
+        all = v->n;
         v->n = 0;
-        for (size_t i = 0; i < b->n; i++) {
+        for (size_t i = 0; i < all; i++) {
                 const struct ecs_detach_result *found = NULL;
+                char *id = v->ids[i];
+
                 for (size_t j = 0; per_instance && j < n && !found; j++)
-                        if (streq_ptr(res[j].instance_id, b->ids[i]))
+                        if (streq_ptr(res[j].instance_id, id))
                                 found = &res[j];
-                if (!per_instance || (found && found->success))
-                        instance_detached(b, b->ids[i], r->request_id);
-                else {
-                        if (found && !v->error && found->code)
-                                v->error = strdup(found->code);
-                        v->ids[v->n++] = b->ids[i];
+                if (!per_instance || (found && found->success)) {
+                        instance_detached(b, id, r->request_id);
+                        free(id);
+                        continue;
                 }
+                if (found && !v->error && found->code)
+                        v->error = strdup(found->code);
+                v->ids[v->n++] = id;
         }
         return v;
 }
@@ -343,7 +356,7 @@ static void batch_done_cb(const struct ecs_result *r, void *userdata) {
 
 static void verify_done_cb(const struct ecs_result *r, void *userdata);
 
-/* Looks at the instances of b (they move to the look) to learn whether their detach happened. */
+/* Looks at the instances of b (its ids are taken over) to learn whether their detach happened. */
 static void batch_verify(struct batch *b, const char *error) {
         struct batch *v = batch_new(b->detach, b->target, b->ids, b->n);
         struct params params = {};

@@ -22,9 +22,10 @@ struct detach *detach_free(struct detach *d);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct detach *, detach_free);
 
 /* Detaches t's key pair from the n instances, PLANNER_DETACH_BATCH_MAX per call, each intent
- * saved before its call; in dry run only reports would-detach. -ENOMEM. The ids are borrowed, not
- * copied (a rotation's backlog holds thousands): like t, they must stay until the pass ends. */
-int detach_instances(struct detach *d, const struct detach_target *t, char *const *ids, size_t n);
+ * saved before its call; in dry run only reports would-detach. The ids its batches take over are
+ * left NULL (freed as their calls end: a finished backlog holds none); the rest stay the
+ * caller's. -ENOMEM. */
+int detach_instances(struct detach *d, const struct detach_target *t, char **ids, size_t n);
 
 /* The fields of an event about t, and optionally one of its instances. */
 struct event_fields detach_target_fields(const struct pass *p, const struct detach_target *t, const char *instance,

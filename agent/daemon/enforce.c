@@ -271,13 +271,33 @@ static void region_take_instance(struct enforce_region *g, const struct ecs_inst
                 region_contain(g, i, NULL); /* Scope=fleet: a revoked key may have been copied here */
 }
 
+/* Hands t's Linux instances to the detaches, which free each id as its call ends; the ids stay
+ * with t as well only where DeleteRevokedKeyPairs= looks at them once the pass is over. */
+static int target_detach(struct enforce_target *t) {
+        struct enforce *p = t->region->pass;
+        char **copy;
+        int r;
+
+        if (!p->o.delete_keypairs)
+                return detach_instances(p->detach, &t->d, t->linux_ids, t->n_linux);
+        copy = strv_copy_n(t->linux_ids, t->n_linux);
+        if (!copy)
+                return -ENOMEM;
+        r = detach_instances(p->detach, &t->d, copy, t->n_linux);
+        /* What the batches did not take: by position, since taken ones are NULL. */
+        for (size_t i = 0; i < t->n_linux; i++)
+                free(copy[i]);
+        free(copy);
+        return r;
+}
+
 /* t's listing is over (complete or not): nothing it lists changes before this point. */
 static void target_listed(struct enforce_target *t) {
         struct enforce *p = t->region->pass;
 
         if (t->n_bound > 0)
                 (void) hashmap_put(p->found_names, t->keypair, t);
-        if (detach_instances(p->detach, &t->d, t->linux_ids, t->n_linux) < 0)
+        if (target_detach(t) < 0)
                 p->pass.counts.failed += t->n_linux;
         if (t->failed)
                 return;

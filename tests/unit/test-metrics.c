@@ -90,7 +90,7 @@ static struct state *make_state(const char *dir, const struct queued *q) {
                 e->detached_usec = q->detached_usec;
                 if (q->done_usec > 0) {
                         e->done_usec = q->done_usec;
-                        CHECK((e->outcome = strdup("completed")));
+                        CHECK_INTEQ(state_set_text(s, &e->outcome, "completed"), 0);
                 }
         }
         return s;

@@ -227,7 +227,7 @@ static void test_split(void) {
 }
 
 static void test_strv(void) {
-        _cleanup_strv_free_ char **l = NULL;
+        _cleanup_strv_free_ char **l = NULL, **two = NULL, **none = NULL;
 
         CHECK_INTEQ(strv_length(NULL), 0);
         CHECK(!strv_contains(NULL, "a"));
@@ -238,6 +238,11 @@ static void test_strv(void) {
         CHECK(strv_contains(l, "a") && strv_contains(l, "") && strv_contains(l, "c"));
         CHECK(!strv_contains(l, "b") && !strv_contains(l, "A"));
         CHECK(!l[3]);
+        /* The first n, copied and NULL-terminated. */
+        two = strv_copy_n(l, 2);
+        CHECK(two && streq(two[0], "a") && streq(two[1], "") && !two[2] && two[0] != l[0]);
+        none = strv_copy_n(l, 0);
+        CHECK(none && !none[0]);
         CHECK(!strv_free(NULL));
 }
 
