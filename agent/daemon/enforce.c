@@ -32,7 +32,8 @@ struct enforce_target {
         struct enforce_region *region;
         char *keypair;
         char *next_token;
-        char **linux_ids;               /* bound Linux instances, detached once listed to the end */
+        char **linux_ids;               /* bound Linux instances until listed to the end, then detached
+                                         * (kept only for DeleteRevokedKeyPairs=) */
         size_t n_linux;
         size_t n_bound;                 /* Windows ones included */
         bool failed;                    /* its listing did not reach the end */
@@ -272,14 +273,21 @@ static void region_take_instance(struct enforce_region *g, const struct ecs_inst
 }
 
 /* Hands t's Linux instances to the detaches, which free each id as its call ends; the ids stay
- * with t as well only where DeleteRevokedKeyPairs= looks at them once the pass is over. */
+ * with t (a copy) only where DeleteRevokedKeyPairs= looks at them once the pass is over. */
 static int target_detach(struct enforce_target *t) {
         struct enforce *p = t->region->pass;
         char **copy;
         int r;
 
-        if (!p->o.delete_keypairs)
-                return detach_instances(p->detach, &t->d, t->linux_ids, t->n_linux);
+        if (!p->o.delete_keypairs) {
+                r = detach_instances(p->detach, &t->d, t->linux_ids, t->n_linux);
+                /* What the batches did not take goes too. */
+                for (size_t i = 0; i < t->n_linux; i++)
+                        free(t->linux_ids[i]);
+                t->linux_ids = mfree(t->linux_ids);
+                t->n_linux = 0;
+                return r;
+        }
         copy = strv_copy_n(t->linux_ids, t->n_linux);
         if (!copy)
                 return -ENOMEM;
@@ -294,11 +302,12 @@ static int target_detach(struct enforce_target *t) {
 /* t's listing is over (complete or not): nothing it lists changes before this point. */
 static void target_listed(struct enforce_target *t) {
         struct enforce *p = t->region->pass;
+        size_t n_linux = t->n_linux;
 
         if (t->n_bound > 0)
                 (void) hashmap_put(p->found_names, t->keypair, t);
         if (target_detach(t) < 0)
-                p->pass.counts.failed += t->n_linux;
+                p->pass.counts.failed += n_linux;
         if (t->failed)
                 return;
         stale_promote_listed(p->stale, t->d.region, t->keypair);
