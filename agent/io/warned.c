@@ -14,10 +14,10 @@ static const struct record_type warned_record = {
 };
 
 struct warned_entry {
-        char *key;                      /* "region\ninstance\nkeypair" */
-        char *region;
-        char *instance;
-        char *keypair;
+        char *key;                      /* "region\ninstance\nkeypair", followed by the three below */
+        const char *region;
+        const char *instance;
+        const char *keypair;
         uint64_t reported_usec;
         bool seen;                      /* runtime only: seen since the last warned_forget_unseen() */
 };
@@ -28,9 +28,6 @@ static void entry_free(void *p) {
         if (!e)
                 return;
         free(e->key);
-        free(e->region);
-        free(e->instance);
-        free(e->keypair);
         free(e);
 }
 
@@ -43,13 +40,31 @@ struct warned *warned_free(struct warned *w) {
         return NULL;
 }
 
-/* Adds an entry; -ENOMEM. */
+/* Copies s to *p and moves *p past its NUL; returns where the copy starts. */
+static const char *put_string(char **p, const char *s) {
+        const char *start = *p;
+
+        *p = stpcpy(*p, s) + 1;
+        return start;
+}
+
+/* Adds an entry, its key and parts in one allocation (a rotation warns about thousands of
+ * Windows instances); -ENOMEM. */
 static int warned_add(struct warned *w, const char *key, const char *region, const char *instance,
                       const char *keypair, uint64_t reported_usec, bool seen) {
         struct warned_entry *e = calloc(1, sizeof(*e));
+        size_t size = strlen(key) + strlen(region) + strlen(instance) + strlen(keypair) + 4;
+        char *p;
 
-        if (!e || !(e->key = strdup(key)) || !(e->region = strdup(region)) || !(e->instance = strdup(instance)) ||
-            !(e->keypair = strdup(keypair)) || hashmap_put(w->by_key, e->key, e) < 0) {
+        if (!e || !(e->key = p = malloc(size))) {
+                free(e);
+                return -ENOMEM;
+        }
+        (void) put_string(&p, key);
+        e->region = put_string(&p, region);
+        e->instance = put_string(&p, instance);
+        e->keypair = put_string(&p, keypair);
+        if (hashmap_put(w->by_key, e->key, e) < 0) {
                 entry_free(e);
                 return -ENOMEM;
         }
@@ -82,12 +97,12 @@ void warned_forget_unseen(struct warned *w, const char *region) {
         struct warned_entry *e;
         size_t i = 0;
 
+        /* Removing leaves a tombstone in place, so the iteration stays valid. */
         while (hashmap_iterate(w->by_key, &i, NULL, (void **) &e))
                 if (streq(e->region, region) && !e->seen) {
                         (void) hashmap_remove(w->by_key, e->key);
                         entry_free(e);
                         w->dirty = true;
-                        i = 0; /* the map changed under the iteration */
                 }
         /* The next pass starts unseen. */
         for (i = 0; hashmap_iterate(w->by_key, &i, NULL, (void **) &e);)

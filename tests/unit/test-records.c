@@ -1,11 +1,13 @@
-/* Unit tests for referenced.c and retired.c, the records of launch sources reported and of key
- * pairs deleted: round trips, pruning, corrupt files, mode, and the fingerprint list of the keys. */
+/* Unit tests for referenced.c, retired.c and warned.c, the records of launch sources reported, of
+ * key pairs deleted and of Windows instances warned about: round trips, pruning, corrupt files,
+ * mode, and the fingerprint list of the keys. */
 #include <fcntl.h>
 #include <sys/stat.h>
 
 #include "base/strutil.h"
 #include "io/referenced.h"
 #include "io/retired.h"
+#include "io/warned.h"
 #include "tests.h"
 
 #define KEY_A "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPT7vsQK7s6D36nSIvN7zxWWstxOrkdb5L51Hv0apJbu a@test"
@@ -162,6 +164,43 @@ static void test_retired(void) {
         CHECK(e->deleted_usec == 0 && streq(e->public_key, KEY_C) && !e->reason);
 }
 
+/* Warned about once; the parts of each entry survive a round trip; a complete listing of a
+ * region forgets what it did not show, there only. */
+static void test_warned(void) {
+        _cleanup_free_ char *dir = dir_named("warned");
+        _cleanup_(warned_freep) struct warned *w = NULL, *again = NULL;
+
+        CHECK_INTEQ(warned_load(dir, &w), 0);
+        CHECK_INTEQ(warned_see(w, "cn-hangzhou", "i-w1", "kp-a", 5), 1);
+        CHECK_INTEQ(warned_see(w, "cn-hangzhou", "i-w1", "kp-a", 6), 0);
+        CHECK_INTEQ(warned_see(w, "cn-hangzhou", "i-w1", "kp-b", 7), 1);
+        CHECK_INTEQ(warned_see(w, "cn-hangzhou", "i-w2", "kp-a", 8), 1);
+        CHECK_INTEQ(warned_see(w, "cn-shanghai", "i-w3", "kp-c", 9), 1);
+        CHECK_INTEQ(warned_see(w, "cn-shanghai", "", "kp-c", 9), -EINVAL);
+        CHECK(w->dirty);
+        CHECK_INTEQ(warned_save(w), 0);
+        CHECK(!w->dirty);
+        CHECK_INTEQ(file_mode(dir, "windows.json"), 0600);
+
+        CHECK_INTEQ(warned_load(dir, &again), 0);
+        CHECK_INTEQ(hashmap_size(again->by_key), 4);
+        CHECK_INTEQ(warned_see(again, "cn-hangzhou", "i-w1", "kp-b", 10), 0);
+        CHECK_INTEQ(warned_see(again, "cn-shanghai", "i-w3", "kp-c", 10), 0);
+        /* cn-hangzhou listed to the end showing only i-w1 with kp-b: the other two go. */
+        warned_forget_unseen(again, "cn-hangzhou");
+        CHECK_INTEQ(hashmap_size(again->by_key), 2);
+        CHECK_INTEQ(warned_see(again, "cn-hangzhou", "i-w1", "kp-b", 11), 0);
+        CHECK_INTEQ(warned_see(again, "cn-hangzhou", "i-w2", "kp-a", 11), 1);
+        /* The next listing starts unseen: cn-shanghai's entry stays until its own listing. */
+        warned_forget_unseen(again, "cn-shanghai");
+        CHECK_INTEQ(warned_see(again, "cn-shanghai", "i-w3", "kp-c", 12), 0);
+        CHECK_INTEQ(hashmap_size(again->by_key), 3);
+
+        write_file(dir, "windows.json", "{\"version\":1,\"instances\":[{\"region\":\"r\"}]}");
+        warned_free(TAKE_PTR(again));
+        CHECK_INTEQ(warned_load(dir, &again), -EBADMSG);
+}
+
 int main(void) {
         _cleanup_free_ char *cmd = NULL;
 
@@ -169,6 +208,7 @@ int main(void) {
         test_referenced();
         test_referenced_corrupt();
         test_retired();
+        test_warned();
         CHECK(asprintf(&cmd, "rm -rf '%s'", tmpdir) > 0);
         CHECK(system(cmd) == 0);
         TESTS_DONE();
