@@ -152,3 +152,17 @@ bool hashmap_iterate(const struct hashmap *h, size_t *i, const char **ret_key, v
         }
         return false;
 }
+
+void **hashmap_sorted_values(const struct hashmap *h, int (*compare)(const void *, const void *), size_t *ret_n) {
+        void **a = calloc(h->n_items + 1, sizeof(*a));
+        size_t i = 0, n = 0;
+
+        *ret_n = 0;
+        if (!a)
+                return NULL;
+        while (hashmap_iterate(h, &i, NULL, &a[n]))
+                n++;
+        qsort(a, n, sizeof(*a), compare);
+        *ret_n = n;
+        return a;
+}

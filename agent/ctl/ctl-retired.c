@@ -14,19 +14,6 @@ static int entry_compare(const void *a, const void *b) {
         return c != 0 ? c : strcmp(x->name, y->name);
 }
 
-/* The record's entries sorted by region and key pair (borrowed), or NULL (none, or ENOMEM: *ret_n
- * is 0). */
-static struct retired_entry **sorted_entries(const struct retired *r, size_t *ret_n) {
-        struct retired_entry **a = calloc(hashmap_size(r->by_key) + 1, sizeof(*a)), *e;
-        size_t i = 0, n = 0;
-
-        while (a && retired_iterate(r, &i, &e))
-                a[n++] = e;
-        if (a)
-                qsort(a, n, sizeof(*a), entry_compare);
-        *ret_n = a ? n : 0;
-        return a;
-}
 
 /* "deleted", or "deleting": DeleteKeyPairs sent or about to be, its outcome not seen yet. */
 static const char *entry_state(const struct retired_entry *e) {
@@ -44,7 +31,9 @@ int ctl_retired_load(const struct conf *conf, struct retired **ret) {
 int ctl_retired_print_text(const struct conf *conf, const struct retired *r, bool color) {
         _cleanup_(table_freep) struct table *t = NULL;
         size_t n = 0;
-        _cleanup_free_ struct retired_entry **a = sorted_entries(r, &n);
+        /* By region, then key pair (the entries borrowed). */
+        _cleanup_free_ struct retired_entry **a =
+                (struct retired_entry **) hashmap_sorted_values(r->by_key, entry_compare, &n);
         int k = table_new((const char *[]){ "REGION", "KEY PAIR", "STATE", "DELETED", "REASON", NULL }, &t);
 
         for (size_t i = 0; k >= 0 && i < n; i++) {
@@ -74,7 +63,9 @@ int ctl_retired_print_text(const struct conf *conf, const struct retired *r, boo
 
 json_t *ctl_retired_json(const struct conf *conf, const struct retired *r) {
         size_t n = 0;
-        _cleanup_free_ struct retired_entry **a = sorted_entries(r, &n);
+        /* By region, then key pair (the entries borrowed). */
+        _cleanup_free_ struct retired_entry **a =
+                (struct retired_entry **) hashmap_sorted_values(r->by_key, entry_compare, &n);
         json_t *l = json_array();
 
         for (size_t i = 0; l && i < n; i++) {

@@ -13,19 +13,6 @@ static int entry_compare(const void *a, const void *b) {
         return strcmp(x->key, y->key);
 }
 
-/* The record's entries sorted by region, source and key pair (borrowed), or NULL (none, or
- * ENOMEM: *ret_n is 0). */
-static struct referenced_entry **sorted_entries(const struct referenced *r, size_t *ret_n) {
-        struct referenced_entry **a = calloc(hashmap_size(r->by_key) + 1, sizeof(*a)), *e;
-        size_t i = 0, n = 0;
-
-        while (a && referenced_iterate(r, &i, &e))
-                a[n++] = e;
-        if (a)
-                qsort(a, n, sizeof(*a), entry_compare);
-        *ret_n = a ? n : 0;
-        return a;
-}
 
 int ctl_sources_load(const struct conf *conf, struct referenced **ret) {
         int r = referenced_load(conf->state_directory, ret);
@@ -38,7 +25,9 @@ int ctl_sources_load(const struct conf *conf, struct referenced **ret) {
 int ctl_sources_print_text(const struct conf *conf, const struct referenced *r, bool color) {
         _cleanup_(table_freep) struct table *t = NULL;
         size_t n = 0;
-        _cleanup_free_ struct referenced_entry **a = sorted_entries(r, &n);
+        /* By region, source and key pair (the entries borrowed). */
+        _cleanup_free_ struct referenced_entry **a =
+                (struct referenced_entry **) hashmap_sorted_values(r->by_key, entry_compare, &n);
         int k = table_new((const char *[]){ "REGION", "SOURCE", "KEY PAIR", "DEFAULT", "FOUND", NULL }, &t);
 
         for (size_t i = 0; k >= 0 && i < n; i++) {
@@ -66,7 +55,9 @@ int ctl_sources_print_text(const struct conf *conf, const struct referenced *r, 
 
 json_t *ctl_sources_json(const struct conf *conf, const struct referenced *r) {
         size_t n = 0;
-        _cleanup_free_ struct referenced_entry **a = sorted_entries(r, &n);
+        /* By region, source and key pair (the entries borrowed). */
+        _cleanup_free_ struct referenced_entry **a =
+                (struct referenced_entry **) hashmap_sorted_values(r->by_key, entry_compare, &n);
         json_t *l = json_array();
 
         for (size_t i = 0; l && i < n; i++) {

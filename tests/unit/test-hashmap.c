@@ -167,11 +167,35 @@ static void test_free_with(void) {
         CHECK_INTEQ(values_freed, 19);
 }
 
+static int compare_values(const void *a, const void *b) {
+        return strcmp(*(const char *const *) a, *(const char *const *) b);
+}
+
+/* The values in order, removed ones (tombstones) left out, NULL after the last. */
+static void test_sorted_values(void) {
+        _cleanup_(hashmap_freep) struct hashmap *h = NULL;
+        const char *values[] = { "delta", "alpha", "charlie", "bravo", "echo" };
+        _cleanup_free_ void **sorted = NULL, **empty = NULL;
+        size_t n = 99;
+
+        CHECK_INTEQ(hashmap_new(&h), 0);
+        empty = hashmap_sorted_values(h, compare_values, &n);
+        CHECK(empty && !empty[0] && n == 0);
+        for (size_t i = 0; i < ELEMENTSOF(values); i++)
+                CHECK_INTEQ(hashmap_put(h, values[i], (void *) values[i]), 0);
+        CHECK(hashmap_remove(h, "charlie"));
+        sorted = hashmap_sorted_values(h, compare_values, &n);
+        CHECK(sorted && n == 4);
+        CHECK(streq(sorted[0], "alpha") && streq(sorted[1], "bravo") && streq(sorted[2], "delta") &&
+              streq(sorted[3], "echo") && !sorted[4]);
+}
+
 int main(void) {
         fill_keys();
         test_basic();
         test_many();
         test_churn();
         test_free_with();
+        test_sorted_values();
         TESTS_DONE();
 }
