@@ -1,0 +1,81 @@
+/* What the two files of a pass share: enforce.c (the pass: regions, key pairs, targets, settling,
+ * retiring, its start and end) and enforce-discover.c (finding the instances of a region's revoked
+ * key pairs). Not for other users. */
+#pragma once
+
+#include "daemon/detach.h"
+#include "daemon/enforce.h"
+#include "daemon/pass.h"
+#include "daemon/stale.h"
+
+enum enforce_phase {
+        PHASE_DISCOVER,         /* regions, key pairs, instances, detaches */
+        PHASE_SETTLE,           /* intents no listing settled, names that matched nothing */
+        PHASE_DONE,
+};
+
+struct enforce_target {
+        struct detach_target d;         /* d.keypair is keypair below, d.region the region's name */
+        struct enforce_region *region;
+        char *keypair;
+        char *next_token;
+        char **linux_ids;               /* bound Linux instances until listed to the end, then detached
+                                         * (kept only for DeleteRevokedKeyPairs=) */
+        size_t n_linux;
+        size_t n_bound;                 /* Windows ones included */
+        bool failed;                    /* its listing did not reach the end */
+        size_t contain_run;             /* which of the region's key runs holds its key (+ 1; 0: not known) */
+};
+
+struct enforce_region {
+        struct enforce *pass;
+        char *name;
+        struct planner_entry *entries;
+        size_t n_entries;
+        bool *name_found;               /* per entry: a NAME entry matched a listed key pair */
+        struct ecs_keypair *keypairs;
+        size_t n_keypairs;
+        size_t n_listed_keypairs;       /* those DescribeKeyPairs showed; then the deleted ones */
+        unsigned keypair_pages;         /* pages of DescribeKeyPairs, known from page one (0 before) */
+        unsigned keypair_pages_left;
+        bool keypairs_listed;           /* every key pair page was read */
+        bool keypairs_failed;
+        struct enforce_target **targets;
+        size_t n_targets;
+        struct hashmap *by_name;        /* keypair -> struct enforce_target */
+        enum discovery_strategy strategy;
+        unsigned listing_pages;         /* region listing: pages, known from page one (0 before) */
+        unsigned listing_pages_left;    /* region listing: pages still to come */
+        size_t listing_seen;            /* region listing: instances seen */
+        bool failed;                    /* something here could not be listed */
+        char **contain_keys;            /* sorted "TYPE BLOB" strv of the revoked keys here */
+        size_t *contain_run_ends;       /* runs of them that fit one command each */
+        size_t n_contain_runs;
+};
+
+struct enforce {
+        struct pass pass;               /* first: the finish callback gets back from it */
+        struct enforce_options o;
+        enforce_done_cb cb;
+        void *userdata;
+        enum enforce_phase phase;
+        sd_event_source *setup_source;
+        struct detach *detach;
+        struct enforce_region **regions;
+        size_t n_regions;
+        struct stale *stale;            /* intents left DETACHING by a killed run */
+        struct hashmap *found_names;    /* key pair names seen bound or listed in some region */
+};
+
+/* ---- enforce.c ---- */
+
+/* A listing of what in g failed: counted, reported once per region and pass. */
+void enforce_region_lookup_failed(struct enforce_region *g, const char *what, const struct ecs_result *r);
+/* Sends i the revoked keys when it is in the containment scope (t: its key pair, or NULL). */
+void enforce_region_contain(struct enforce_region *g, const struct ecs_instance *i, struct enforce_target *t);
+
+/* ---- enforce-discover.c ---- */
+
+/* Finds the instances of g's targets the cheaper way (by key pair, or the region listed once:
+ * logic/discovery.c decides), each target detached once its listing is over. */
+void enforce_region_discover(struct enforce_region *g);
