@@ -1,4 +1,5 @@
 /* Counted shared copies of strings, kept in a hash map by their text. */
+#include <assert.h>
 #include <stddef.h>
 
 #include "base/hashmap.h"
@@ -12,10 +13,6 @@ struct pooled {
 struct strpool {
         struct hashmap *by_text;        /* text -> struct pooled *, the key is its own text */
 };
-
-static struct pooled *pooled_of(const char *text) {
-        return (struct pooled *) (text - offsetof(struct pooled, text));
-}
 
 int strpool_new(struct strpool **ret) {
         struct strpool *p = calloc(1, sizeof(*p));
@@ -75,7 +72,10 @@ void strpool_clear(struct strpool *p, const char **slot) {
 
         if (!*slot)
                 return;
-        o = pooled_of(*slot);
+        o = hashmap_get(p->by_text, *slot);
+        /* A string that is not this pool's own copy (a strdup() or a literal set by hand) would
+         * corrupt the counts: a bug of the caller, stopped here rather than left to spread. */
+        assert(o && o->text == *slot);
         *slot = NULL;
         if (--o->refs > 0)
                 return;

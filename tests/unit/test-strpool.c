@@ -1,4 +1,8 @@
-/* Unit tests for strpool.c: one copy per distinct string, counted, gone with its last holder. */
+/* Unit tests for strpool.c: one copy per distinct string, counted, gone with its last holder; a
+ * string that is not the pool's own copy is refused loudly. */
+#include <signal.h>
+#include <sys/wait.h>
+
 #include "base/strpool.h"
 #include "tests.h"
 
@@ -57,7 +61,29 @@ static void test_many_holders(void) {
         CHECK_INTEQ(strpool_size(p), 0);
 }
 
+/* A strdup() or a literal set by hand into a slot, then let go of: the process stops at once
+ * (SIGABRT) instead of corrupting the counts. Equal text does not make it the pool's copy. */
+static void test_foreign_string_refused(void) {
+        pid_t pid = fork();
+        int status = 0;
+
+        CHECK(pid >= 0);
+        if (pid == 0) {
+                struct strpool *p = NULL;
+                const char *held = NULL, *foreign = strdup("completed");
+
+                if (!freopen("/dev/null", "w", stderr) || strpool_new(&p) < 0 ||
+                    strpool_set(p, &held, "completed") < 0)
+                        _exit(2);
+                strpool_clear(p, &foreign);
+                _exit(0);
+        }
+        CHECK(waitpid(pid, &status, 0) == pid);
+        CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT);
+}
+
 int main(void) {
+        test_foreign_string_refused();
         test_shared_and_counted();
         test_many_holders();
         TESTS_DONE();
