@@ -214,7 +214,6 @@ static int plan_make_contain(struct plan *p) {
         struct contain_options o = {
                 .ecs = p->ecs,
                 .event = p->event,
-                .scope = p->conf->contain_scope,
                 .timeout_usec = p->conf->contain_timeout_usec,
                 .dry_run = true,
         };

@@ -382,6 +382,8 @@ static void pause_calls(struct agent *a, bool pause) {
                 contain_pause(a->contain, pause);
 }
 
+static void apply_contain_conf(struct agent *a);
+
 /* Swaps in a config validated by SIGHUP once nothing uses the old client: freeing it cancels its
  * calls unanswered, and an unanswered RebootInstance may still reboot (then be sent again). */
 static void apply_pending_conf(struct agent *a) {
@@ -407,9 +409,7 @@ static void apply_pending_conf(struct agent *a) {
         a->have_creds = false;
         conf_free(a->conf);
         a->conf = TAKE_PTR(a->pending_conf);
-        reboot_set_client(a->reboot, a->ecs, a->conf);
-        if (a->contain)
-                contain_set_client(a->contain, a->ecs);
+        apply_contain_conf(a);
         a->watch = listwatch_free(a->watch);
         (void) watch_lists(a);
         (void) arm_rescan(a);
@@ -522,7 +522,6 @@ static int make_contain(struct agent *a) {
         struct contain_options o = {
                 .ecs = a->ecs,
                 .event = a->event,
-                .scope = a->conf->contain_scope,
                 .timeout_usec = a->conf->contain_timeout_usec,
                 .dry_run = agent_dry_run(a),
                 .idle_cb = agent_contain_idle_cb,
@@ -538,6 +537,38 @@ static int make_contain(struct agent *a) {
                 return r;
         o.record = a->contained;
         return contain_new(&o, &a->contain);
+}
+
+/* Containment stops (agent_free(), or Enabled=no at a reload): what its commands left open stays
+ * in the record, followed again when it starts. */
+static void stop_contain(struct agent *a) {
+        a->contain = contain_free(a->contain);
+        if (a->contained) {
+                int r = contained_save(a->contained);
+                if (r < 0)
+                        log_error_errno(r, "Failed to save the containment record in %s: %m",
+                                        a->contained->directory);
+                a->contained = contained_free(a->contained);
+        }
+}
+
+/* [Contain] as a reloaded configuration says: started, stopped, or given the new client and
+ * TimeoutSec= (Scope= is the next pass's). Nothing is in flight here (apply_pending_conf()). */
+static void apply_contain_conf(struct agent *a) {
+        if (a->contain && !a->conf->contain_enabled) {
+                stop_contain(a);
+                log_info("Containment stopped ([Contain] Enabled=no)");
+        } else if (a->contain)
+                contain_set_client(a->contain, a->ecs, a->conf->contain_timeout_usec);
+        else if (a->conf->contain_enabled) {
+                int r = make_contain(a);
+                if (r < 0) {
+                        stop_contain(a);
+                        log_error_errno(r, "Failed to start containment (record in %s): %m", a->conf->state_directory);
+                } else
+                        log_info("Containment started ([Contain] Enabled=yes)");
+        }
+        reboot_set_client(a->reboot, a->ecs, a->conf, a->contain);
 }
 
 /* Launch sources and retired key pairs: their records are kept even while the options are off. */
@@ -648,19 +679,12 @@ struct agent *agent_free(struct agent *a) {
         a->ecs = ecs_free(a->ecs);
         a->pass = enforce_free(a->pass);
         a->reboot = reboot_free(a->reboot);
-        a->contain = contain_free(a->contain);
+        stop_contain(a);
         a->launch_sources = sources_free(a->launch_sources);
         a->referenced = referenced_free(a->referenced);
         a->retire = retire_free(a->retire);
         a->retired = retired_free(a->retired);
         a->warned = warned_free(a->warned);
-        if (a->contained) {
-                int r = contained_save(a->contained);
-                if (r < 0)
-                        log_error_errno(r, "Failed to save the containment record in %s: %m",
-                                        a->contained->directory);
-                a->contained = contained_free(a->contained);
-        }
         if (a->state) {
                 int r = state_save(a->state);
                 if (r < 0)

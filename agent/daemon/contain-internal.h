@@ -38,6 +38,7 @@ struct contain_batch {
         char *token;
         char *invoke_id;
         uint64_t sent_usec;
+        uint64_t timeout_usec;          /* TimeoutSec= its command was sent with */
         uint64_t answered_usec;         /* RunCommand answered (0: resumed after a restart) */
         unsigned looks;                 /* at its results */
         sd_event_source *poll_source;

@@ -188,7 +188,7 @@ static void results_done_cb(const struct ecs_result *r, void *userdata) {
         }
         ecs_invocation_results_free(res, n);
         contain_save_later(c);
-        if (contain_now(c) > b->sent_usec + c->o.timeout_usec + CONTAIN_RESULT_GRACE_USEC) {
+        if (contain_now(c) > b->sent_usec + b->timeout_usec + CONTAIN_RESULT_GRACE_USEC) {
                 batch_fail_all(b, "result-timeout", "no final result in time");
                 contain_batch_free(b);
         } else
@@ -268,7 +268,7 @@ static int run_params(const struct contain_batch *b, struct params *params) {
         if (!encoded || params_add(params, "RegionId", b->region) < 0 ||
             params_add(params, "Type", "RunShellScript") < 0 || params_add(params, "CommandContent", encoded) < 0 ||
             params_add(params, "ContentEncoding", "Base64") < 0 ||
-            params_addf(params, "Timeout", "%" PRIu64, b->contain->o.timeout_usec / USEC_PER_SEC) < 0 ||
+            params_addf(params, "Timeout", "%" PRIu64, b->timeout_usec / USEC_PER_SEC) < 0 ||
             params_add(params, "KeepCommand", "false") < 0 || params_add(params, "ClientToken", b->token) < 0)
                 return -ENOMEM;
         return contain_add_instance_ids(params, b->ids);

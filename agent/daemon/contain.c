@@ -85,6 +85,7 @@ struct contain_batch *contain_batch_new(struct contain *c, const char *region, c
         if (b->next)
                 b->next->prev = b;
         c->batches = b;
+        b->timeout_usec = c->o.timeout_usec;
         if (!(b->region = strdup(region)))
                 goto fail;
         memcpy(b->digest, digest, sizeof(b->digest));
@@ -472,7 +473,8 @@ unsigned contain_calls_in_flight(const struct contain *c) {
         return c->calls;
 }
 
-void contain_set_client(struct contain *c, struct ecs *ecs) {
+void contain_set_client(struct contain *c, struct ecs *ecs, uint64_t timeout_usec) {
         assert(c->calls == 0);
         c->o.ecs = ecs;
+        c->o.timeout_usec = timeout_usec;
 }

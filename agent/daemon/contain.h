@@ -21,7 +21,6 @@ struct contain_options {
         struct ecs *ecs;                /* borrowed; replaced with contain_set_client() */
         sd_event *event;
         struct contained *record;       /* persisted; must outlive the containment */
-        enum conf_contain_scope scope;
         uint64_t timeout_usec;          /* TimeoutSec= of the command on the instance */
         bool dry_run;
         contain_idle_cb idle_cb;        /* when the last command in flight is final; may be NULL */
@@ -62,5 +61,6 @@ void contain_pause(struct contain *c, bool pause);
 /* ECS calls in flight: the client may be replaced only when there are none. */
 unsigned contain_calls_in_flight(const struct contain *c);
 
-/* After a reload: the new client (no call may be in flight). */
-void contain_set_client(struct contain *c, struct ecs *ecs);
+/* After a reload: the new client (no call may be in flight) and TimeoutSec= for the commands sent
+ * from now on (those sent already keep theirs). */
+void contain_set_client(struct contain *c, struct ecs *ecs, uint64_t timeout_usec);

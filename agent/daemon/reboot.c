@@ -739,11 +739,12 @@ struct reboot *reboot_free(struct reboot *r) {
         return NULL;
 }
 
-void reboot_set_client(struct reboot *r, struct ecs *ecs, const struct conf *conf) {
+void reboot_set_client(struct reboot *r, struct ecs *ecs, const struct conf *conf, const struct contain *contain) {
         /* An abandoned RebootInstance may have reached the API: it is never dropped unanswered. */
         assert(r->calls == 0);
         r->o.ecs = ecs;
         r->o.conf = conf;
+        r->o.contain = contain;
 }
 
 void reboot_pause(struct reboot *r, bool pause) {

@@ -21,7 +21,8 @@ struct reboot_options {
         struct ecs *ecs;                /* borrowed; replaced with reboot_set_client() */
         struct state *state;            /* borrowed */
         const struct conf *conf;        /* borrowed; replaced with reboot_set_client() */
-        const struct contain *contain;  /* borrowed, NULL without containment: holds reboots back */
+        const struct contain *contain;  /* borrowed, NULL without containment: holds reboots back;
+                                         * replaced with reboot_set_client() */
         bool dry_run;
         reboot_idle_cb idle_cb;         /* NULL when not wanted */
         reboot_drained_cb drained_cb;   /* NULL when not wanted */
@@ -37,8 +38,9 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(struct reboot *, reboot_free);
 /* Looks at the queue and the windows now: starts what may start, arms the timers. */
 void reboot_kick(struct reboot *r);
 
-/* After a reload: the new client and config (no call of this scheduler may be in flight). */
-void reboot_set_client(struct reboot *r, struct ecs *ecs, const struct conf *conf);
+/* After a reload: the new client and config (no call of this scheduler may be in flight), and
+ * the containment whose holds reboots wait for (NULL: none). */
+void reboot_set_client(struct reboot *r, struct ecs *ecs, const struct conf *conf, const struct contain *contain);
 
 /* Paused, no new call starts (answers are still taken): the way to let the calls drain. */
 void reboot_pause(struct reboot *r, bool pause);
