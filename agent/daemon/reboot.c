@@ -4,19 +4,17 @@
 #include <time.h>
 
 #include "base/hashmap.h"
+#include "base/list.h"
 #include "base/log.h"
+#include "daemon/reboot-look.h"
 #include "daemon/reboot.h"
 #include "io/report.h"
-#include "logic/ecsparse.h"
 #include "logic/failgate.h"
 #include "logic/planner.h"
 #include "logic/window.h"
 
 /* How often instances being rebooted are looked at. */
 #define REBOOT_POLL_USEC (3 * USEC_PER_SEC)
-/* How long a reboot the API accepted may take to show in DescribeInstances. */
-#define REBOOT_SHOW_USEC (20 * USEC_PER_SEC)
-#define REBOOT_DESCRIBE_MAX 100
 #define REBOOT_WINDOW_ACCURACY_USEC USEC_PER_SEC
 
 struct reboot {
@@ -25,7 +23,7 @@ struct reboot {
         sd_event_source *window_source; /* CLOCK_REALTIME, absolute: the next window change */
         sd_event_source *clock_source;  /* fires when the system clock is set */
         bool clock_unwatched;           /* re-arming it failed: tried again at every kick */
-        unsigned calls;                 /* our ECS calls in flight */
+        unsigned calls;                 /* RebootInstance calls in flight */
         bool paused;                    /* reboot_pause(): no new call starts */
         unsigned failures_in_window;
         uint64_t window_start_usec;     /* the window the failures are counted for */
@@ -35,49 +33,16 @@ struct reboot {
         bool gate_closed_said;          /* the MaxFailures closing was logged */
         unsigned failures;
         struct hashmap *announced;      /* dry-run: instance ids already reported as would-reboot */
-        struct in_flight *in_flight;    /* looks and reboot calls sent, not answered yet */
+        struct reboot_look *look;       /* the looks at instances before and after their reboot */
+        struct reboot_call *in_flight;  /* reboot calls sent, not answered yet */
 };
 
-/* The head of a look or reboot call sent: reboot_free() frees those its client cancelled. */
-struct in_flight {
-        struct in_flight *prev, *next;
-        bool is_look;
-};
-
-/* One DescribeInstances call about several queue entries of one region. */
-struct reboot_look {
-        struct in_flight head;          /* first: the list holds it by this */
-        struct reboot *r;
-        bool follow;                    /* following REBOOTING entries, else prechecking PENDING */
-        char *region;
-        char **ids;
-        size_t n;
-};
-
-/* One RebootInstance call. */
+/* One RebootInstance call: reboot_free() frees those its client cancelled. */
 struct reboot_call {
-        struct in_flight head;          /* first: the list holds it by this */
+        struct reboot_call *prev, *next;
         struct reboot *r;
         char *instance_id;
 };
-
-static void in_flight_add(struct reboot *r, struct in_flight *f) {
-        f->prev = NULL;
-        f->next = r->in_flight;
-        if (f->next)
-                f->next->prev = f;
-        r->in_flight = f;
-}
-
-static void in_flight_remove(struct reboot *r, struct in_flight *f) {
-        if (f->prev)
-                f->prev->next = f->next;
-        else
-                r->in_flight = f->next;
-        if (f->next)
-                f->next->prev = f->prev;
-        f->prev = f->next = NULL;
-}
 
 static void reboot_call_free(struct reboot_call *c) {
         free(c->instance_id);
@@ -153,22 +118,19 @@ static void entry_requeue(struct reboot *r, struct queue_entry *e) {
         state_set(r->o.state, e, QUEUE_PENDING);
 }
 
-/* ---- looking at instances ------------------------------------------------------------------ */
-
-static void look_free(struct reboot_look *l) {
-        for (size_t i = 0; i < l->n; i++)
-                free(l->ids[i]);
-        free(l->ids);
-        free(l->region);
-        free(l);
-}
+/* ---- acting on the looks ------------------------------------------------------------------- */
 
 static void reboot_call_done_cb(const struct ecs_result *res, void *userdata);
 static void settle(struct reboot *r);
 
+/* ECS calls in flight: RebootInstance and looks. */
+static unsigned calls_in_flight(const struct reboot *r) {
+        return r->calls + reboot_look_calls_in_flight(r->look);
+}
+
 /* The last call in flight ended: the client may be replaced now. */
 static void notify_drained(struct reboot *r) {
-        if (r->calls == 0 && r->o.drained_cb)
+        if (calls_in_flight(r) == 0 && r->o.drained_cb)
                 r->o.drained_cb(r, r->o.userdata);
 }
 static bool may_start_now(struct reboot *r);
@@ -202,13 +164,16 @@ static void start_reboot(struct reboot *r, struct queue_entry *e, const struct e
                 entry_requeue(r, e);
                 return;
         }
-        in_flight_add(r, &c->head);
+        LIST_PREPEND(r->in_flight, c);
         e->busy = true;
         r->calls++;
 }
 
-static void precheck_one(struct reboot *r, struct queue_entry *e, const struct ecs_instance *i) {
-        switch (planner_reboot_precheck(i)) {
+static void precheck_cb(struct queue_entry *e, const struct ecs_instance *i, enum planner_precheck verdict,
+                        void *userdata) {
+        struct reboot *r = userdata;
+
+        switch (verdict) {
         case PLANNER_PRECHECK_REBOOT:
                 /* The window may have closed (or the slots filled) while the precheck ran. */
                 if (may_start_now(r))
@@ -226,29 +191,12 @@ static void precheck_one(struct reboot *r, struct queue_entry *e, const struct e
         }
 }
 
-/* How long a reboot may leave no trace before it counts as done (accepted: StartTime has minute
- * precision) or as not sent. An unanswered request may still reach the API until its last
- * attempt's timeout, and the attempts are not known after a restart: concluding "not sent" too
- * early would reboot twice. */
-static uint64_t reboot_grace_usec(const struct queue_entry *e, const struct conf *c) {
-        if (e->reboot_accepted)
-                return REBOOT_SHOW_USEC;
-        return REBOOT_SHOW_USEC + (uint64_t) (c->max_retries + 1) * c->request_timeout_usec;
-}
-
-static void follow_one(struct reboot *r, struct queue_entry *e, const struct ecs_instance *i) {
-        struct planner_follow_input in = {
-                .instance = i,
-                .start_time_before = e->start_time_before,
-                .accepted = e->reboot_accepted,
-                .seen_down = e->seen_down,
-                .elapsed_usec = reboot_now(r) - MIN(e->reboot_started_usec, reboot_now(r)),
-                .health_timeout_usec = r->o.conf->health_timeout_usec,
-                .grace_usec = reboot_grace_usec(e, r->o.conf),
-        };
+static void follow_cb(struct queue_entry *e, const struct ecs_instance *i, enum planner_follow verdict,
+                      void *userdata) {
+        struct reboot *r = userdata;
         struct event_fields f = entry_fields(r, e, NULL, NULL);
 
-        switch (planner_reboot_follow(&in)) {
+        switch (verdict) {
         case PLANNER_FOLLOW_IN_PROGRESS:
                 if (i && !streq_ptr(i->status, "Running"))
                         e->seen_down = true;
@@ -276,95 +224,17 @@ static void follow_one(struct reboot *r, struct queue_entry *e, const struct ecs
         }
 }
 
-static void look_done_cb(const struct ecs_result *res, void *userdata) {
-        struct reboot_look *l = userdata;
-        struct reboot *r = l->r;
-        struct ecs_instance *a = NULL;
-        char *next = NULL;
-        size_t n = 0;
-        bool ok = res->error == 0 && ecsparse_instances(res->body, &a, &n, &next) >= 0;
+/* The entries of one look are judged. */
+static void look_done_cb(bool ok, bool follow, void *userdata) {
+        struct reboot *r = userdata;
 
-        if (!ok)
-                log_warning("Could not look at instances in %s: %s%s%s (trying again)", l->region,
-                            strempty(res->code), res->code ? ": " : "", strempty(res->message));
-        for (size_t k = 0; k < l->n; k++) {
-                struct queue_entry *e = state_find(r->o.state, l->ids[k]);
-                if (!e)
-                        continue;
-                e->busy = false;
-                if (!ok)
-                        continue;
-                if (l->follow && e->state == QUEUE_REBOOTING)
-                        follow_one(r, e, ecs_instances_find(a, n, l->ids[k]));
-                else if (!l->follow && e->state == QUEUE_PENDING)
-                        precheck_one(r, e, ecs_instances_find(a, n, l->ids[k]));
-        }
-        ecs_instances_free(a, n);
-        free(next);
-        in_flight_remove(r, &l->head);
-        r->calls--;
         save_state(r);
         /* Slots freed by completed reboots are filled at once, not at the next poll. A precheck
          * never triggers this: an instance that must wait would be looked at again and again. */
-        if (ok && l->follow)
+        if (ok && follow)
                 start_due_if_open(r);
-        look_free(l);
         settle(r);
         notify_drained(r);
-}
-
-/* Sends one DescribeInstances for the entries of l (all of one region). */
-static void look_send(struct reboot *r, struct reboot_look *l) {
-        struct params params = {};
-
-        if (params_add(&params, "RegionId", l->region) < 0 || params_add_id_array(&params, "InstanceIds", l->ids, l->n) < 0 ||
-            params_addf(&params, "MaxResults", "%d", REBOOT_DESCRIBE_MAX) < 0 ||
-            ecs_call(r->o.ecs, l->region, "DescribeInstances", &params, look_done_cb, l) < 0) {
-                params_done(&params);
-                look_free(l);
-                return (void) log_error("Failed to look at instances: out of memory");
-        }
-        for (size_t i = 0; i < l->n; i++) {
-                struct queue_entry *e = state_find(r->o.state, l->ids[i]);
-                if (e)
-                        e->busy = true;
-        }
-        l->head.is_look = true;
-        in_flight_add(r, &l->head);
-        r->calls++;
-}
-
-/* Adds e to the look of its region in looks (sent when full), creating it as needed. */
-static void look_add(struct reboot *r, struct hashmap *looks, bool follow, struct queue_entry *e) {
-        struct reboot_look *l = hashmap_get(looks, e->region);
-
-        if (!l) {
-                l = calloc(1, sizeof(*l));
-                if (!l || !(l->region = strdup(e->region)) || !(l->ids = calloc(REBOOT_DESCRIBE_MAX, sizeof(char *))) ||
-                    hashmap_put(looks, l->region, l) < 0) {
-                        if (l) {
-                                free(l->region);
-                                free(l->ids);
-                        }
-                        free(l);
-                        return;
-                }
-                *l = (struct reboot_look) { .r = r, .follow = follow, .region = l->region, .ids = l->ids };
-        }
-        if (!(l->ids[l->n] = strdup(e->instance_id)))
-                return;
-        if (++l->n == REBOOT_DESCRIBE_MAX) {
-                (void) hashmap_remove(looks, l->region);
-                look_send(r, l);
-        }
-}
-
-static void looks_send_all(struct reboot *r, struct hashmap *looks) {
-        struct reboot_look *l;
-        size_t i = 0;
-
-        while (hashmap_iterate(looks, &i, NULL, (void **) &l))
-                look_send(r, l);
 }
 
 /* ---- deciding ------------------------------------------------------------------------------ */
@@ -469,10 +339,10 @@ static void start_due(struct reboot *r, unsigned in_flight) {
                         announce_would_reboot(r, pending[i]);
                         continue;
                 }
-                look_add(r, looks, false, pending[i]);
+                reboot_look_add(r->look, looks, false, pending[i]);
                 slots--;
         }
-        looks_send_all(r, looks);
+        reboot_look_send_all(r->look, looks);
 }
 
 /* Looks at every REBOOTING entry with no call in flight. */
@@ -487,12 +357,12 @@ static void follow_all(struct reboot *r) {
                 return (void) log_error("Out of memory while following reboots");
         while (state_iterate(r->o.state, &i, &e))
                 if (e->state == QUEUE_REBOOTING && !e->busy)
-                        look_add(r, looks, true, e);
-        looks_send_all(r, looks);
+                        reboot_look_add(r->look, looks, true, e);
+        reboot_look_send_all(r->look, looks);
 }
 
 static void arm_timers(struct reboot *r, enum planner_gate gate, int window, const struct window_span *span) {
-        bool active = r->calls > 0 || state_count(r->o.state, QUEUE_REBOOTING) > 0;
+        bool active = calls_in_flight(r) > 0 || state_count(r->o.state, QUEUE_REBOOTING) > 0;
 
         (void) sd_event_source_set_enabled(r->poll_source, SD_EVENT_OFF);
         (void) sd_event_source_set_enabled(r->window_source, SD_EVENT_OFF);
@@ -557,7 +427,7 @@ static void settle(struct reboot *r) {
 
         arm_timers(r, gate, window, &span);
         watch_failure_gate(r, gate, window, &span);
-        if (r->calls == 0 && state_count(r->o.state, QUEUE_REBOOTING) == 0 && r->o.idle_cb &&
+        if (calls_in_flight(r) == 0 && state_count(r->o.state, QUEUE_REBOOTING) == 0 && r->o.idle_cb &&
             (gate != PLANNER_GATE_OPEN || state_count(r->o.state, QUEUE_PENDING) == 0 || r->o.dry_run))
                 r->o.idle_cb(r, r->o.userdata);
 }
@@ -618,7 +488,7 @@ static void reboot_call_done_cb(const struct ecs_result *res, void *userdata) {
                 e->busy = false;
         if (e && e->state == QUEUE_REBOOTING)
                 reboot_answer(r, e, res);
-        in_flight_remove(r, &c->head);
+        LIST_REMOVE(r->in_flight, c);
         reboot_call_free(c);
         r->calls--;
         save_state(r);
@@ -703,6 +573,18 @@ int reboot_new(const struct reboot_options *o, struct reboot **ret) {
         (void) sd_event_source_set_enabled(r->poll_source, SD_EVENT_OFF);
         (void) sd_event_source_set_enabled(r->window_source, SD_EVENT_OFF);
         (void) sd_event_source_set_enabled(r->reopen_source, SD_EVENT_OFF);
+        k = reboot_look_new(&(struct reboot_look_options) {
+                .event = o->event,
+                .ecs = o->ecs,
+                .state = o->state,
+                .conf = o->conf,
+                .precheck_cb = precheck_cb,
+                .follow_cb = follow_cb,
+                .done_cb = look_done_cb,
+                .userdata = r,
+        }, &r->look);
+        if (k < 0)
+                return k;
         k = clock_watch_new(r);
         if (k < 0)
                 return k;
@@ -723,13 +605,11 @@ struct reboot *reboot_free(struct reboot *r) {
         sd_event_source_disable_unref(r->reopen_source);
         sd_event_source_disable_unref(r->clock_source);
         /* Calls cancelled with their client (ecs_free()) were never answered. */
+        reboot_look_free(r->look);
         while (r->in_flight) {
-                struct in_flight *f = r->in_flight;
-                in_flight_remove(r, f);
-                if (f->is_look)
-                        look_free((struct reboot_look *) f);
-                else
-                        reboot_call_free((struct reboot_call *) f);
+                struct reboot_call *c = r->in_flight;
+                LIST_REMOVE(r->in_flight, c);
+                reboot_call_free(c);
         }
         if (r->announced)
                 while (hashmap_iterate(r->announced, &i, &id, NULL))
@@ -745,6 +625,7 @@ void reboot_set_client(struct reboot *r, struct ecs *ecs, const struct conf *con
         r->o.ecs = ecs;
         r->o.conf = conf;
         r->o.contain = contain;
+        reboot_look_set_client(r->look, ecs, conf);
 }
 
 void reboot_pause(struct reboot *r, bool pause) {
@@ -752,7 +633,7 @@ void reboot_pause(struct reboot *r, bool pause) {
 }
 
 unsigned reboot_calls_in_flight(const struct reboot *r) {
-        return r->calls;
+        return calls_in_flight(r);
 }
 
 unsigned reboot_failures(const struct reboot *r) {
