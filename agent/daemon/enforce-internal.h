@@ -1,6 +1,7 @@
-/* What the two files of a pass share: enforce.c (the pass: regions, key pairs, targets, settling,
- * retiring, its start and end) and enforce-discover.c (finding the instances of a region's revoked
- * key pairs). Not for other users. */
+/* What the files of a pass share: enforce.c (the pass: regions, targets, settling, retiring, its
+ * start and end), enforce-keypairs.c (listing a region's key pairs and matching its entries
+ * against them) and enforce-discover.c (finding the instances of a region's revoked key pairs).
+ * Not for other users. */
 #pragma once
 
 #include "daemon/detach.h"
@@ -73,6 +74,25 @@ struct enforce {
 void enforce_region_lookup_failed(struct enforce_region *g, const char *what, const struct ecs_result *r);
 /* Sends i the revoked keys when it is in the containment scope (t: its key pair, or NULL). */
 void enforce_region_contain(struct enforce_region *g, const struct ecs_instance *i, struct enforce_target *t);
+/* g's revoked key pairs are known (its key pairs listed, or not needed, or not to be had): its
+ * targets are made and their instances found. */
+void enforce_region_start_targets(struct enforce_region *g);
+
+/* ---- enforce-keypairs.c ---- */
+
+/* Key and fingerprint entries match by public key, containment sends the keys themselves, and a
+ * key pair's key is saved before it is deleted: DescribeKeyPairs includes the public keys. */
+bool enforce_region_needs_public_keys(const struct enforce_region *g);
+/* Lists page of g's key pairs (page 1: the others follow once it tells how many there are); when
+ * the last page is in, the discovery phase goes on with enforce_region_start_targets(). */
+int enforce_region_list_keypairs(struct enforce_region *g, unsigned page);
+/* The targets of g's entries: matched against its key pairs (names, public keys, fingerprints)
+ * when they were listed to the end, else by name alone. -ENOMEM. */
+int enforce_region_match_keypairs(struct enforce_region *g, struct planner_target **ret, size_t *ret_n);
+/* The names of g's key pairs, when listed to the end, count as found (not reported missing). */
+void enforce_region_note_keypair_names(struct enforce_region *g);
+/* The key pair name as DescribeKeyPairs showed it in g (not one added as deleted), or NULL. */
+const struct ecs_keypair *enforce_region_listed_keypair(const struct enforce_region *g, const char *name);
 
 /* ---- enforce-discover.c ---- */
 

@@ -11,9 +11,6 @@
 
 /* Region used for DescribeRegions when no region is configured (the API's home region). */
 #define ENFORCE_BOOTSTRAP_REGION "cn-hangzhou"
-#define ENFORCE_KEYPAIR_PAGE_SIZE 50U
-/* A DescribeKeyPairs TotalCount above this is not believed (and not paged). */
-#define ENFORCE_KEYPAIR_MAX 100000U
 
 /* ---- lifecycle ----------------------------------------------------------------------------- */
 
@@ -197,126 +194,25 @@ static void region_check_sources(struct enforce_region *g, const struct planner_
                 log_error("Out of memory while checking the launch sources of %s", g->name);
 }
 
-/* The region's revoked key pairs are known: names only, or matched against its key pairs. */
-static void region_start_targets(struct enforce_region *g) {
+void enforce_region_start_targets(struct enforce_region *g) {
         _cleanup_free_ struct planner_target *targets = NULL;
         size_t n = 0;
         int r;
 
-        if (g->keypairs_listed)
-                r = planner_match_keypairs(g->entries, g->n_entries, g->keypairs, g->n_keypairs, g->name_found,
-                                           &targets, &n);
-        else
-                r = planner_name_targets(g->entries, g->n_entries, &targets, &n);
+        r = enforce_region_match_keypairs(g, &targets, &n);
         for (size_t i = 0; r >= 0 && i < n; i++)
                 r = region_add_target(g, &targets[i]);
         if (r < 0) {
                 g->pass->pass.counts.failed++;
                 return (void) log_error("Out of memory while matching key pairs in %s", g->name);
         }
-        for (size_t i = 0; g->keypairs_listed && i < g->n_keypairs; i++)
-                (void) hashmap_put(g->pass->found_names, g->keypairs[i].name, g);
+        enforce_region_note_keypair_names(g);
         region_check_sources(g, targets, n);
         if (g->pass->o.contain && region_collect_keys(g) < 0)
                 log_error("Out of memory while collecting the revoked keys of %s", g->name);
         if (g->n_targets > 0 || (g->pass->o.contain && g->pass->o.contain_scope == CONF_CONTAIN_FLEET &&
                                  g->contain_keys))
                 enforce_region_discover(g);
-}
-
-/* ---- key pairs ----------------------------------------------------------------------------- */
-
-static void keypairs_done_cb(const struct ecs_result *r, void *userdata);
-
-/* Key and fingerprint entries match by public key, containment sends the keys themselves, and a
- * key pair's key is saved before it is deleted. */
-static bool region_needs_public_keys(const struct enforce_region *g) {
-        return g->pass->o.contain || g->pass->o.delete_keypairs || planner_needs_public_keys(g->entries, g->n_entries);
-}
-
-/* The listing is complete: the key pairs deleted here join it, so that their names still match. */
-static void region_keypairs_listed(struct enforce_region *g) {
-        g->n_listed_keypairs = g->n_keypairs;
-        if (g->pass->o.retire && retire_extend_keypairs(g->pass->o.retire, g->name, &g->keypairs, &g->n_keypairs) < 0)
-                log_error("Out of memory while adding the key pairs deleted in %s", g->name);
-}
-
-static int region_list_keypairs(struct enforce_region *g, unsigned page) {
-        struct params params = {};
-        int r;
-
-        if (params_add(&params, "RegionId", g->name) < 0 || params_addf(&params, "PageNumber", "%u", page) < 0 ||
-            params_addf(&params, "PageSize", "%u", ENFORCE_KEYPAIR_PAGE_SIZE) < 0 ||
-            (region_needs_public_keys(g) && params_add(&params, "IncludePublicKey", "true") < 0)) {
-                params_done(&params);
-                return -ENOMEM;
-        }
-        r = pass_call(&g->pass->pass, g->name, "DescribeKeyPairs", &params, keypairs_done_cb, g);
-        if (r < 0)
-                return r;
-        g->keypair_pages_left++;
-        return 0;
-}
-
-static int region_append_keypairs(struct enforce_region *g, struct ecs_keypair *kp, size_t n) {
-        struct ecs_keypair *all = reallocarray(g->keypairs, g->n_keypairs + n, sizeof(*all));
-
-        if (!all)
-                return -ENOMEM;
-        if (n > 0)
-                memcpy(all + g->n_keypairs, kp, n * sizeof(*kp));
-        g->keypairs = all;
-        g->n_keypairs += n;
-        free(kp);
-        return 0;
-}
-
-/* Page one told how many key pairs there are: the other pages go out at once. */
-static void region_keypair_pages(struct enforce_region *g, unsigned total) {
-        g->keypair_pages = total == 0 ? 1 : (total + ENFORCE_KEYPAIR_PAGE_SIZE - 1) / ENFORCE_KEYPAIR_PAGE_SIZE;
-        for (unsigned page = 2; page <= g->keypair_pages; page++)
-                if (region_list_keypairs(g, page) < 0) {
-                        g->keypairs_failed = true;
-                        g->pass->pass.counts.failed++;
-                        break;
-                }
-}
-
-static void keypairs_done_cb(const struct ecs_result *r, void *userdata) {
-        struct enforce_region *g = userdata;
-        struct enforce *p = g->pass;
-        struct ecs_keypair *kp = NULL;
-        unsigned total = 0;
-        size_t n = 0;
-
-        g->keypair_pages_left--;
-        if (r->error < 0 || ecsparse_keypairs(r->body, &kp, &n, &total) < 0 || total > ENFORCE_KEYPAIR_MAX) {
-                struct ecs_result bad = { .request_id = r->request_id, .error = -EBADMSG,
-                                          .message = "unparsable or implausible DescribeKeyPairs answer" };
-                /* After discovery the key pairs only tell a missing name from one without
-                 * instances: everything here was enforced all the same. */
-                if (p->phase == PHASE_DISCOVER)
-                        enforce_region_lookup_failed(g, "key pairs", r->error < 0 ? r : &bad);
-                else
-                        log_warning("Could not list key pairs in %s to tell whether names bound to no instance "
-                                    "exist: %s", g->name, pass_error_name(r->error < 0 ? r : &bad));
-                g->keypairs_failed = true;
-        } else if (region_append_keypairs(g, kp, n) < 0) {
-                ecs_keypairs_free(kp, n);
-                g->keypairs_failed = true;
-                p->pass.counts.failed++;
-                log_error("Out of memory while listing key pairs in %s", g->name);
-        } else if (g->keypair_pages == 0)
-                region_keypair_pages(g, total);
-        if (g->keypair_pages_left == 0) {
-                g->keypairs_listed = !g->keypairs_failed;
-                if (g->keypairs_listed)
-                        region_keypairs_listed(g);
-                /* Without its key pairs a region still has its names to enforce. */
-                if (p->phase == PHASE_DISCOVER)
-                        region_start_targets(g);
-        }
-        pass_release(&p->pass);
 }
 
 /* ---- regions ------------------------------------------------------------------------------- */
@@ -349,9 +245,9 @@ static int pass_add_region(struct enforce *p, const char *name) {
         if (!g->name_found)
                 return -ENOMEM;
         /* Key pairs are listed only where an entry (or containment) needs their public keys. */
-        if (region_needs_public_keys(g))
-                return region_list_keypairs(g, 1);
-        region_start_targets(g);
+        if (enforce_region_needs_public_keys(g))
+                return enforce_region_list_keypairs(g, 1);
+        enforce_region_start_targets(g);
         return 0;
 }
 
@@ -405,20 +301,15 @@ static void pass_list_keypairs_for_unseen(struct enforce *p) {
                         unseen = entry_unseen(g, i);
                 if (!unseen || g->keypairs_listed || g->failed || g->keypair_pages > 0)
                         continue;
-                if (region_list_keypairs(g, 1) < 0)
+                if (enforce_region_list_keypairs(g, 1) < 0)
                         log_error("Out of memory while listing key pairs in %s", g->name);
         }
 }
 
 static void pass_report_not_found(struct enforce *p) {
         /* Only a name seen nowhere is missing; the regions that were listed say where. */
-        for (size_t k = 0; k < p->n_regions; k++) {
-                struct enforce_region *g = p->regions[k];
-
-                if (g->keypairs_listed)
-                        for (size_t i = 0; i < g->n_keypairs; i++)
-                                (void) hashmap_put(p->found_names, g->keypairs[i].name, g);
-        }
+        for (size_t k = 0; k < p->n_regions; k++)
+                enforce_region_note_keypair_names(p->regions[k]);
         for (size_t k = 0; k < p->n_regions; k++) {
                 struct enforce_region *g = p->regions[k];
                 for (size_t i = 0; g->keypairs_listed && i < g->n_entries; i++) {
@@ -435,13 +326,6 @@ static void pass_report_not_found(struct enforce *p) {
 }
 
 /* ---- retiring key pairs -------------------------------------------------------------------- */
-
-static const struct ecs_keypair *region_listed_keypair(const struct enforce_region *g, const char *name) {
-        for (size_t i = 0; i < g->n_listed_keypairs; i++)
-                if (streq(g->keypairs[i].name, name))
-                        return &g->keypairs[i];
-        return NULL;
-}
 
 static const struct planner_entry *region_why_revoked(const char *keypair, void *userdata) {
         const struct enforce_region *g = userdata;
@@ -477,7 +361,7 @@ static void pass_retire(struct enforce *p) {
 
                 for (size_t i = 0; !g->failed && g->keypairs_listed && i < g->n_targets; i++) {
                         struct enforce_target *t = g->targets[i];
-                        const struct ecs_keypair *kp = region_listed_keypair(g, t->keypair);
+                        const struct ecs_keypair *kp = enforce_region_listed_keypair(g, t->keypair);
                         struct retire_candidate c = { .region = g->name, .keypair = t->keypair,
                                                       .public_key = kp ? kp->public_key : NULL, .why = &t->d.why,
                                                       .linux_ids = t->linux_ids, .n_linux = t->n_linux };
