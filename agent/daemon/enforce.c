@@ -1,6 +1,6 @@
-/* One enforcement pass: resolve every list entry to key pairs and instances (the instances are
- * found in enforce-discover.c), detach, queue. Intents left by a killed run are settled by
- * evidence only (daemon/stale.c): a complete listing, or a look. */
+/* One enforcement pass: resolve every list entry to key pairs (listed in enforce-keypairs.c) and
+ * instances (found in enforce-discover.c), detach, queue. Intents left by a killed run are
+ * settled by evidence only (daemon/stale.c): a complete listing, or a look. */
 #include "base/log.h"
 #include "base/strutil.h"
 #include "daemon/enforce-internal.h"

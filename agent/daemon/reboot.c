@@ -1,4 +1,5 @@
-/* The reboot scheduler: reboots queued instances inside maintenance windows, crash-safely. */
+/* The reboot scheduler: reboots queued instances inside maintenance windows, crash-safely. The
+ * looks at an instance before and after its reboot are in reboot-look.c; this file acts on them. */
 #include <assert.h>
 #include <sys/timerfd.h>
 #include <time.h>
