@@ -6,6 +6,7 @@
  * neither loses nor repeats a command. */
 #include <assert.h>
 
+#include "base/list.h"
 #include "base/log.h"
 #include "base/strutil.h"
 #include "daemon/contain-internal.h"
@@ -52,14 +53,8 @@ bool contain_holds(const struct contain *c, const char *instance_id) {
 void contain_batch_free(struct contain_batch *b) {
         if (!b)
                 return;
-        if (b->contain) {
-                if (b->prev)
-                        b->prev->next = b->next;
-                else
-                        b->contain->batches = b->next;
-                if (b->next)
-                        b->next->prev = b->prev;
-        }
+        if (b->contain)
+                LIST_REMOVE(b->contain->batches, b);
         for (size_t i = 0; b->ids && b->ids[i]; i++)
                 hold_drop(b->contain, b->ids[i]);
         sd_event_source_disable_unref(b->poll_source);
@@ -74,17 +69,14 @@ void contain_batch_free(struct contain_batch *b) {
 }
 
 struct contain_batch *contain_batch_new(struct contain *c, const char *region, char *const *keys, size_t n,
-                               const char *digest) {
+                                        const char *digest) {
         struct contain_batch *b = calloc(1, sizeof(*b));
 
         if (!b)
                 return NULL;
         /* Linked at once: contain_free() frees what a cancelled call or a timer still owns. */
         b->contain = c;
-        b->next = c->batches;
-        if (b->next)
-                b->next->prev = b;
-        c->batches = b;
+        LIST_PREPEND(c->batches, b);
         b->timeout_usec = c->o.timeout_usec;
         if (!(b->region = strdup(region)))
                 goto fail;
