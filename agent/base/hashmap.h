@@ -20,5 +20,6 @@ size_t hashmap_size(const struct hashmap *h);
 /* The values, sorted with compare (as qsort() takes it: pointers to the values), in a new array
  * with a NULL after them; *ret_n of them. NULL on ENOMEM (*ret_n 0). */
 void **hashmap_sorted_values(const struct hashmap *h, int (*compare)(const void *, const void *), size_t *ret_n);
-/* Iteration: *i starts at 0; returns false at the end. Not stable across insertions. */
+/* Iteration: *i starts at 0; returns false at the end. Not stable across insertions; removing
+ * items (hashmap_remove() leaves a tombstone in place) keeps it valid. */
 bool hashmap_iterate(const struct hashmap *h, size_t *i, const char **ret_key, void **ret_value);

@@ -56,26 +56,22 @@ static void region_take_instance(struct enforce_region *g, const struct ecs_inst
  * with t (a copy) only where DeleteRevokedKeyPairs= looks at them once the pass is over. */
 static int target_detach(struct enforce_target *t) {
         struct enforce *p = t->region->pass;
-        char **copy;
+        size_t n = t->n_linux;
+        char **ids;
         int r;
 
-        if (!p->o.delete_keypairs) {
-                r = detach_instances(p->detach, &t->d, t->linux_ids, t->n_linux);
-                /* What the batches did not take goes too. */
-                for (size_t i = 0; i < t->n_linux; i++)
-                        free(t->linux_ids[i]);
-                t->linux_ids = mfree(t->linux_ids);
-                t->n_linux = 0;
-                return r;
-        }
-        copy = strv_copy_n(t->linux_ids, t->n_linux);
-        if (!copy)
+        if (n == 0)
+                return 0;
+        ids = p->o.delete_keypairs ? strv_copy_n(t->linux_ids, n) : TAKE_PTR(t->linux_ids);
+        if (!ids)
                 return -ENOMEM;
-        r = detach_instances(p->detach, &t->d, copy, t->n_linux);
+        if (!p->o.delete_keypairs)
+                t->n_linux = 0;
+        r = detach_instances(p->detach, &t->d, ids, n);
         /* What the batches did not take: by position, since taken ones are NULL. */
-        for (size_t i = 0; i < t->n_linux; i++)
-                free(copy[i]);
-        free(copy);
+        for (size_t i = 0; i < n; i++)
+                free(ids[i]);
+        free(ids);
         return r;
 }
 

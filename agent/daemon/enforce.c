@@ -339,12 +339,9 @@ static void pass_settle_retired(struct enforce *p) {
         for (size_t k = 0; k < p->n_regions; k++) {
                 struct enforce_region *g = p->regions[k];
 
-                if (g->keypairs_listed &&
-                    retire_settle_region(p->o.retire, &p->pass, g->name, g->keypairs, g->n_listed_keypairs,
-                                         p->o.delete_keypairs, region_why_revoked, g) < 0) {
-                        p->pass.counts.failed++;
-                        log_error("Out of memory while settling the key pairs deleted in %s", g->name);
-                }
+                if (g->keypairs_listed)
+                        retire_settle_region(p->o.retire, &p->pass, g->name, g->keypairs, g->n_listed_keypairs,
+                                             p->o.delete_keypairs, region_why_revoked, g);
         }
 }
 

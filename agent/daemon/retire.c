@@ -317,41 +317,32 @@ void retire_flush(struct retire *r, struct pass *p) {
 /* ---- deletions started before --------------------------------------------------------------- */
 
 /* Forgets the intents of region's key pairs still listed that are no longer to be deleted. */
-static int drop_unwanted(struct retire *r, const char *region, bool deleting, retire_why_fn why, void *userdata) {
-        _cleanup_free_ struct retired_entry **drop = calloc(hashmap_size(r->record->by_key) + 1, sizeof(*drop));
-        struct retired_entry *e;
-        size_t i = 0, n = 0;
-
-        if (!drop)
-                return -ENOMEM;
-        /* Collected first: an iteration does not survive a removal. */
-        while (retired_iterate(r->record, &i, &e))
-                if (e->deleted_usec == 0 && streq(e->region, region) &&
-                    !(deleting && retire_wanted(r, region, e->name, e->public_key, why(e->name, userdata))))
-                        drop[n++] = e;
-        for (i = 0; i < n; i++) {
-                log_info("Not deleting key pair '%s' in %s any more: %s", drop[i]->name, region,
-                         deleting ? "it is no longer revoked" : "DeleteRevokedKeyPairs=no");
-                retired_remove(r->record, drop[i]);
-        }
-        return 0;
-}
-
-int retire_settle_region(struct retire *r, struct pass *p, const char *region, const struct ecs_keypair *listed,
-                         size_t n_listed, bool deleting, retire_why_fn why, void *userdata) {
+static void drop_unwanted(struct retire *r, const char *region, bool deleting, retire_why_fn why, void *userdata) {
         struct retired_entry *e;
         size_t i = 0;
-        int k;
+
+        while (retired_iterate(r->record, &i, &e))
+                if (e->deleted_usec == 0 && streq(e->region, region) &&
+                    !(deleting && retire_wanted(r, region, e->name, e->public_key, why(e->name, userdata)))) {
+                        log_info("Not deleting key pair '%s' in %s any more: %s", e->name, region,
+                                 deleting ? "it is no longer revoked" : "DeleteRevokedKeyPairs=no");
+                        retired_remove(r->record, e);
+                }
+}
+
+void retire_settle_region(struct retire *r, struct pass *p, const char *region, const struct ecs_keypair *listed,
+                          size_t n_listed, bool deleting, retire_why_fn why, void *userdata) {
+        struct retired_entry *e;
+        size_t i = 0;
 
         if (p->dry_run)
-                return 0;
+                return;
         /* The gone ones first: deleted, one may keep another one of the same key wanted. */
         while (retired_iterate(r->record, &i, &e))
                 if (e->deleted_usec == 0 && streq(e->region, region) && !keypairs_contain(listed, n_listed, e->name))
                         report_deleted(r->record, e, region, e->name, NULL,
                                        " (found deleted: its DeleteKeyPairs went unanswered, or was sent before a "
                                        "restart)", p);
-        k = drop_unwanted(r, region, deleting, why, userdata);
+        drop_unwanted(r, region, deleting, why, userdata);
         save_deleted(r->record);
-        return k;
 }

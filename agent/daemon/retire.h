@@ -52,6 +52,6 @@ typedef const struct planner_entry *(*retire_why_fn)(const char *keypair, void *
  * deletions started before (their key saved, DeleteKeyPairs sent or about to be, by this run or a
  * killed one): a key pair no longer listed was deleted (keypair-deleted, once); one still listed
  * is kept to be tried again while deleting (DeleteRevokedKeyPairs=) and it is revoked by more than
- * its own saved key, else forgotten. The record is saved. Nothing in dry run. -ENOMEM. */
-int retire_settle_region(struct retire *r, struct pass *p, const char *region, const struct ecs_keypair *listed,
-                         size_t n_listed, bool deleting, retire_why_fn why, void *userdata);
+ * its own saved key, else forgotten. The record is saved. Nothing in dry run. */
+void retire_settle_region(struct retire *r, struct pass *p, const char *region, const struct ecs_keypair *listed,
+                          size_t n_listed, bool deleting, retire_why_fn why, void *userdata);

@@ -271,8 +271,11 @@ def install_list(fleet_dir, run_dir):
     return t
 
 
-def start_keyrevoked(opts, run_dir, fleet_dir, port):
+def start_keyrevoked(opts, run_dir, fleet_dir, port, known=None):
+    """keyrevoked --once; known: a state file to start with (copied into its state directory)."""
     conf = write_config(opts, run_dir, port)
+    if known:
+        shutil.copy(known, os.path.join(run_dir, "state"))
     install_list(fleet_dir, run_dir)
     return Timed(opts, run_dir, [opts.keyrevoked, "-c", conf, "--once"], child_env())
 
@@ -280,12 +283,10 @@ def start_keyrevoked(opts, run_dir, fleet_dir, port):
 def start_keyrevoked_warm(opts, run_dir, fleet_dir, port):
     """keyrevoked again on a fresh fleet, with only the region sizes its first run saved
     (StateDirectory/discovery.json): what a host that has run before knows."""
-    conf = write_config(opts, run_dir, port)
     cold = os.path.join(os.path.dirname(run_dir),
                         os.path.basename(run_dir).replace("-keyrevoked-warm", "-keyrevoked"))
-    shutil.copy(os.path.join(cold, "state", "discovery.json"), os.path.join(run_dir, "state"))
-    install_list(fleet_dir, run_dir)
-    return Timed(opts, run_dir, [opts.keyrevoked, "-c", conf, "--once"], child_env())
+    return start_keyrevoked(opts, run_dir, fleet_dir, port,
+                            known=os.path.join(cold, "state", "discovery.json"))
 
 
 def start_sdk(opts, run_dir, fleet_dir, port):
