@@ -16,6 +16,17 @@
 #define HTTP_TIMER_ACCURACY_USEC USEC_PER_MSEC
 #define HTTP_USER_AGENT "keyrevoke"
 
+/* Debian's libcurl4 links librtmp, which links GnuTLS, whose library constructor initialises
+ * itself at load time (ASN.1 tables, PKCS#11 through p11-kit: about 0.7 MiB of resident memory and
+ * a round of file reads at every start) although nothing in this process uses it: libcurl speaks
+ * TLS through OpenSSL and is limited to HTTPS. Defining this function in the program is GnuTLS's
+ * documented opt-out (GNUTLS_SKIP_GLOBAL_INIT in <gnutls/gnutls.h>); a library that does use
+ * GnuTLS still initialises it explicitly with gnutls_global_init(). */
+int _gnutls_global_init_skip(void);
+int _gnutls_global_init_skip(void) {
+        return 1;
+}
+
 struct http_socket {
         struct http *http;
         sd_event_source *source;
