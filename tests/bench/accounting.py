@@ -58,10 +58,13 @@ def region_minimum(r, entries, kp_count, region_size, targets, bound, contain):
     "DescribeInstances"}. Key and fingerprint entries need the key pair list; with it, the revoked
     key pairs are known and listed one by one, or the whole region is listed and matched locally.
     Names alone can go without it: each name is listed (a missing one costs an empty page); not
-    with containment, which sends the key pairs' public keys."""
+    with containment, which sends the key pairs' public keys. "probe" is the page a first run,
+    which does not know the region's size, spends to learn it where listing by key pair wins
+    (where the listing wins, that page is its first; with one key pair to list, listing it by
+    name never costs more, so nothing needs to be learnt)."""
     applies = [e for e in entries if r in e[2]]
     if not applies:
-        return {"strategy": "none", "DescribeKeyPairs": 0, "DescribeInstances": 0}
+        return {"strategy": "none", "DescribeKeyPairs": 0, "DescribeInstances": 0, "probe": 0}
     whole = pages(region_size, INSTANCE_PAGE)
     per_kp = sum(pages(bound[(r, n)], INSTANCE_PAGE) for n in targets)
     dkp = pages(kp_count, KEYPAIR_PAGE)
@@ -71,14 +74,17 @@ def region_minimum(r, entries, kp_count, region_size, targets, bound, contain):
         by_name = sum(pages(bound[(r, n)], INSTANCE_PAGE) for n in {e[1] for e in applies})
         options += [(by_name, "by key pair name", 0, by_name), (whole, "whole region", 0, whole)]
     _, strategy, dkp_calls, di_calls = min(options, key=lambda o: o[0])
-    return {"strategy": strategy, "DescribeKeyPairs": dkp_calls, "DescribeInstances": di_calls}
+    listed = len(targets) if dkp_calls else len({e[1] for e in applies})
+    return {"strategy": strategy, "DescribeKeyPairs": dkp_calls, "DescribeInstances": di_calls,
+            "probe": 1 if "by key pair" in strategy and listed > 1 else 0}
 
 
 def minimum_calls(fleet, list_path, expect, regions_configured, contain=False):
     """The fewest calls that enforce the list on the fleet, with the best discovery strategy in
     each region: {"terms": {action: calls}, "regions": {region: {...its terms and inputs}},
-    "targets": [{"region", "keypair", "instances", "linux", "pages", "detaches"}]}. With contain,
-    the key pairs are listed in every region the list applies to (their keys are sent)."""
+    "targets": [{"region", "keypair", "instances", "linux", "pages", "detaches"}], "probes": the
+    pages a first run adds to learn the region sizes}. With contain, the key pairs are listed in
+    every region the list applies to (their keys are sent)."""
     all_regions = fleet["regions"]
     entries = list_entries(list_path, all_regions)
     kp_count = Counter(kp["region"] for kp in fleet["keypairs"])
@@ -105,7 +111,8 @@ def minimum_calls(fleet, list_path, expect, regions_configured, contain=False):
     terms = {"DescribeRegions": 0 if regions_configured else 1}
     for a in ACTIONS[1:]:
         terms[a] = sum(m[a] for m in regions.values())
-    return {"terms": terms, "regions": regions, "targets": targets}
+    return {"terms": terms, "regions": regions, "targets": targets,
+            "probes": sum(m["probe"] for m in regions.values())}
 
 
 def containment_calls(fleet, expect):
