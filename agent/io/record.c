@@ -29,6 +29,12 @@ static int open_regular(const char *path, enum log_level level, struct stat *ret
         return TAKE_FD(fd);
 }
 
+static char *record_path(const struct record_type *t, const char *directory) {
+        char *path;
+
+        return asprintf(&path, "%s/%s", directory, t->name) < 0 ? NULL : path;
+}
+
 int record_read_text(const struct record_type *t, const char *directory, enum log_level level,
                      struct record *ret) {
         _cleanup_free_ char *path = NULL, *text = NULL;
@@ -37,7 +43,8 @@ int record_read_text(const struct record_type *t, const char *directory, enum lo
         size_t size = 0;
         int r;
 
-        if (asprintf(&path, "%s/%s", directory, t->name) < 0)
+        path = record_path(t, directory);
+        if (!path)
                 return -ENOMEM;
         fd = open_regular(path, level, &st);
         if (fd == -ENOENT) {
@@ -97,9 +104,8 @@ int record_write_text(const struct record_type *t, const char *directory, const 
 
         if (size > t->max_bytes)
                 return -EFBIG;
-        if (asprintf(&path, "%s/%s", directory, t->name) < 0)
-                return -ENOMEM;
-        return fileio_write_atomic(path, text, size, 0600);
+        path = record_path(t, directory);
+        return path ? fileio_write_atomic(path, text, size, 0600) : -ENOMEM;
 }
 
 struct bounded_fill {
@@ -125,9 +131,8 @@ int record_write_with(const struct record_type *t, const char *directory, fileio
         _cleanup_free_ char *path = NULL;
         struct bounded_fill b = { .type = t, .fill = fill, .userdata = userdata };
 
-        if (asprintf(&path, "%s/%s", directory, t->name) < 0)
-                return -ENOMEM;
-        return fileio_write_atomic_with(path, 0600, fill_bounded, &b);
+        path = record_path(t, directory);
+        return path ? fileio_write_atomic_with(path, 0600, fill_bounded, &b) : -ENOMEM;
 }
 
 int record_save(const struct record_type *t, const char *directory, bool *dirty,
