@@ -279,8 +279,6 @@ static void start_pass(struct agent *a) {
         }
         a->rerun = false;
         reload_lists(a);
-        if (a->contain)
-                contain_retry_failed(a->contain, a->state);
         /* The keys of deleted key pairs stay revoked under any name. */
         if (retire_lists(a->retire, a->lists.items, a->lists.n, &lists, &n_lists) < 0) {
                 log_error("Out of memory while adding the deleted key pairs to the lists");

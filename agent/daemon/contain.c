@@ -248,11 +248,22 @@ static struct contain_batch *batch_waiting(struct contain *c, const char *region
         return b;
 }
 
-/* Contained with this key set, or in a batch already (a changed set is sent at the next pass). */
-static bool already_sent(const struct contain *c, const char *id, const char *digest) {
+/* Whether id is to be sent keys (their digest in digest): neither in a batch already nor contained
+ * (or being contained) with this key set by its record; a changed set is sent at the next pass. */
+static bool wants(const struct contain *c, const char *id, char *const *keys, size_t n, char *digest) {
         const struct contained_entry *e = contained_find(c->o.record, id);
 
-        return contain_holds(c, id) || (e && streq(e->digest, digest) && (e->status == CONTAINED_DONE || e->busy));
+        if (n == 0)
+                return false;
+        contain_keys_digest(keys, n, digest);
+        return !contain_holds(c, id) &&
+               !(e && streq(e->digest, digest) && (e->status == CONTAINED_DONE || e->busy));
+}
+
+bool contain_wants(const struct contain *c, const char *id, char *const *keys, size_t n) {
+        char digest[CONTAIN_DIGEST_LEN + 1];
+
+        return wants(c, id, keys, n, digest);
 }
 
 static int arm_fill(struct contain *c);
@@ -262,10 +273,7 @@ int contain_instance(struct contain *c, const char *region, char *const *keys, s
         char digest[CONTAIN_DIGEST_LEN + 1];
         struct contain_batch *b;
 
-        if (n == 0)
-                return 0;
-        contain_keys_digest(keys, n, digest);
-        if (already_sent(c, id, digest))
+        if (!wants(c, id, keys, n, digest))
                 return 0;
         if (c->o.dry_run) {
                 struct event_fields f = *why;
@@ -280,23 +288,6 @@ int contain_instance(struct contain *c, const char *region, char *const *keys, s
         if (strv_length(b->ids) == CONTAIN_BATCH_MAX)
                 return sd_event_source_set_enabled(c->flush_source, SD_EVENT_ONESHOT);
         return arm_fill(c);
-}
-
-void contain_retry_failed(struct contain *c, const struct state *queue) {
-        struct contained_entry *e;
-        size_t i = 0;
-
-        while (!c->o.dry_run && contained_iterate(c->o.record, &i, &e)) {
-                const struct queue_entry *q = state_find(queue, e->instance_id);
-                char **keys = contained_get_keyset(c->o.record, e->digest);
-                struct event_fields why;
-
-                if (e->status != CONTAINED_FAILED || e->busy || !keys || !q ||
-                    (q->state != QUEUE_PENDING && q->state != QUEUE_REBOOTING))
-                        continue;
-                why = (struct event_fields) { .keypair = q->keypair, .reason = q->reason, .region = e->region };
-                (void) contain_instance(c, e->region, keys, strv_length(keys), e->instance_id, &why);
-        }
 }
 
 /* Everything collected in this loop iteration goes out, 50 instances a call. */

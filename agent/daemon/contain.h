@@ -9,7 +9,6 @@
 #include "io/contained.h"
 #include "io/ecs.h"
 #include "io/report.h"
-#include "io/state.h"
 #include "logic/conf.h"
 
 struct contain;
@@ -40,9 +39,9 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(struct contain *, contain_free);
 int contain_instance(struct contain *c, const char *region, char *const *keys, size_t n, const char *id,
                      const struct event_fields *why);
 
-/* Sends the command again to every detached instance whose containment failed and whose reboot is
- * still to come (a listing by key pair no longer shows it, and it stays exposed until then). */
-void contain_retry_failed(struct contain *c, const struct state *queue);
+/* Whether contain_instance() would send id these keys: some keys, and neither in a batch already
+ * nor contained (or being contained) with this key set by its record. */
+bool contain_wants(const struct contain *c, const char *id, char *const *keys, size_t n);
 
 /* The instance waits for or runs the command: its reboot waits too (a reboot would cut the
  * command off and leave the key in place until the instance is up again). */

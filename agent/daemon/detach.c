@@ -359,16 +359,12 @@ static void verify_done_cb(const struct ecs_result *r, void *userdata);
 /* Looks at the instances of b (its ids are taken over) to learn whether their detach happened. */
 static void batch_verify(struct batch *b, const char *error) {
         struct batch *v = batch_new(b->detach, b->target, b->ids, b->n);
-        struct params params = {};
 
         if (!v)
                 return report_failed(b, error, NULL, "out of memory");
         b->n = 0;
-        if ( !(v->error = strdup(error)) || params_add(&params, "RegionId", v->target->region) < 0 ||
-            params_add_id_array(&params, "InstanceIds", v->ids, v->n) < 0 ||
-            params_addf(&params, "MaxResults", "%u", DISCOVERY_PAGE_SIZE) < 0 ||
-            pass_call(v->detach->pass, v->target->region, "DescribeInstances", &params, verify_done_cb, v) < 0) {
-                params_done(&params);
+        if (!(v->error = strdup(error)) ||
+            pass_look(v->detach->pass, v->target->region, v->ids, v->n, verify_done_cb, v) < 0) {
                 report_failed(v, error, NULL, "out of memory");
                 batch_free(v);
         }

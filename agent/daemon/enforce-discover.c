@@ -47,9 +47,10 @@ static void region_take_instance(struct enforce_region *g, const struct ecs_inst
         struct enforce_target *t = i->key_pair_name ? hashmap_get(g->by_name, i->key_pair_name) : NULL;
 
         if (t)
-                target_take_instance(t, i);
-        else
-                enforce_region_contain(g, i, NULL); /* Scope=fleet: a revoked key may have been copied here */
+                return target_take_instance(t, i);
+        /* Detached earlier, exposed until its reboot: contained as if bound. Else Scope=fleet: a
+         * revoked key may have been copied here. */
+        enforce_region_contain(g, i, enforce_region_queued_target(g, i->instance_id));
 }
 
 /* Hands t's Linux instances to the detaches, which free each id as its call ends; the ids stay
@@ -137,6 +138,7 @@ static void keypair_page_done_cb(const struct ecs_result *r, void *userdata) {
 
 static void region_discover_by_keypair(struct enforce_region *g) {
         g->strategy = DISCOVERY_BY_KEYPAIR;
+        enforce_region_look_at_queued(g);       /* the listings by key pair no longer show them */
         for (size_t i = 0; i < g->n_targets; i++)
                 if (target_describe(g->targets[i]) < 0) {
                         g->targets[i]->failed = true;

@@ -1,6 +1,7 @@
 /* What the files of a pass share: enforce.c (the pass: regions, targets, settling, retiring, its
  * start and end), enforce-keypairs.c (listing a region's key pairs and matching its entries
- * against them) and enforce-discover.c (finding the instances of a region's revoked key pairs).
+ * against them), enforce-discover.c (finding the instances of a region's revoked key pairs) and
+ * enforce-queued.c (containing the instances detached earlier that wait for their reboot).
  * Not for other users. */
 #pragma once
 
@@ -72,6 +73,10 @@ struct enforce {
 
 /* A listing of what in g failed: counted, reported once per region and pass. */
 void enforce_region_lookup_failed(struct enforce_region *g, const char *what, const struct ecs_result *r);
+/* The keys an instance bound to t's key pair is sent: all of the region's when they fit one
+ * command (a copy of another revoked key there is blocked too), else the run that holds its key
+ * pair's own key (instances of several key pairs still share a command). */
+char *const *enforce_target_contain_keys(struct enforce_target *t, size_t *ret_n);
 /* Sends i the revoked keys when it is in the containment scope (t: its key pair, or NULL). */
 void enforce_region_contain(struct enforce_region *g, const struct ecs_instance *i, struct enforce_target *t);
 /* g's revoked key pairs are known (its key pairs listed, or not needed, or not to be had): its
@@ -93,6 +98,15 @@ int enforce_region_match_keypairs(struct enforce_region *g, struct planner_targe
 void enforce_region_note_keypair_names(struct enforce_region *g);
 /* The key pair name as DescribeKeyPairs showed it in g (not one added as deleted), or NULL. */
 const struct ecs_keypair *enforce_region_listed_keypair(const struct enforce_region *g, const char *name);
+
+/* ---- enforce-queued.c ---- */
+
+/* The target of g whose detach left instance_id waiting for its reboot (a PENDING entry of the
+ * queue in g, its key pair still revoked there), or NULL. */
+struct enforce_target *enforce_region_queued_target(const struct enforce_region *g, const char *instance_id);
+/* Discovery by key pair does not show the instances detached earlier: those of g that containment
+ * still wants are looked at by id, and contained as if found bound when Running. */
+void enforce_region_look_at_queued(struct enforce_region *g);
 
 /* ---- enforce-discover.c ---- */
 

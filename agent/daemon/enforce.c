@@ -98,10 +98,7 @@ static size_t region_key_run(const struct enforce_region *g, const char *public_
         return 0;
 }
 
-/* The keys an instance bound to t's key pair is sent: all of the region's when they fit one
- * command (a copy of another revoked key there is blocked too), else the run that holds its key
- * pair's own key (instances of several key pairs still share a command). */
-static char *const *target_contain_keys(struct enforce_target *t, size_t *ret_n) {
+char *const *enforce_target_contain_keys(struct enforce_target *t, size_t *ret_n) {
         struct enforce_region *g = t->region;
         size_t start;
 
@@ -128,7 +125,7 @@ void enforce_region_contain(struct enforce_region *g, const struct ecs_instance 
                 return;
         if (t) {
                 f = detach_target_fields(&p->pass, &t->d, NULL, NULL, NULL);
-                keys = target_contain_keys(t, &n);
+                keys = enforce_target_contain_keys(t, &n);
         }
         (void) contain_instance(p->o.contain, g->name, keys, n, i->instance_id, &f);
 }

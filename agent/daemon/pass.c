@@ -9,6 +9,20 @@ int pass_call(struct pass *p, const char *region, const char *action, struct par
         return pass_call_service(p, ECS_SERVICE_ECS, region, action, params, cb, userdata);
 }
 
+int pass_look(struct pass *p, const char *region, char *const *ids, size_t n, ecs_done_cb cb, void *userdata) {
+        struct params params = {};
+
+        assert(n <= PASS_LOOK_MAX);
+        if (n == 0)
+                return -EINVAL;
+        if (params_add(&params, "RegionId", region) < 0 || params_add_id_array(&params, "InstanceIds", ids, n) < 0 ||
+            params_addf(&params, "MaxResults", "%u", PASS_LOOK_MAX) < 0) {
+                params_done(&params);
+                return log_error_errno(-ENOMEM, "Failed to look at %zu instance(s) in %s: %m", n, region);
+        }
+        return pass_call(p, region, "DescribeInstances", &params, cb, userdata);
+}
+
 int pass_call_service(struct pass *p, enum ecs_service s, const char *region, const char *action,
                       struct params *params, ecs_done_cb cb, void *userdata) {
         int r = ecs_call_service(p->ecs, s, region, action, params, cb, userdata);

@@ -29,6 +29,13 @@ struct pass {
 int pass_call(struct pass *p, const char *region, const char *action, struct params *params, ecs_done_cb cb,
               void *userdata);
 
+/* InstanceIds one DescribeInstances look takes (the API's limit). */
+#define PASS_LOOK_MAX 100U
+
+/* Looks at instances of region by id: one DescribeInstances (n <= PASS_LOOK_MAX ids, copied) that
+ * holds the pass like pass_call(); -EINVAL for no ids, -errno when it could not be queued. */
+int pass_look(struct pass *p, const char *region, char *const *ids, size_t n, ecs_done_cb cb, void *userdata);
+
 /* Like pass_call(), for another API than ECS's (Auto Scaling). */
 int pass_call_service(struct pass *p, enum ecs_service s, const char *region, const char *action,
                       struct params *params, ecs_done_cb cb, void *userdata);

@@ -170,14 +170,20 @@ static void start_reboot(struct reboot *r, struct queue_entry *e, const struct e
         r->calls++;
 }
 
+/* Whether e's containment command waits or runs: its reboot waits for it (it would cut it off). */
+static bool held_by_containment(const struct reboot *r, const struct queue_entry *e) {
+        return r->o.contain && contain_holds(r->o.contain, e->instance_id);
+}
+
 static void precheck_cb(struct queue_entry *e, const struct ecs_instance *i, enum planner_precheck verdict,
                         void *userdata) {
         struct reboot *r = userdata;
 
         switch (verdict) {
         case PLANNER_PRECHECK_REBOOT:
-                /* The window may have closed (or the slots filled) while the precheck ran. */
-                if (may_start_now(r))
+                /* The window may have closed (or the slots filled) while the precheck ran, or
+                 * containment taken the instance (a pass found it waiting): it goes later. */
+                if (may_start_now(r) && !held_by_containment(r, e))
                         start_reboot(r, e, i);
                 break;
         case PLANNER_PRECHECK_STOPPED:
@@ -258,7 +264,7 @@ static struct queue_entry **pending_entries(const struct reboot *r, size_t *ret_
         if (!a)
                 return NULL;
         while (state_iterate(r->o.state, &i, &e))
-                if (e->state == QUEUE_PENDING && n < total && !(r->o.contain && contain_holds(r->o.contain, e->instance_id)))
+                if (e->state == QUEUE_PENDING && n < total && !held_by_containment(r, e))
                         a[n++] = e;
         qsort(a, n, sizeof(*a), compare_pending);
         *ret_n = n;

@@ -6,9 +6,6 @@
 #include "io/report.h"
 #include "logic/ecsparse.h"
 
-/* InstanceIds per DescribeInstances when intents are looked at one by one. */
-#define STALE_LOOK_MAX 100U
-
 struct stale {
         struct pass *pass;
         struct hashmap *by_instance;    /* instance id -> its queue entry */
@@ -136,33 +133,20 @@ static void look_done_cb(const struct ecs_result *r, void *userdata) {
         pass_release(pass);
 }
 
-static int look_send(struct look *l) {
-        struct params params = {};
-
-        if (params_add(&params, "RegionId", l->region) < 0 ||
-            params_add_id_array(&params, "InstanceIds", l->ids, l->n) < 0 ||
-            params_addf(&params, "MaxResults", "%u", STALE_LOOK_MAX) < 0 ||
-            pass_call(l->stale->pass, l->region, "DescribeInstances", &params, look_done_cb, l) < 0) {
-                params_done(&params);
-                return -ENOMEM;
-        }
-        return 0;
-}
-
 /* The look of region with room for one more id among looks[], or a new one appended; NULL on
  * ENOMEM. */
 static struct look *look_for(struct stale *s, struct look ***looks, size_t *n, const char *region) {
         struct look *l, **a;
 
         for (size_t i = 0; i < *n; i++)
-                if (streq((*looks)[i]->region, region) && (*looks)[i]->n < STALE_LOOK_MAX)
+                if (streq((*looks)[i]->region, region) && (*looks)[i]->n < PASS_LOOK_MAX)
                         return (*looks)[i];
         a = reallocarray(*looks, *n + 1, sizeof(*a));
         if (!a)
                 return NULL;
         *looks = a;
         l = calloc(1, sizeof(*l));
-        if (!l || !(l->region = strdup(region)) || !(l->ids = calloc(STALE_LOOK_MAX, sizeof(char *)))) {
+        if (!l || !(l->region = strdup(region)) || !(l->ids = calloc(PASS_LOOK_MAX, sizeof(char *)))) {
                 if (l)
                         free(l->region);
                 free(l);
@@ -190,7 +174,7 @@ void stale_look_at_rest(struct stale *s, stale_region_failed_fn region_failed, v
                 l->n++;
         }
         for (size_t k = 0; k < n; k++)
-                if (look_send(looks[k]) < 0) {
+                if (pass_look(s->pass, looks[k]->region, looks[k]->ids, looks[k]->n, look_done_cb, looks[k]) < 0) {
                         s->pass->counts.failed += (unsigned) looks[k]->n;
                         look_free(looks[k]);
                 }

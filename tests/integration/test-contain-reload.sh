@@ -1,6 +1,7 @@
 #!/bin/bash
 # [Contain] follows a reload (SIGHUP), not only a restart: Enabled=yes starts containment in the
-# running daemon (the next list's instances are contained, with the new TimeoutSec=), Enabled=no
+# running daemon (the next list's instances are contained, with the new TimeoutSec=, and those
+# detached while it was off: test-contain-late.sh), Enabled=no
 # stops it (the next list's instances are detached, no command is sent). Before, the [Contain]
 # section of a reloaded configuration was ignored until the next restart.
 . "$(dirname "$0")/lib.sh"
@@ -27,6 +28,15 @@ TimeoutSec=77
 CONF
 }
 reloads() { grep -c "Configuration reloaded" "$T/daemon.log" || true; }
+reload() { # reload N: SIGHUP, the Nth reload applied and the pass it starts waited for (so that
+        # the next list starts a pass of its own)
+        local passes
+        passes=$(kr_count_events enforcement-complete)
+        kill -HUP "$KR_DAEMON"
+        kr_wait_for '[ "$(reloads)" -eq '"$1"' ]' 20 || kr_fail "reload $1 was not applied"
+        kr_wait_for '[ "$(kr_count_events enforcement-complete)" -gt '"$passes"' ]' 30 ||
+                kr_fail "no pass after reload $1"
+}
 revoke() { # revoke KEYPAIR: a list of its own, and the pass it starts waited for
         local passes
         passes=$(kr_count_events enforcement-complete)
@@ -45,25 +55,25 @@ kr_expect_eq "$(kr_count_calls RunCommand)" 0 "RunCommand calls with Enabled=no"
 kr_pass "Enabled=no at start: kp-a's instances are detached, no command is sent"
 
 contain_section yes
-kill -HUP "$KR_DAEMON"
-kr_wait_for '[ "$(reloads)" -eq 1 ]' 20 || kr_fail "the reload was not applied"
+reload 1
 revoke kp-b
-kr_wait_for '[ "$(kr_count_events contained INSTANCE=i-b1)" -eq 1 ]' 20 || kr_fail "i-b1 was not contained"
+kr_wait_for '[ "$(kr_count_events contained INSTANCE=i-b1)" -eq 1 ] && [ "$(kr_count_events contained)" -eq 3 ]' 20 ||
+        kr_fail "i-b1, i-a1 and i-a2 were not contained"
 grep -q "Containment started" "$T/daemon.log" || kr_fail "no 'Containment started' after the reload"
 "$PYTHON3" - "$T/emu.log" <<'PY' || kr_fail "the RunCommand after the reload"
 import json, sys
 runs = [c for c in map(json.loads, open(sys.argv[1])) if c.get("action") == "RunCommand"]
-print("RunCommand:", [(c["params"].get("InstanceId.1"), c["params"].get("Timeout")) for c in runs])
-assert [(c["params"].get("InstanceId.1"), c["params"].get("Timeout")) for c in runs] == [("i-b1", "77")], runs
+got = sorted((c["instances"], c["params"].get("Timeout")) for c in runs)
+print("RunCommand:", got)
+assert got == [(["i-a1", "i-a2"], "77"), (["i-b1"], "77")], got
 PY
-kr_pass "Enabled=yes by a reload: kp-b's instance is contained, its command with the new TimeoutSec=77"
+kr_pass "Enabled=yes by a reload: kp-b's instance and kp-a's detached before are contained, with the new TimeoutSec=77"
 
 contain_section no
-kill -HUP "$KR_DAEMON"
-kr_wait_for '[ "$(reloads)" -eq 2 ]' 20 || kr_fail "the second reload was not applied"
+reload 2
 revoke kp-c
 kr_expect_eq "$(kr_count_events detached INSTANCE=i-c1)" 1 "i-c1 detached"
-kr_expect_eq "$(kr_count_calls RunCommand)" 1 "RunCommand calls after Enabled=no"
-kr_expect_eq "$(kr_count_events contained)" 1 "contained events in all"
+kr_expect_eq "$(kr_count_calls RunCommand)" 2 "RunCommand calls after Enabled=no"
+kr_expect_eq "$(kr_count_events contained)" 3 "contained events in all"
 grep -q "Containment stopped" "$T/daemon.log" || kr_fail "no 'Containment stopped' after the reload"
 kr_pass "Enabled=no by a reload: kp-c's instance is detached, no command is sent"

@@ -83,16 +83,18 @@ kr_pass "status (text and JSON) shows 7 contained, 1 uncontained, and the oldest
 
 kr_emuctl add-instance '{"id": "i-plan", "region": "cn-hangzhou", "os_type": "linux", "status": "Running", "key_pair_name": "kp-alice"}' >/dev/null
 ctl plan >"$T/plan.txt" || kr_fail "plan: $(cat "$T/plan.txt")"
-grep -q "^Containment: would contain 1 instance(s); 7 contained and 1 uncontained so far.$" "$T/plan.txt" ||
+# i-plan is new; i-off, detached and uncontained (agent-offline), is tried again at every pass.
+grep -q "^Containment: would contain 2 instance(s); 7 contained and 1 uncontained so far.$" "$T/plan.txt" ||
         kr_fail "plan containment: $(cat "$T/plan.txt")"
 grep -qE "^cn-hangzhou +kp-alice +i-plan +would-contain " "$T/plan.txt" || kr_fail "plan would-contain row of i-plan"
+grep -qE "^cn-hangzhou +kp-alice +i-off +would-contain " "$T/plan.txt" || kr_fail "plan would-contain row of i-off"
 ctl plan --json | "$PYTHON3" -c '
 import json, sys
 c = json.load(sys.stdin)["containment"]
-assert c == {"enabled": True, "would_contain": 1, "contained": 7, "uncontained": 1}, c
+assert c == {"enabled": True, "would_contain": 2, "contained": 7, "uncontained": 1}, c
 ' || kr_fail "plan --json containment"
 kr_expect_eq "$(kr_count_calls RunCommand)" 3 "RunCommand calls (2 by the service, 1 by hand, none by plan)"
-kr_pass "plan shows what it would contain (a new instance) and the record's counts, sending no command"
+kr_pass "plan shows what it would contain (a new instance, an uncontained queued one) and the record's counts, sending no command"
 
 
 kr_run_once --dry-run || kr_fail "manual --once --dry-run"
