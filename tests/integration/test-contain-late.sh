@@ -122,3 +122,6 @@ kr_expect_eq "$(runs i-z1)" 0 "command runs on i-z1 (no revoked key pair)"
 kr_expect_eq "$(looks_by_id)" "$looks" "looks by id (the listing of the region shows the queued ones)"
 kr_expect_eq "$(kr_count_events contain-failed)" 0 "contain-failed events"
 kr_pass "Enabled=yes by a restart, killed during the catch-up: kp-b's queued instances are contained, the command ran once on each"
+
+kill "$KR_DAEMON"
+wait "$KR_DAEMON" || kr_fail "the daemon did not stop cleanly (under ASan: a leak or an error)"
