@@ -534,6 +534,7 @@ static int make_contain(struct agent *a) {
         if (r < 0)
                 return r;
         o.record = a->contained;
+        o.queue = a->state;
         return contain_new(&o, &a->contain);
 }
 

@@ -349,12 +349,14 @@ static struct contain_batch *resume_collect(struct contain *c, const struct cont
                 contain_batch_free(b);
                 return NULL;
         }
-        while (n < CONTAIN_BATCH_MAX && contained_iterate(c->o.record, &i, &e))
+        while (n < CONTAIN_BATCH_MAX && contained_iterate(c->o.record, &i, &e)) {
+                const struct queue_entry *q = c->o.queue ? state_find(c->o.queue, e->instance_id) : NULL;
                 if (!e->busy && streq(e->token, first->token) && e->status == first->status &&
-                    contain_batch_add(b, e->instance_id, NULL, NULL) >= 0) {
+                    contain_batch_add(b, e->instance_id, q ? q->keypair : NULL, q ? q->reason : NULL) >= 0) {
                         e->busy = true;
                         n++;
                 }
+        }
         contain_batch_sort(b);
         return b;
 }

@@ -9,6 +9,7 @@
 #include "io/contained.h"
 #include "io/ecs.h"
 #include "io/report.h"
+#include "io/state.h"
 #include "logic/conf.h"
 
 struct contain;
@@ -20,6 +21,8 @@ struct contain_options {
         struct ecs *ecs;                /* borrowed; replaced with contain_set_client() */
         sd_event *event;
         struct contained *record;       /* persisted; must outlive the containment */
+        const struct state *queue;      /* the reboot queue, for the key pair and reason in the events
+                                         * of a resumed command; may be NULL */
         uint64_t timeout_usec;          /* TimeoutSec= of the command on the instance */
         bool dry_run;
         contain_idle_cb idle_cb;        /* when the last command in flight is final; may be NULL */
