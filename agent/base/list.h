@@ -15,6 +15,19 @@
                 (head) = _item;                                 \
         } while (0)
 
+/* Puts item last in the list head, whose last item is tail. */
+#define LIST_APPEND(head, tail, item)                           \
+        do {                                                    \
+                __typeof__(item) _item = (item);                \
+                _item->next = NULL;                             \
+                _item->prev = (tail);                           \
+                if (_item->prev)                                \
+                        _item->prev->next = _item;              \
+                else                                            \
+                        (head) = _item;                         \
+                (tail) = _item;                                 \
+        } while (0)
+
 /* Takes item out of the list head. */
 #define LIST_REMOVE(head, item)                                 \
         do {                                                    \

@@ -8,6 +8,7 @@
  * Crash safety: the saved key is the intent, written before DeleteKeyPairs is sent. Whoever sent
  * it (this run, or one killed before the answer was recorded), a later complete listing of the
  * key pairs that no longer shows it settles it as deleted, with its one keypair-deleted. */
+#include "base/list.h"
 #include "base/log.h"
 #include "base/strutil.h"
 #include "daemon/retire.h"
@@ -37,23 +38,6 @@ struct retire {
 
 /* ---- lifecycle ----------------------------------------------------------------------------- */
 
-static void batch_unlink(struct retire_batch **head, struct retire_batch *b) {
-        if (b->prev)
-                b->prev->next = b->next;
-        else if (*head == b)
-                *head = b->next;
-        if (b->next)
-                b->next->prev = b->prev;
-        b->prev = b->next = NULL;
-}
-
-static void batch_push(struct retire_batch **head, struct retire_batch *b) {
-        b->next = *head;
-        if (*head)
-                (*head)->prev = b;
-        *head = b;
-}
-
 static void batch_free(struct retire_batch *b) {
         if (!b)
                 return;
@@ -65,7 +49,7 @@ static void batch_free(struct retire_batch *b) {
 static void batches_free(struct retire_batch **head) {
         while (*head) {
                 struct retire_batch *b = *head;
-                batch_unlink(head, b);
+                LIST_REMOVE(*head, b);
                 batch_free(b);
         }
 }
@@ -172,7 +156,7 @@ static struct retire_batch *retire_batch_for(struct retire *r, const char *regio
                 return NULL;
         }
         b->owner = r;
-        batch_push(&r->queued, b);
+        LIST_PREPEND(r->queued, b);
         return b;
 }
 
@@ -271,7 +255,7 @@ static void delete_done_cb(const struct ecs_result *res, void *userdata) {
                 batch_failed(b, p, res);
         else
                 batch_deleted(b, p, res);
-        batch_unlink(&b->owner->sent, b);
+        LIST_REMOVE(b->owner->sent, b);
         batch_free(b);
         pass_release(p);
 }
@@ -304,13 +288,13 @@ void retire_flush(struct retire *r, struct pass *p) {
         while (r->queued) {
                 struct retire_batch *b = r->queued;
 
-                batch_unlink(&r->queued, b);
+                LIST_REMOVE(r->queued, b);
                 if (batch_send(b, p) < 0) {
                         p->counts.failed++;
                         batch_free(b);
                         continue;
                 }
-                batch_push(&r->sent, b);
+                LIST_PREPEND(r->sent, b);
         }
 }
 

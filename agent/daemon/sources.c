@@ -4,6 +4,7 @@
  *
  * Reading only: a source is reported, never changed. A failed or refused listing leaves what
  * was remembered alone and holds nothing else back. */
+#include "base/list.h"
 #include "base/log.h"
 #include "base/strutil.h"
 #include "daemon/sources.h"
@@ -56,7 +57,7 @@ struct sources_call {
         enum sources_list list;
         unsigned page;
         struct ecs_launch_template template; /* LIST_VERSIONS: whose versions */
-        struct sources_call *next;
+        struct sources_call *prev, *next;
 };
 
 struct sources_region {
@@ -81,15 +82,11 @@ struct sources_region {
 static void region_free(struct sources_region *g) {
         if (!g)
                 return;
-        if (g->prev)
-                g->prev->next = g->next;
-        else if (g->owner && g->owner->regions == g)
-                g->owner->regions = g->next;
-        if (g->next)
-                g->next->prev = g->prev;
+        LIST_REMOVE(g->owner->regions, g);
         while (g->calls) {
                 struct sources_call *c = g->calls;
-                g->calls = c->next;
+
+                LIST_REMOVE(g->calls, c);
                 free(c->template.id);
                 free(c->template.name);
                 free(c);
@@ -247,8 +244,8 @@ static int region_send(struct sources_region *g, enum sources_list list, unsigne
 
         if (!c)
                 return -ENOMEM;
-        *c = (struct sources_call) { .region = g, .list = list, .page = page, .next = g->calls };
-        g->calls = c;
+        *c = (struct sources_call) { .region = g, .list = list, .page = page };
+        LIST_PREPEND(g->calls, c);
         if (t && (!(c->template.id = strdup(t->id)) || (t->name && !(c->template.name = strdup(t->name)))))
                 return -ENOMEM;
         if (t)
@@ -415,10 +412,8 @@ int sources_check_region(struct sources *s, struct pass *p, const char *region, 
         g = calloc(1, sizeof(*g));
         if (!g)
                 return -ENOMEM;
-        *g = (struct sources_region) { .owner = s, .pass = p, .complete = complete, .next = s->regions };
-        if (s->regions)
-                s->regions->prev = g;
-        s->regions = g;
+        *g = (struct sources_region) { .owner = s, .pass = p, .complete = complete };
+        LIST_PREPEND(s->regions, g);
         g->name = strdup(region);
         r = g->name ? region_copy_targets(g, targets, n) : -ENOMEM;
         if (r >= 0)

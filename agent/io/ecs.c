@@ -3,6 +3,7 @@
 #include <openssl/rand.h>
 #include <strings.h>
 
+#include "base/list.h"
 #include "base/log.h"
 #include "base/strutil.h"
 #include "io/ecs.h"
@@ -132,15 +133,9 @@ static struct ecs_call *ecs_call_free(struct ecs_call *c) {
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct ecs_call *, ecs_call_free);
 
 static void ecs_unlink(struct ecs *e, struct ecs_call *c) {
-        if (c->prev)
-                c->prev->next = c->next;
-        else
-                e->head = c->next;
-        if (c->next)
-                c->next->prev = c->prev;
-        else
+        if (e->tail == c)
                 e->tail = c->prev;
-        c->prev = c->next = NULL;
+        LIST_REMOVE(e->head, c);
         e->n_calls--;
 }
 
@@ -509,12 +504,7 @@ int ecs_call_service(struct ecs *e, enum ecs_service s, const char *region, cons
         c->service = s;
         c->cb = cb;
         c->userdata = userdata;
-        c->prev = e->tail;
-        if (e->tail)
-                e->tail->next = c;
-        else
-                e->head = c;
-        e->tail = TAKE_PTR(c);
+        LIST_APPEND(e->head, e->tail, TAKE_PTR(c));
         e->n_calls++;
         ecs_schedule(e);
         return 0;

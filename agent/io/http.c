@@ -5,6 +5,7 @@
 #include <strings.h>
 #include <sys/epoll.h>
 
+#include "base/list.h"
 #include "io/http.h"
 
 #define HTTP_CONNECT_TIMEOUT_MS 5000L
@@ -372,13 +373,7 @@ static void http_call_unlink(struct http_call *c) {
         struct http *h = c->http;
 
         (void) curl_multi_remove_handle(h->multi, c->easy);
-        if (c->prev)
-                c->prev->next = c->next;
-        else
-                h->calls = c->next;
-        if (c->next)
-                c->next->prev = c->prev;
-        c->prev = c->next = NULL;
+        LIST_REMOVE(h->calls, c);
         h->n_calls--;
 }
 
@@ -404,12 +399,7 @@ static void http_socket_free(struct http_socket *s) {
         struct http *h = s->http;
 
         (void) sd_event_source_disable_unref(s->source);
-        if (s->prev)
-                s->prev->next = s->next;
-        else
-                h->sockets = s->next;
-        if (s->next)
-                s->next->prev = s->prev;
+        LIST_REMOVE(h->sockets, s);
         free(s);
 }
 
@@ -476,10 +466,7 @@ static int http_socket_new(struct http *h, curl_socket_t fd, uint32_t events) {
                 return r;
         }
         s->http = h;
-        s->next = h->sockets;
-        if (s->next)
-                s->next->prev = s;
-        h->sockets = s;
+        LIST_PREPEND(h->sockets, s);
         r = http_errno_from_curlm(curl_multi_assign(h->multi, fd, s));
         if (r < 0)
                 http_socket_free(s);
@@ -591,10 +578,7 @@ int http_submit(struct http *h, const struct http_request *req, http_done_cb cb,
         if (m != CURLM_OK)
                 return http_errno_from_curlm(m);
         c->http = h;
-        c->next = h->calls;
-        if (c->next)
-                c->next->prev = c;
-        h->calls = c;
+        LIST_PREPEND(h->calls, c);
         h->n_calls++;
         if (ret_call)
                 *ret_call = c;
