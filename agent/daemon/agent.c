@@ -558,7 +558,7 @@ static void apply_contain_conf(struct agent *a) {
                 stop_contain(a);
                 log_info("Containment stopped ([Contain] Enabled=no)");
         } else if (a->contain)
-                contain_set_client(a->contain, a->ecs, a->conf->contain_timeout_usec);
+                contain_reconfigure(a->contain, a->ecs, a->conf->contain_timeout_usec);
         else if (a->conf->contain_enabled) {
                 int r = make_contain(a);
                 if (r < 0) {

@@ -458,7 +458,7 @@ unsigned contain_calls_in_flight(const struct contain *c) {
         return c->calls;
 }
 
-void contain_set_client(struct contain *c, struct ecs *ecs, uint64_t timeout_usec) {
+void contain_reconfigure(struct contain *c, struct ecs *ecs, uint64_t timeout_usec) {
         assert(c->calls == 0);
         c->o.ecs = ecs;
         c->o.timeout_usec = timeout_usec;

@@ -18,7 +18,7 @@ typedef void (*contain_idle_cb)(struct contain *c, void *userdata);
 typedef void (*contain_drained_cb)(struct contain *c, void *userdata);
 
 struct contain_options {
-        struct ecs *ecs;                /* borrowed; replaced with contain_set_client() */
+        struct ecs *ecs;                /* borrowed; replaced with contain_reconfigure() */
         sd_event *event;
         struct contained *record;       /* persisted; must outlive the containment */
         const struct state *queue;      /* the reboot queue, for the key pair and reason in the events
@@ -65,4 +65,4 @@ unsigned contain_calls_in_flight(const struct contain *c);
 
 /* After a reload: the new client (no call may be in flight) and TimeoutSec= for the commands sent
  * from now on (those sent already keep theirs). */
-void contain_set_client(struct contain *c, struct ecs *ecs, uint64_t timeout_usec);
+void contain_reconfigure(struct contain *c, struct ecs *ecs, uint64_t timeout_usec);
