@@ -1,5 +1,6 @@
 /* keyrevokectl status: the launch templates and scaling configurations found naming a revoked key
- * pair (CheckLaunchSources=), as the daemon recorded them in StateDirectory. */
+ * pair or carrying a revoked key in their UserData (CheckLaunchSources=), as the daemon recorded
+ * them in StateDirectory. */
 #include "base/log.h"
 #include "base/strutil.h"
 #include "base/table.h"
@@ -44,9 +45,11 @@ int ctl_sources_print_text(const struct conf *conf, const struct referenced *r, 
         if (!conf->check_launch_sources)
                 printf("Launch sources are not checked (CheckLaunchSources=no).\n");
         else if (table_rows(t) == 0)
-                printf("No launch template or scaling configuration names a revoked key pair.\n");
+                printf("No launch template or scaling configuration names a revoked key pair or carries a revoked "
+                       "key.\n");
         else {
-                printf("Launch sources naming a revoked key pair (new instances come up with it):\n");
+                printf("Launch sources naming a revoked key pair (KEY PAIR) or carrying a revoked key in their "
+                       "UserData (user-data:FINGERPRINT): new instances come up with it\n");
                 table_print(t, stdout, color);
         }
         putchar('\n');

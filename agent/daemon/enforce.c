@@ -181,13 +181,41 @@ static int region_add_target(struct enforce_region *g, const struct planner_targ
         return hashmap_put(g->by_name, t->keypair, t);
 }
 
-/* The region's launch sources are checked against its revoked key pairs (CheckLaunchSources=). */
+/* The revoked public keys known here, for the launch sources' UserData: those of the revoked key
+ * pairs whose key the pass listed, then those of the public-key entries (a key found twice is
+ * reported once, the first time: with its key pair). */
+static int region_source_keys(const struct enforce_region *g, struct sources_key **ret, size_t *ret_n) {
+        _cleanup_free_ struct sources_key *keys = calloc(g->n_entries + g->n_keypairs, sizeof(*keys));
+        size_t n = 0;
+
+        if (!keys)
+                return -ENOMEM;
+        for (size_t i = 0; i < g->n_keypairs; i++) {
+                const struct enforce_target *t = hashmap_get(g->by_name, g->keypairs[i].name);
+
+                if (t && g->keypairs[i].public_key)
+                        keys[n++] = (struct sources_key) { g->keypairs[i].public_key, t->keypair, t->d.why };
+        }
+        for (size_t i = 0; i < g->n_entries; i++)
+                if (g->entries[i].entry->public_key)
+                        keys[n++] = (struct sources_key) { g->entries[i].entry->public_key, NULL, g->entries[i] };
+        *ret = TAKE_PTR(keys);
+        *ret_n = n;
+        return 0;
+}
+
+/* The region's launch sources are checked against its revoked key pairs and keys
+ * (CheckLaunchSources=). */
 static void region_check_sources(struct enforce_region *g, const struct planner_target *targets, size_t n) {
         /* Names alone are all the revoked key pairs only where no entry needed the key pairs. */
         bool complete = g->keypairs_listed || !planner_needs_public_keys(g->entries, g->n_entries);
+        _cleanup_free_ struct sources_key *keys = NULL;
+        size_t n_keys = 0;
 
-        if (g->pass->o.sources && sources_check_region(g->pass->o.sources, &g->pass->pass, g->name, targets, n,
-                                                       complete) < 0)
+        if (!g->pass->o.sources)
+                return;
+        if (region_source_keys(g, &keys, &n_keys) < 0 ||
+            sources_check_region(g->pass->o.sources, &g->pass->pass, g->name, targets, n, keys, n_keys, complete) < 0)
                 log_error("Out of memory while checking the launch sources of %s", g->name);
 }
 

@@ -1,6 +1,7 @@
 /* Launch sources: each pass lists a region's launch templates (every version) and Auto Scaling
  * configurations and reports those that name one of its revoked key pairs (SPEC.md
- * "Re-introduction"), once per source and key pair, remembered in StateDirectory.
+ * "Re-introduction") or carry one of its revoked public keys in their UserData, once per source
+ * and key pair or key, remembered in StateDirectory.
  *
  * Reading only: a source is reported, never changed. A failed or refused listing leaves what
  * was remembered alone and holds nothing else back. */
@@ -9,6 +10,8 @@
 #include "base/strutil.h"
 #include "daemon/sources.h"
 #include "io/report.h"
+#include "logic/sshkey.h"
+#include "logic/userdata.h"
 
 #define SOURCES_PAGE_SIZE 50U
 /* A TotalCount above this is not believed (and not paged). */
@@ -38,16 +41,29 @@ static const struct {
 struct sources {
         struct referenced *record;
         bool warned[_LIST_MAX];         /* a missing permission is reported once per run */
+        bool warned_compressed;         /* so is compressed UserData */
         struct sources_region *regions; /* checks in progress */
 };
 
-/* A source found naming a revoked key pair. */
+/* A revoked public key looked for in UserData (the region's copy of a struct sources_key). */
+struct region_key {
+        char *key;                      /* "TYPE BLOB" */
+        char fingerprint[64];           /* SHA256:... */
+        char *record_as;                /* "user-data:" fingerprint: the record's key pair field */
+        const char *keypair;            /* in the region's keypairs; NULL when none here */
+        struct planner_entry why;
+};
+
+/* A source found naming a revoked key pair, or carrying a revoked key (carried not NULL). */
 struct sources_found {
         char *source;
         char *key;                      /* referenced_key() */
         char *what;                     /* how the event's message names it */
         char *request_id;
-        const struct planner_target *why;
+        const char *keypair;            /* the revoked key pair (borrowed from the region) or NULL */
+        const char *record_as;          /* the record's key pair field (borrowed) */
+        const struct region_key *carried;
+        struct planner_entry why;
         bool is_default;
 };
 
@@ -67,6 +83,9 @@ struct sources_region {
         struct planner_target *targets; /* keypair points into keypairs */
         char **keypairs;
         size_t n_targets;
+        struct region_key *keys;
+        size_t n_keys;
+        unsigned compressed;            /* sources whose UserData is compressed (not searched) */
         bool complete;
         bool failed;
         bool warned;                    /* a listing failed: said once per region and pass */
@@ -98,6 +117,11 @@ static void region_free(struct sources_region *g) {
                 free(g->found[i].request_id);
         }
         free(g->found);
+        for (size_t i = 0; i < g->n_keys; i++) {
+                free(g->keys[i].key);
+                free(g->keys[i].record_as);
+        }
+        free(g->keys);
         free(g->targets);
         strv_free(g->keypairs);
         free(g->name);
@@ -132,74 +156,135 @@ static const struct planner_target *region_target(const struct sources_region *g
         return NULL;
 }
 
-/* Takes what (a new string) for a source naming the key pair of t. */
-static int region_add_found(struct sources_region *g, const struct planner_target *t, char *what, const char *source,
-                            const char *request_id, bool is_default) {
-        _cleanup_free_ char *w = what;
+/* One launch source as listed: what it is called, what it names, what it carries. */
+struct source_seen {
+        const char *source;             /* KEYREVOKE_SOURCE */
+        const char *what;               /* how messages name it */
+        const char *key_pair_name;
+        const char *user_data;          /* Base64, or NULL */
+        const char *request_id;
+        bool is_default;
+};
+
+/* Adds a source naming the revoked key pair keypair (carried NULL) or carrying a revoked key. */
+static int region_add_found(struct sources_region *g, const struct source_seen *seen, const char *keypair,
+                            const struct region_key *carried, const struct planner_entry *why) {
         struct sources_found *a, *f;
 
-        if (!w)
-                return -ENOMEM;
         a = reallocarray(g->found, g->n_found + 1, sizeof(*a));
         if (!a)
                 return -ENOMEM;
         g->found = a;
-        f = &a[g->n_found];
-        *f = (struct sources_found) { .why = t, .is_default = is_default };
-        f->source = strdup(source);
-        f->key = referenced_key(g->name, source, t->keypair);
-        f->request_id = request_id ? strdup(request_id) : NULL;
-        f->what = TAKE_PTR(w);
-        g->n_found++;
-        return f->source && f->key && (!request_id || f->request_id) ? 0 : -ENOMEM;
+        f = &a[g->n_found++];
+        *f = (struct sources_found) {
+                .keypair = keypair,
+                .record_as = carried ? carried->record_as : keypair,
+                .carried = carried,
+                .why = *why,
+                .is_default = seen->is_default,
+        };
+        f->source = strdup(seen->source);
+        f->what = strdup(seen->what);
+        f->key = referenced_key(g->name, seen->source, f->record_as);
+        f->request_id = seen->request_id ? strdup(seen->request_id) : NULL;
+        return f->source && f->what && f->key && (!seen->request_id || f->request_id) ? 0 : -ENOMEM;
+}
+
+/* The revoked keys the source's UserData carries (compressed UserData is counted, unsearched). */
+static int region_search_user_data(struct sources_region *g, const struct source_seen *seen) {
+        _cleanup_free_ char *text = NULL;
+        enum userdata_form form;
+        size_t len = 0;
+        int r;
+
+        if (!seen->user_data || g->n_keys == 0)
+                return 0;
+        r = userdata_decode(seen->user_data, &form, &text, &len);
+        if (r < 0)
+                return r;
+        if (form == USERDATA_COMPRESSED)
+                g->compressed++;
+        for (size_t i = 0; r >= 0 && text && i < g->n_keys; i++)
+                if (userdata_carries_key(text, len, g->keys[i].key))
+                        r = region_add_found(g, seen, g->keys[i].keypair, &g->keys[i], &g->keys[i].why);
+        return r;
+}
+
+static int region_found_source(struct sources_region *g, const struct source_seen *seen) {
+        const struct planner_target *target = region_target(g, seen->key_pair_name);
+        int r = 0;
+
+        if (target)
+                r = region_add_found(g, seen, target->keypair, NULL, &target->why);
+        return r < 0 ? r : region_search_user_data(g, seen);
 }
 
 static int region_found_version(struct sources_region *g, const struct ecs_launch_template *t,
                                 const struct ecs_template_version *v, const char *request_id) {
-        const struct planner_target *target = region_target(g, v->key_pair_name);
         bool is_default = v->is_default || v->number == t->default_version;
-        _cleanup_free_ char *source = NULL;
-        char *what = NULL;
+        _cleanup_free_ char *source = NULL, *what = NULL;
 
-        if (!target)
+        if (!region_target(g, v->key_pair_name) && (!v->user_data || g->n_keys == 0))
                 return 0;
         if (asprintf(&source, "launch-template:%s:%u", t->id, v->number) < 0 ||
             asprintf(&what, "Launch template %s%s%s%s version %u%s", t->id, t->name ? " (" : "", strempty(t->name),
                      t->name ? ")" : "", v->number, is_default ? ", its default version," : "") < 0)
                 return -ENOMEM;
-        return region_add_found(g, target, what, source, request_id, is_default);
+        return region_found_source(g, &(struct source_seen) {
+                .source = source,
+                .what = what,
+                .key_pair_name = v->key_pair_name,
+                .user_data = v->user_data,
+                .request_id = request_id,
+                .is_default = is_default,
+        });
 }
 
 static int region_found_config(struct sources_region *g, const struct ecs_scaling_config *c, const char *request_id) {
-        const struct planner_target *target = region_target(g, c->key_pair_name);
-        _cleanup_free_ char *source = NULL;
-        char *what = NULL;
+        _cleanup_free_ char *source = NULL, *what = NULL;
 
-        if (!target)
+        if (!region_target(g, c->key_pair_name) && (!c->user_data || g->n_keys == 0))
                 return 0;
         if (asprintf(&source, "scaling-configuration:%s", c->id) < 0 ||
             asprintf(&what, "Scaling configuration %s%s%s (%s)", c->id, c->group_id ? " of scaling group " : "",
                      strempty(c->group_id), c->active ? "active: new instances use it" : "inactive") < 0)
                 return -ENOMEM;
-        return region_add_found(g, target, what, source, request_id, c->active);
+        return region_found_source(g, &(struct source_seen) {
+                .source = source,
+                .what = what,
+                .key_pair_name = c->key_pair_name,
+                .user_data = c->user_data,
+                .request_id = request_id,
+                .is_default = c->active,
+        });
 }
 
 static void region_report(const struct sources_region *g, const struct sources_found *f) {
-        const struct planner_entry *why = &f->why->why;
+        _cleanup_free_ char *fingerprint = NULL;
         struct event_fields ev = {
-                .keypair = f->why->keypair,
+                .keypair = f->keypair,
                 .region = g->name,
                 .source = f->source,
                 .request_id = f->request_id,
-                .list = why->list ? why->list->path : NULL,
-                .line = why->entry ? why->entry->line : 0,
-                .reason = why->entry ? why->entry->reason : NULL,
+                .list = f->why.list ? f->why.list->path : NULL,
+                .line = f->why.entry ? f->why.entry->line : 0,
+                .reason = f->why.entry ? f->why.entry->reason : NULL,
                 .dry_run = g->pass->dry_run,
         };
 
+        if (!f->carried)
+                return report_event(EVENT_KEYPAIR_REFERENCED, &ev,
+                                    "%s names revoked key pair '%s' in %s: instances launched from it come up with "
+                                    "the revoked key",
+                                    f->what, f->keypair, g->name);
+        if (asprintf(&fingerprint, "KEYREVOKE_FINGERPRINT=%s", f->carried->fingerprint) < 0)
+                fingerprint = NULL; /* the event goes out without it */
+        ev.extra = (const char *const[]) { "KEYREVOKE_REFERENCE=user-data", fingerprint, NULL };
         report_event(EVENT_KEYPAIR_REFERENCED, &ev,
-                     "%s names revoked key pair '%s' in %s: instances launched from it come up with the revoked key",
-                     f->what, f->why->keypair, g->name);
+                     "%s carries revoked key %s%s%s%s in its UserData in %s: instances launched from it accept the "
+                     "revoked key",
+                     f->what, f->carried->fingerprint, f->keypair ? " (of key pair '" : "", strempty(f->keypair),
+                     f->keypair ? "')" : "", g->name);
 }
 
 static void sources_save(struct sources *s, const struct pass *p) {
@@ -221,15 +306,20 @@ static void region_commit(struct sources_region *g) {
         for (size_t i = 0; i < g->n_found; i++) {
                 const struct sources_found *f = &g->found[i];
 
-                if (!referenced_find(record, g->name, f->source, f->why->keypair))
+                if (!referenced_find(record, g->name, f->source, f->record_as))
                         region_report(g, f);
-                if (referenced_put(record, g->name, f->source, f->why->keypair, f->is_default, pass_now(g->pass)) < 0 ||
+                if (referenced_put(record, g->name, f->source, f->record_as, f->is_default, pass_now(g->pass)) < 0 ||
                     (keep && hashmap_put(keep, f->key, (void *) f) < 0))
                         prune = false;
         }
         if (prune)
                 referenced_prune_region(record, g->name, keep);
         sources_save(g->owner, g->pass);
+        if (g->compressed > 0 && !g->owner->warned_compressed)
+                log_notice("%u launch source(s) in %s have compressed (gzip) UserData, which is not searched for "
+                           "revoked keys (said once per run)",
+                           g->compressed, g->name);
+        g->owner->warned_compressed |= g->compressed > 0;
 }
 
 /* ---- listings ------------------------------------------------------------------------------ */
@@ -392,17 +482,49 @@ static int region_copy_targets(struct sources_region *g, const struct planner_ta
         return 0;
 }
 
+/* The keys to look for in UserData, each with its fingerprint and the copy of its key pair's name. */
+static int region_copy_keys(struct sources_region *g, const struct sources_key *keys, size_t n) {
+        g->keys = calloc(n, sizeof(*g->keys));
+        if (!g->keys)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                struct region_key *k = &g->keys[g->n_keys];
+                const struct planner_target *t = region_target(g, keys[i].keypair);
+                struct sshkey_digests d;
+                const char *error = "not TYPE BLOB";
+                int r;
+
+                *k = (struct region_key) { .keypair = t ? t->keypair : NULL, .why = keys[i].why };
+                r = sshkey_parse_public(keys[i].key, &d, &error);
+                if (r >= 0)
+                        r = sshkey_type_and_blob(keys[i].key, &k->key);
+                if (r == -EINVAL) {
+                        log_debug("Not looking for a malformed public key in UserData: %s", error);
+                        continue;
+                }
+                if (r < 0)
+                        return r;
+                sshkey_format_sha256(d.sha256, k->fingerprint, sizeof(k->fingerprint));
+                if (asprintf(&k->record_as, "user-data:%s", k->fingerprint) < 0) {
+                        free(k->key);
+                        return -ENOMEM;
+                }
+                g->n_keys++;
+        }
+        return 0;
+}
+
 void sources_forget(struct sources *s, struct pass *p) {
         referenced_prune_region(s->record, NULL, NULL);
         sources_save(s, p);
 }
 
 int sources_check_region(struct sources *s, struct pass *p, const char *region, const struct planner_target *targets,
-                         size_t n, bool complete) {
+                         size_t n, const struct sources_key *keys, size_t n_keys, bool complete) {
         struct sources_region *g;
         int r;
 
-        if (n == 0) {
+        if (n == 0 && n_keys == 0) {
                 /* Nothing is revoked here: nothing here is remembered either. */
                 if (complete)
                         referenced_prune_region(s->record, region, NULL);
@@ -416,6 +538,8 @@ int sources_check_region(struct sources *s, struct pass *p, const char *region, 
         LIST_PREPEND(s->regions, g);
         g->name = strdup(region);
         r = g->name ? region_copy_targets(g, targets, n) : -ENOMEM;
+        if (r >= 0)
+                r = region_copy_keys(g, keys, n_keys);
         if (r >= 0)
                 r = region_send(g, LIST_TEMPLATES, 1, NULL);
         if (r >= 0)

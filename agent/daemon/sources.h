@@ -20,9 +20,18 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(struct sources *, sources_free);
  * is reported again. */
 void sources_forget(struct sources *s, struct pass *p);
 
-/* Checks region's launch sources against its n revoked key pairs (targets and their entries are
- * borrowed until the pass ends), with calls that hold pass p. complete: targets are every revoked
- * key pair of the region, so what is not found any more is forgotten (and reported again when
- * it comes back). With no targets no call is made. -ENOMEM (nothing was started). */
+/* A revoked public key that launch sources' UserData must not carry: why is the entry that
+ * revoked it, keypair the revoked key pair of the region it is the key of (NULL when none). */
+struct sources_key {
+        const char *key;                /* "TYPE BLOB" */
+        const char *keypair;
+        struct planner_entry why;
+};
+
+/* Checks region's launch sources against its n revoked key pairs and the n_keys revoked keys
+ * known (targets, keys and their entries are borrowed until the pass ends), with calls that hold
+ * pass p. complete: targets are every revoked key pair of the region, so what is not found any
+ * more is forgotten (and reported again when it comes back). With neither targets nor keys no
+ * call is made. -ENOMEM (nothing was started). */
 int sources_check_region(struct sources *s, struct pass *p, const char *region, const struct planner_target *targets,
-                         size_t n, bool complete);
+                         size_t n, const struct sources_key *keys, size_t n_keys, bool complete);

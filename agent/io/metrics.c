@@ -225,7 +225,8 @@ static void format_queue(FILE *f, const struct metrics_input *in) {
 
 static void format_sources(FILE *f, const struct metrics_input *in) {
         header(f, "launch_sources_referencing", "gauge",
-               "Launch template versions and scaling configurations naming a revoked key pair, by kind.");
+               "Launch template versions and scaling configurations naming a revoked key pair or carrying a revoked "
+               "key, by kind.");
         fprintf(f, METRICS_PREFIX "launch_sources_referencing{kind=\"launch-template\"} %zu\n",
                 referenced_count(in->referenced, "launch-template:"));
         fprintf(f, METRICS_PREFIX "launch_sources_referencing{kind=\"scaling-configuration\"} %zu\n",

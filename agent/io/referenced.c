@@ -90,12 +90,24 @@ bool referenced_iterate(const struct referenced *r, size_t *i, struct referenced
         return hashmap_iterate(r->by_key, i, NULL, (void **) ret);
 }
 
+/* Whether an entry the iteration gives before e (which left the cursor at until) is about the
+ * same source as e. */
+static bool source_seen_before(const struct referenced *r, size_t until, const struct referenced_entry *e) {
+        struct referenced_entry *o;
+        size_t j = 0;
+
+        while (referenced_iterate(r, &j, &o) && j < until)
+                if (streq(o->region, e->region) && streq(o->source, e->source))
+                        return true;
+        return false;
+}
+
 size_t referenced_count(const struct referenced *r, const char *prefix) {
         struct referenced_entry *e;
         size_t i = 0, n = 0;
 
         while (r && referenced_iterate(r, &i, &e))
-                n += startswith(e->source, prefix);
+                n += startswith(e->source, prefix) && !source_seen_before(r, i, e);
         return n;
 }
 

@@ -37,7 +37,8 @@ int referenced_put(struct referenced *r, const char *region, const char *source,
 void referenced_prune_region(struct referenced *r, const char *region, const struct hashmap *keep);
 
 bool referenced_iterate(const struct referenced *r, size_t *i, struct referenced_entry **ret);
-/* Entries whose source starts with prefix ("launch-template:", "scaling-configuration:"). */
+/* Sources (a version naming a key pair and carrying keys is one) whose name starts with prefix
+ * ("launch-template:", "scaling-configuration:"). */
 size_t referenced_count(const struct referenced *r, const char *prefix);
 /* The key referenced_find() uses, new; NULL on ENOMEM. */
 char *referenced_key(const char *region, const char *source, const char *keypair);

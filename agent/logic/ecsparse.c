@@ -574,11 +574,17 @@ static int template_version_parse(json_t *o, void *item) {
                 return 0;
         if (!json_is_object(data))
                 return -EBADMSG;
-        return field_string(data, "KeyPairName", false, ECSPARSE_MAX_STRING, &v->key_pair_name);
+        r = field_string(data, "KeyPairName", false, ECSPARSE_MAX_STRING, &v->key_pair_name);
+        if (r >= 0)
+                r = field_string(data, "UserData", false, ECSPARSE_MAX_USER_DATA, &v->user_data);
+        return r;
 }
 
 static void template_version_done(void *item) {
-        free(((struct ecs_template_version *) item)->key_pair_name);
+        struct ecs_template_version *v = item;
+
+        free(v->key_pair_name);
+        free(v->user_data);
 }
 
 static const struct item_type template_version_type = {
@@ -608,6 +614,8 @@ static int scaling_config_parse(json_t *o, void *item) {
         if (r >= 0)
                 r = field_string(o, "KeyPairName", false, ECSPARSE_MAX_STRING, &c->key_pair_name);
         if (r >= 0)
+                r = field_string(o, "UserData", false, ECSPARSE_MAX_USER_DATA, &c->user_data);
+        if (r >= 0)
                 r = field_string(o, "LifecycleState", false, ECSPARSE_MAX_STRING, &state);
         if (r < 0)
                 return r;
@@ -621,6 +629,7 @@ static void scaling_config_done(void *item) {
         free(c->id);
         free(c->group_id);
         free(c->key_pair_name);
+        free(c->user_data);
 }
 
 static const struct item_type scaling_config_type = {

@@ -8,6 +8,7 @@
 #define ECSPARSE_MAX_ITEMS 1000
 #define ECSPARSE_MAX_STRING 4096                        /* bytes of any string field... */
 #define ECSPARSE_MAX_PUBLIC_KEY (16U * 1024U)           /* ...but PublicKey */
+#define ECSPARSE_MAX_USER_DATA (96U * 1024U)            /* ...and UserData (ECS: 32 KB) */
 #define ECSPARSE_MAX_JSON_BYTES (8U * 1024U * 1024U)    /* an answer */
 
 /* Every parser below returns -EBADMSG for a root that is not an object, a member of the wrong
@@ -68,6 +69,7 @@ struct ecs_template_version {
         unsigned number;
         bool is_default;
         char *key_pair_name;    /* LaunchTemplateData.KeyPairName; NULL when none */
+        char *user_data;        /* LaunchTemplateData.UserData (Base64); NULL when none */
 };
 
 /* DescribeScalingConfigurations (ESS): one scaling configuration. */
@@ -75,6 +77,7 @@ struct ecs_scaling_config {
         char *id;
         char *group_id;         /* NULL when absent */
         char *key_pair_name;    /* NULL when none */
+        char *user_data;        /* Base64; NULL when none */
         bool active;            /* LifecycleState Active (used for new instances) */
 };
 

@@ -60,14 +60,18 @@ class Template:
 
 
 class ScalingConfiguration:
-    __slots__ = ("id", "region", "name", "group_id", "key_pair_name", "state", "created")
+    __slots__ = ("id", "region", "name", "group_id", "key_pair_name", "state", "created",
+                 "user_data")
 
     def to_api(self):
-        return {"ScalingConfigurationId": self.id, "ScalingConfigurationName": self.name,
-                "ScalingGroupId": self.group_id, "KeyPairName": self.key_pair_name,
-                "LifecycleState": self.state, "ImageId": "aliyun_3_x64_20G_alibase_20240819.vhd",
-                "InstanceType": "ecs.g7.large", "CreationTime": fmt_second(self.created),
-                "PasswordInherit": False}
+        api = {"ScalingConfigurationId": self.id, "ScalingConfigurationName": self.name,
+               "ScalingGroupId": self.group_id, "KeyPairName": self.key_pair_name,
+               "LifecycleState": self.state, "ImageId": "aliyun_3_x64_20G_alibase_20240819.vhd",
+               "InstanceType": "ecs.g7.large", "CreationTime": fmt_second(self.created),
+               "PasswordInherit": False}
+        if self.user_data:
+            api["UserData"] = self.user_data
+        return api
 
 
 def version_data(spec):
@@ -151,7 +155,7 @@ class LaunchSources:
 
     def _set_configuration(self, spec, now):
         """Creates a configuration or changes the fields given: {"id","region","group_id","name",
-        "key_pair_name","lifecycle_state"}."""
+        "key_pair_name","lifecycle_state","user_data" (Base64)}."""
         cid = spec.get("id")
         if not isinstance(cid, str) or not cid.startswith("asc-"):
             raise ValueError("scaling configuration needs an id asc-...")
@@ -164,14 +168,18 @@ class LaunchSources:
             c.id, c.region, c.created = cid, spec["region"], now
             c.name, c.group_id, c.key_pair_name, c.state = ("config-" + cid[4:],
                                                             "asg-" + cid[4:], "", "Active")
+            c.user_data = ""
         elif spec.get("region", c.region) != c.region:
             raise ValueError("scaling configuration %s: region cannot change" % cid)
         c.name = spec.get("name", c.name)
         c.group_id = spec.get("group_id", c.group_id)
         c.key_pair_name = spec.get("key_pair_name", c.key_pair_name)
         c.state = spec.get("lifecycle_state", c.state)
-        if c.state not in LIFECYCLE_STATES or not isinstance(c.key_pair_name, str):
-            raise ValueError("scaling configuration %s: bad lifecycle_state or key_pair_name" % cid)
+        c.user_data = spec.get("user_data", c.user_data)
+        if (c.state not in LIFECYCLE_STATES or not isinstance(c.key_pair_name, str)
+                or not isinstance(c.user_data, str)):
+            raise ValueError("scaling configuration %s: bad lifecycle_state, key_pair_name or user_data"
+                             % cid)
         self.configs[cid] = c
         return self._configuration_state(c)
 

@@ -144,7 +144,8 @@ static const struct {
         { NULL, "{'TotalCount':0,'LaunchTemplateSets':{'LaunchTemplateSet':[]}}", TEMPLATES, 0, "rid=- total=0 " },
 
         { "describe-launch-template-versions.json", NULL, VERSIONS, 0,
-          "rid=3B5FB186-DCE4-4CF3-C3A6-5D1A57E6B402 total=3 [1 deploy-2019][2 default -][3 ops]" },
+          "rid=3B5FB186-DCE4-4CF3-C3A6-5D1A57E6B402 total=3 "
+          "[1 deploy-2019 ud=IyEvYmluL3NoCmVjaG8gaGVsbG8K][2 default -][3 ops]" },
         { NULL, "{'LaunchTemplateVersionSets':{'LaunchTemplateVersionSet':[{'VersionNumber':4}]}}", VERSIONS, 0,
           "rid=- total=0 [4 -]" }, /* DetailFlag=false: no data, no key pair */
         { NULL, "{'LaunchTemplateVersionSets':{'LaunchTemplateVersionSet':[{'VersionNumber':4,"
@@ -154,6 +155,9 @@ static const struct {
                 "'LaunchTemplateData':{'KeyPairName':5}}]}}",
           VERSIONS, -EBADMSG, NULL },
         { NULL, "{'LaunchTemplateVersionSets':{'LaunchTemplateVersionSet':[{'VersionNumber':4,"
+                "'LaunchTemplateData':{'UserData':[]}}]}}",
+          VERSIONS, -EBADMSG, NULL },
+        { NULL, "{'LaunchTemplateVersionSets':{'LaunchTemplateVersionSet':[{'VersionNumber':4,"
                 "'DefaultVersion':'maybe'}]}}",
           VERSIONS, -EBADMSG, NULL },
         { NULL, "{'LaunchTemplateVersionSets':{'LaunchTemplateVersionSet':[{'DefaultVersion':true}]}}", VERSIONS,
@@ -161,7 +165,7 @@ static const struct {
 
         { "describe-scaling-configurations.json", NULL, SCALING, 0,
           "rid=473469C7-AA6F-4DC5-B3DB-A3DC0DE3C83E total=2 "
-          "[asc-bp1ffogfdauy0jw0**** asg-bp17pelvl720x3v7**** deploy-2019 active]"
+          "[asc-bp1ffogfdauy0jw0**** asg-bp17pelvl720x3v7**** deploy-2019 active ud=ZWNobyBoZWxsbyBlY3Mh]"
           "[asc-bp1ffogfdauy0jw1**** asg-bp17pelvl720x3v7**** - inactive]" },
         { NULL, "{'ScalingConfigurations':{'ScalingConfiguration':[{'ScalingConfigurationId':'asc-1'}]}}", SCALING,
           0, "rid=- total=0 [asc-1 - - active]" },
@@ -285,7 +289,8 @@ static void summarize_versions(FILE *f, json_t *root, int *ret) {
                 return;
         fprintf(f, "total=%u ", total);
         for (size_t i = 0; i < n; i++)
-                fprintf(f, "[%u %s%s]", a[i].number, a[i].is_default ? "default " : "", dash(a[i].key_pair_name));
+                fprintf(f, "[%u %s%s%s%s]", a[i].number, a[i].is_default ? "default " : "", dash(a[i].key_pair_name),
+                        a[i].user_data ? " ud=" : "", strempty(a[i].user_data));
         ecs_template_versions_free(a, n);
 }
 
@@ -299,8 +304,8 @@ static void summarize_scaling(FILE *f, json_t *root, int *ret) {
                 return;
         fprintf(f, "total=%u ", total);
         for (size_t i = 0; i < n; i++)
-                fprintf(f, "[%s %s %s %s]", a[i].id, dash(a[i].group_id), dash(a[i].key_pair_name),
-                        a[i].active ? "active" : "inactive");
+                fprintf(f, "[%s %s %s %s%s%s]", a[i].id, dash(a[i].group_id), dash(a[i].key_pair_name),
+                        a[i].active ? "active" : "inactive", a[i].user_data ? " ud=" : "", strempty(a[i].user_data));
         ecs_scaling_configs_free(a, n);
 }
 

@@ -60,6 +60,12 @@ static void test_referenced(void) {
         CHECK_INTEQ(referenced_put(r, "cn-hangzhou", "launch-template:lt-1:2", "kp-a", true, 99), 0);
         CHECK_INTEQ(referenced_count(r, "launch-template:"), 2);
         CHECK_INTEQ(referenced_count(r, "scaling-configuration:"), 1);
+        /* A source naming a key pair and carrying keys in its UserData counts once; the same
+         * source name in another region is another source. */
+        CHECK_INTEQ(referenced_put(r, "cn-hangzhou", "launch-template:lt-1:2", "user-data:SHA256:x", true, 8), 0);
+        CHECK_INTEQ(referenced_put(r, "cn-hangzhou", "launch-template:lt-1:2", "user-data:SHA256:y", true, 8), 0);
+        CHECK_INTEQ(referenced_put(r, "cn-shanghai", "launch-template:lt-1:2", "kp-b", false, 8), 0);
+        CHECK_INTEQ(referenced_count(r, "launch-template:"), 3);
         CHECK_INTEQ(referenced_save(r), 0);
         CHECK_INTEQ(file_mode(dir, "referenced.json"), 0600);
 
@@ -67,7 +73,7 @@ static void test_referenced(void) {
         e = referenced_find(again, "cn-hangzhou", "launch-template:lt-1:2", "kp-a");
         CHECK(e && e->is_default && e->found_usec == 5);
         CHECK(!referenced_find(again, "cn-hangzhou", "launch-template:lt-1:2", "kp-b"));
-        CHECK_INTEQ(hashmap_size(again->by_key), 3);
+        CHECK_INTEQ(hashmap_size(again->by_key), 6);
 
         /* A complete check of cn-hangzhou found only lt-1:2 again: the other one there goes. */
         key = referenced_key("cn-hangzhou", "launch-template:lt-1:2", "kp-a");
