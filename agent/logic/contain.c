@@ -142,6 +142,60 @@ int contain_keys_split(char *const *keys, size_t n, size_t **ret_ends, size_t *r
         return 0;
 }
 
+void contain_runs_one(char *const *keys, size_t n, struct contain_runs *ret) {
+        *ret = (struct contain_runs) { .keys = keys, .n = n, .n_runs = n > 0 };
+        contain_keys_digest(keys, n, ret->digest);
+}
+
+int contain_runs_split(char *const *keys, size_t n, struct contain_runs *ret) {
+        struct contain_runs r;
+
+        contain_runs_one(keys, n, &r);
+        if (contain_keys_split(keys, n, &r.ends, &r.n_runs) < 0)
+                return -ENOMEM;
+        if (r.n_runs <= 1) {
+                r.ends = mfree(r.ends);
+                *ret = r;
+                return 0;
+        }
+        r.digests = calloc(r.n_runs, sizeof(*r.digests));
+        if (!r.digests) {
+                free(r.ends);
+                return -ENOMEM;
+        }
+        for (size_t i = 0, start = 0; i < r.n_runs; start = r.ends[i++])
+                contain_keys_digest(keys + start, r.ends[i] - start, r.digests[i]);
+        *ret = r;
+        return 0;
+}
+
+void contain_runs_done(struct contain_runs *r) {
+        r->ends = mfree(r->ends);
+        r->digests = mfree(r->digests);
+}
+
+char *const *contain_runs_keys(const struct contain_runs *r, size_t i, size_t *ret_n) {
+        size_t start = i > 0 ? r->ends[i - 1] : 0;
+
+        *ret_n = (r->ends ? r->ends[i] : r->n) - start;
+        return r->keys + start;
+}
+
+const char *contain_runs_digest(const struct contain_runs *r, size_t i) {
+        return r->digests ? r->digests[i] : r->digest;
+}
+
+size_t contain_runs_next(const struct contain_runs *r, const char *set, const char *sent, bool proved) {
+        if (!streq_ptr(set, r->digest))
+                return 0;
+        if (proved && streq_ptr(sent, r->digest))
+                return r->n_runs;
+        for (size_t i = 0; i < r->n_runs; i++)
+                if (streq_ptr(sent, contain_runs_digest(r, i)))
+                        return proved ? i + 1 : i;
+        return 0;
+}
+
 void contain_client_token(const char *digest, char *const *ids, size_t n, char *buf) {
         _cleanup_free_ char *text = join_lines(digest, ids, n, "");
 

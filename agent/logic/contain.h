@@ -36,6 +36,36 @@ bool contain_keys_fit(char *const *keys, size_t n);
  * large for any command is a run of its own (its command says -E2BIG). -ENOMEM. */
 int contain_keys_split(char *const *keys, size_t n, size_t **ret_ends, size_t *ret_n);
 
+/* A key set split into runs that fit one command each (contain_keys_split()), with the digests of
+ * the whole set and of each run: made once per region and pass, shared by its instances. A set
+ * that fits one command is one run, with neither ends nor digests allocated. */
+struct contain_runs {
+        char *const *keys;                              /* borrowed, sorted */
+        size_t n;
+        char digest[CONTAIN_DIGEST_LEN + 1];            /* of all n keys */
+        size_t n_runs;                                  /* 0 for no keys */
+        size_t *ends;                                   /* n_runs > 1: one past each run's last key */
+        char (*digests)[CONTAIN_DIGEST_LEN + 1];        /* n_runs > 1: each run's digest */
+};
+
+/* keys[0..n) as one run (nothing allocated, nothing to free): the keys one command carries. */
+void contain_runs_one(char *const *keys, size_t n, struct contain_runs *ret);
+/* keys[0..n) (borrowed, they must outlive *ret) split as contain_keys_split() does. -ENOMEM. */
+int contain_runs_split(char *const *keys, size_t n, struct contain_runs *ret);
+/* Frees what contain_runs_split() allocated. */
+void contain_runs_done(struct contain_runs *r);
+/* Run i's keys (*ret_n of them) and digest. */
+char *const *contain_runs_keys(const struct contain_runs *r, size_t i, size_t *ret_n);
+const char *contain_runs_digest(const struct contain_runs *r, size_t i);
+
+/* The run of r an instance is sent next, by its record: set is the digest of the key set the
+ * record is about, sent the digest of the keys last sent (the whole set's or a run's), proved
+ * whether the script proved those (NULLs: no record). 0 for a new or changed set (or a run this
+ * split does not have), the run after a proved one, the same run after one that failed or is
+ * under way; r->n_runs once the whole set is proved (the script only adds to RevokedKeys, so
+ * proved runs add up on the host). */
+size_t contain_runs_next(const struct contain_runs *r, const char *set, const char *sent, bool proved);
+
 /* Looking at an invocation's results: the first look after the run time seen so far (or a guess
  * before any), then, while some instance is still running, after a pause that doubles from
  * CONTAIN_LOOK_AGAIN_MIN_USEC up to CONTAIN_LOOK_AGAIN_MAX_USEC. */

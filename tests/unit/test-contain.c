@@ -1,5 +1,5 @@
 /* Unit tests for contain.c: scope, the key set digest the script prints, the command, tokens and
- * the script's summary line. */
+ * the script's summary line, key sets split into runs and which run comes next. */
 #include "base/strutil.h"
 #include "logic/contain.h"
 #include "tests.h"
@@ -99,6 +99,63 @@ static void test_split(void) {
         CHECK_INTEQ(single[0], 1);
 }
 
+/* 400 distinct keys, in the storage of buf. */
+static void distinct_keys(char *keys[400], char buf[400][sizeof(K1)]) {
+        for (size_t i = 0; i < 400; i++) {
+                snprintf(buf[i], sizeof(K1), "%.*s%03zu", (int) strlen(K1) - 3, K1, i);
+                keys[i] = buf[i];
+        }
+}
+
+static void test_runs(void) {
+        static char buf[400][sizeof(K1)];
+        char *many[400], *one[] = { (char *) K1 }, digest[CONTAIN_DIGEST_LEN + 1];
+        struct contain_runs r, single;
+        size_t n, total = 0;
+
+        distinct_keys(many, buf);
+        CHECK_INTEQ(contain_runs_split(many, ELEMENTSOF(many), &r), 0);
+        CHECK(r.n_runs > 2);
+        contain_keys_digest(many, ELEMENTSOF(many), digest);
+        CHECK_STREQ(r.digest, digest);
+        for (size_t i = 0; i < r.n_runs; i++) {
+                char *const *keys = contain_runs_keys(&r, i, &n);
+                CHECK(keys == many + total);
+                CHECK(contain_keys_fit(keys, n));
+                contain_keys_digest(keys, n, digest);
+                CHECK_STREQ(contain_runs_digest(&r, i), digest);
+                total += n;
+        }
+        CHECK_INTEQ(total, ELEMENTSOF(many));
+
+        /* No record or another set: from the first run. A run proved: the next; failed or under
+         * way: the same again. The last run proved, or the whole set: none left. */
+        CHECK_INTEQ(contain_runs_next(&r, NULL, NULL, false), 0);
+        CHECK_INTEQ(contain_runs_next(&r, "0000000000000000", contain_runs_digest(&r, 1), true), 0);
+        CHECK_INTEQ(contain_runs_next(&r, r.digest, contain_runs_digest(&r, 0), true), 1);
+        CHECK_INTEQ(contain_runs_next(&r, r.digest, contain_runs_digest(&r, 1), false), 1);
+        CHECK_INTEQ(contain_runs_next(&r, r.digest, contain_runs_digest(&r, r.n_runs - 1), true), r.n_runs);
+        CHECK_INTEQ(contain_runs_next(&r, r.digest, r.digest, true), r.n_runs);
+        /* A run this split does not have (the script grew since): from the first run. */
+        CHECK_INTEQ(contain_runs_next(&r, r.digest, "0000000000000000", true), 0);
+        contain_runs_done(&r);
+        CHECK(!r.ends && !r.digests);
+
+        /* A set that fits is one run, its digest the set's: today's records mean the same. */
+        CHECK_INTEQ(contain_runs_split(one, 1, &single), 0);
+        CHECK_INTEQ(single.n_runs, 1);
+        CHECK(!single.ends && !single.digests);
+        CHECK_STREQ(contain_runs_digest(&single, 0), "4a7abdc3c992890a");
+        CHECK(contain_runs_keys(&single, 0, &n) == one && n == 1);
+        CHECK_INTEQ(contain_runs_next(&single, single.digest, single.digest, false), 0);
+        CHECK_INTEQ(contain_runs_next(&single, single.digest, single.digest, true), 1);
+        contain_runs_one(one, 1, &r);
+        CHECK_STREQ(r.digest, single.digest);
+        CHECK_INTEQ(r.n_runs, 1);
+        contain_runs_one(one, 0, &r);
+        CHECK_INTEQ(r.n_runs, 0);
+}
+
 static const struct {
         const char *output;
         int result;
@@ -173,6 +230,7 @@ int main(void) {
         test_digest_and_token();
         test_command();
         test_split();
+        test_runs();
         test_summary();
         TESTS_DONE();
 }
