@@ -19,6 +19,7 @@ struct contain {
         struct contain_batch **waiting;         /* collected, one per region and key set, not sent yet */
         size_t n_waiting;
         struct hashmap *held;           /* instance id -> struct hold: in a batch, not final yet */
+        struct hashmap *sets;           /* digest -> struct contain_set: sets sent in runs, in a batch */
         unsigned outstanding;           /* calls and poll timers */
         unsigned calls;                 /* ECS calls in flight (they point at the client) */
         bool paused;                    /* contain_pause(): polls wait, collected batches too */
@@ -26,10 +27,20 @@ struct contain {
         uint64_t run_usec;              /* shortest RunCommand answer to all results final, 0: none yet */
 };
 
-/* Up to CONTAIN_BATCH_MAX instances of one region sent one key set. */
+/* A key set too large for one command, sent in runs one after the other: its keys and their
+ * split, shared by the batches of its runs (split once, also after a restart). */
+struct contain_set {
+        unsigned batches;               /* that refer to it; it goes with the last */
+        char **keys;                    /* strv, sorted */
+        struct contain_runs runs;       /* of keys */
+};
+
+/* Up to CONTAIN_BATCH_MAX instances of one region sent one key set (or one run of a set). */
 struct contain_batch {
         struct contain *contain;
         char *region;
+        struct contain_set *set;        /* the set keys are one run of, NULL: keys are the whole set */
+        size_t run;                     /* which run of set */
         char **keys;                    /* strv */
         char digest[CONTAIN_DIGEST_LEN + 1];
         char **ids;                     /* strv, sorted before RunCommand */
@@ -47,10 +58,11 @@ struct contain_batch {
 
 /* ---- contain.c: batches, holds, bookkeeping ---- */
 
-/* A batch of c for region and the n keys (copied) with that digest, linked into c->batches at
- * once (contain_free() frees what a cancelled call or a timer still owns); NULL on ENOMEM. */
-struct contain_batch *contain_batch_new(struct contain *c, const char *region, char *const *keys, size_t n,
-                                        const char *digest);
+/* A batch of c for region and the n keys (copied) with that digest, run run of set (NULL: the
+ * keys are the whole set), linked into c->batches at once (contain_free() frees what a cancelled
+ * call or a timer still owns); NULL on ENOMEM. */
+struct contain_batch *contain_batch_new(struct contain *c, const char *region, struct contain_set *set, size_t run,
+                                        char *const *keys, size_t n, const char *digest);
 /* Unlinks and frees b, letting go of its instances' holds. */
 void contain_batch_free(struct contain_batch *b);
 /* Appends an instance (keypair and reason may be NULL: unknown, for its events); it is held
@@ -67,6 +79,10 @@ void contain_batch_drop(struct contain_batch *b, size_t i);
 void contain_batch_terminate(struct contain_batch *b, size_t n);
 /* Appends InstanceId.1..N for the ids. */
 int contain_add_instance_ids(struct params *params, char *const *ids);
+/* Id joins a waiting batch of region for run run of runs (set: runs' shared copy when they are
+ * more than one, else NULL); why gives the key pair and reason for its events. -ENOMEM (logged). */
+int contain_enqueue(struct contain *c, const char *region, const struct contain_runs *runs, struct contain_set *set,
+                    size_t run, const char *id, const struct event_fields *why);
 
 uint64_t contain_now(const struct contain *c);
 /* Sends one call for b; its callback gets b and must call contain_answered() first. */

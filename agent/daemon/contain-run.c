@@ -14,6 +14,11 @@
 
 /* ---- outcomes ------------------------------------------------------------------------------ */
 
+/* The digest of the set b's keys are a run of, for the record; NULL: they are the whole set. */
+static const char *batch_set_digest(const struct contain_batch *b) {
+        return b->set ? b->set->runs.digest : NULL;
+}
+
 static struct event_fields batch_fields(const struct contain_batch *b, size_t i, const char *error) {
         return (struct event_fields) {
                 .keypair = isempty(b->keypairs[i]) ? NULL : b->keypairs[i],
@@ -48,24 +53,44 @@ static void batch_fail_all(struct contain_batch *b, const char *error, const cha
         contain_save_later(b->contain);
 }
 
+/* A run of b's set that is not the last proved on instance i: it stays uncontained (PARTIAL) and
+ * joins a batch of the next run at once, which takes over its hold (a reboot keeps waiting). */
+static void instance_next_run(struct contain_batch *b, size_t i, struct contained_entry *e) {
+        struct contain *c = b->contain;
+        struct event_fields why = batch_fields(b, i, NULL);
+
+        if (e)
+                (void) contained_set(c->o.record, e, CONTAINED_PARTIAL, NULL, NULL, contain_now(c));
+        log_debug("Run %zu of %zu of the revoked keys blocked on %s in %s", b->run + 1, b->set->runs.n_runs, b->ids[i],
+                  b->region);
+        /* On failure the record says PARTIAL: the next pass sends the next run. */
+        (void) contain_enqueue(c, b->region, &b->set->runs, b->set, b->run + 1, b->ids[i], &why);
+}
+
 static void instance_contained(struct contain_batch *b, size_t i, const struct contain_summary *s) {
         struct contain *c = b->contain;
         struct contained_entry *e = contained_find(c->o.record, b->ids[i]);
-        char removed[16];
+        size_t n = b->set ? b->set->runs.n : strv_length(b->keys);
         struct event_fields f = batch_fields(b, i, NULL);
+        unsigned lines = s->removed;
+        char removed[16];
 
-        snprintf(removed, sizeof(removed), "%u", s->removed);
-        f.removed = removed;
-        c->n_contained++;
         if (e) {
                 e->busy = false;
-                e->removed = s->removed;
-                (void) contained_set(c->o.record, e, CONTAINED_DONE, NULL, NULL, contain_now(c));
+                /* The lines the runs of one set removed add up (run 0 starts the count). */
+                e->removed = lines = (b->run > 0 ? e->removed : 0) + s->removed;
         }
+        if (b->set && b->run + 1 < b->set->runs.n_runs)
+                return instance_next_run(b, i, e);
+        snprintf(removed, sizeof(removed), "%u", lines);
+        f.removed = removed;
+        c->n_contained++;
+        if (e)
+                (void) contained_complete(c->o.record, e, (unsigned) n, contain_now(c));
         report_event(EVENT_CONTAINED, &f,
                      "Blocked %zu revoked key(s) on %s in %s: %u authorized-keys line(s) removed, RevokedKeys in "
                      "force (sshd %s)",
-                     strv_length(b->keys), b->ids[i], b->region, s->removed, s->sshd);
+                     n, b->ids[i], b->region, lines, s->sshd);
 }
 
 /* A final result of one instance: the summary the script printed decides. */
@@ -207,7 +232,8 @@ static void batch_split(struct contain_batch *b) {
         size_t n = strv_length(b->ids), half = n / 2;
 
         for (size_t part = 0; part < 2; part++) {
-                struct contain_batch *h = contain_batch_new(b->contain, b->region, b->keys, strv_length(b->keys), b->digest);
+                struct contain_batch *h = contain_batch_new(b->contain, b->region, b->set, b->run, b->keys,
+                                                            strv_length(b->keys), b->digest);
                 size_t from = part ? half : 0, to = part ? n : half;
                 for (size_t i = from; h && i < to; i++) {
                         h->ids[i - from] = TAKE_PTR(b->ids[i]);
@@ -306,10 +332,13 @@ static int batch_record_intents(struct contain_batch *b) {
         if (!b->token)
                 return -ENOMEM;
         r = contained_put_keyset(c->o.record, b->digest, b->keys, strv_length(b->keys));
+        /* The whole set too: a restart splits it again to tell which run comes next. */
+        if (r >= 0 && b->set)
+                r = contained_put_keyset(c->o.record, b->set->runs.digest, b->set->keys, b->set->runs.n);
         for (size_t i = 0; r >= 0 && b->ids[i]; i++) {
                 struct contained_entry *e;
                 r = contained_begin(c->o.record, b->ids[i], b->region, b->digest, (unsigned) strv_length(b->keys),
-                                    b->token, contain_now(c), &e);
+                                    batch_set_digest(b), b->token, contain_now(c), &e);
                 if (r >= 0)
                         e->busy = true;
         }
@@ -390,7 +419,7 @@ static void batch_keep_online(struct contain_batch *b, const struct ecs_agent_st
                 if (!online) {
                         /* Recorded, so that status and the metrics count it as uncontained. */
                         if (contained_note_unsent(b->contain->o.record, b->ids[i], b->region, b->digest,
-                                                  (unsigned) strv_length(b->keys), "agent-offline",
+                                                  (unsigned) strv_length(b->keys), batch_set_digest(b), "agent-offline",
                                                   contain_now(b->contain)) < 0)
                                 log_error("Out of memory while recording %s as uncontained", b->ids[i]);
                         instance_failed(b, i, "agent-offline", "its Cloud Assistant agent is not online");

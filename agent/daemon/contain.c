@@ -50,6 +50,90 @@ bool contain_holds(const struct contain *c, const char *instance_id) {
         return hashmap_get(c->held, instance_id) != NULL;
 }
 
+/* ---- sets sent in runs --------------------------------------------------------------------- */
+
+static void set_free(void *p) {
+        struct contain_set *s = p;
+
+        if (!s)
+                return;
+        contain_runs_done(&s->runs);
+        strv_free(s->keys);
+        free(s);
+}
+
+/* A new set of keys (taken over), split as runs says (its ends and digests taken over too, its
+ * keys pointed at the set's own), kept in c->sets; NULL on ENOMEM (keys and runs freed). */
+static struct contain_set *set_add(struct contain *c, char **keys, struct contain_runs *runs) {
+        struct contain_set *s = calloc(1, sizeof(*s));
+
+        if (!s) {
+                strv_free(keys);
+                contain_runs_done(runs);
+                return NULL;
+        }
+        s->keys = keys;
+        s->runs = *runs;
+        s->runs.keys = keys;
+        if (hashmap_put(c->sets, s->runs.digest, s) < 0) {
+                set_free(s);
+                return NULL;
+        }
+        return s;
+}
+
+static void *memdup_array(const void *p, size_t n, size_t size) {
+        void *q = reallocarray(NULL, n, size);
+
+        return q ? memcpy(q, p, n * size) : NULL;
+}
+
+/* The shared copy of runs (more than one), made the first time: the pass split them already. */
+static struct contain_set *set_get(struct contain *c, const struct contain_runs *runs) {
+        struct contain_set *s = hashmap_get(c->sets, runs->digest);
+        struct contain_runs copy = *runs;
+        char **keys;
+
+        if (s)
+                return s;
+        keys = strv_copy_n(runs->keys, runs->n);
+        if (!keys)
+                return NULL;
+        copy.ends = memdup_array(runs->ends, runs->n_runs, sizeof(*runs->ends));
+        copy.digests = memdup_array(runs->digests, runs->n_runs, sizeof(*runs->digests));
+        if (!copy.ends || !copy.digests) {
+                contain_runs_done(&copy);
+                strv_free(keys);
+                return NULL;
+        }
+        return set_add(c, keys, &copy);
+}
+
+/* The set of digest the record keeps, split once after a restart; NULL when it is unknown, fits
+ * one command now, or memory is short. */
+static struct contain_set *set_load(struct contain *c, const char *digest) {
+        struct contain_set *s = hashmap_get(c->sets, digest);
+        char **kept = contained_get_keyset(c->o.record, digest), **keys;
+        struct contain_runs runs = {};
+
+        if (s || !kept)
+                return s;
+        keys = strv_copy_n(kept, strv_length(kept));
+        if (!keys)
+                return NULL;
+        if (contain_runs_split(keys, strv_length(keys), &runs) < 0 || runs.n_runs < 2) {
+                contain_runs_done(&runs);
+                strv_free(keys);
+                return NULL;
+        }
+        return set_add(c, keys, &runs);
+}
+
+static void set_unref(struct contain *c, struct contain_set *s) {
+        if (s && --s->batches == 0)
+                set_free(hashmap_remove(c->sets, s->runs.digest));
+}
+
 void contain_batch_free(struct contain_batch *b) {
         if (!b)
                 return;
@@ -57,6 +141,7 @@ void contain_batch_free(struct contain_batch *b) {
                 LIST_REMOVE(b->contain->batches, b);
         for (size_t i = 0; b->ids && b->ids[i]; i++)
                 hold_drop(b->contain, b->ids[i]);
+        set_unref(b->contain, b->set);
         sd_event_source_disable_unref(b->poll_source);
         free(b->region);
         strv_free(b->keys);
@@ -68,8 +153,8 @@ void contain_batch_free(struct contain_batch *b) {
         free(b);
 }
 
-struct contain_batch *contain_batch_new(struct contain *c, const char *region, char *const *keys, size_t n,
-                                        const char *digest) {
+struct contain_batch *contain_batch_new(struct contain *c, const char *region, struct contain_set *set, size_t run,
+                                        char *const *keys, size_t n, const char *digest) {
         struct contain_batch *b = calloc(1, sizeof(*b));
 
         if (!b)
@@ -78,6 +163,10 @@ struct contain_batch *contain_batch_new(struct contain *c, const char *region, c
         b->contain = c;
         LIST_PREPEND(c->batches, b);
         b->timeout_usec = c->o.timeout_usec;
+        b->set = set;
+        b->run = run;
+        if (set)
+                set->batches++;
         if (!(b->region = strdup(region)))
                 goto fail;
         memcpy(b->digest, digest, sizeof(b->digest));
@@ -228,66 +317,89 @@ void contain_save_later(struct contain *c) {
 
 /* ---- collecting ---------------------------------------------------------------------------- */
 
-/* The waiting batch of region and digest with room for one more instance (created if needed). */
-static struct contain_batch *batch_waiting(struct contain *c, const char *region, char *const *keys, size_t n,
-                                   const char *digest) {
+/* The waiting batch of region for run run of runs (set: their shared copy, or NULL) with room
+ * for one more instance (created if needed). */
+static struct contain_batch *batch_waiting(struct contain *c, const char *region, const struct contain_runs *runs,
+                                           struct contain_set *set, size_t run) {
+        const char *digest = contain_runs_digest(runs, run);
         struct contain_batch *b, **a;
+        char *const *keys;
+        size_t n;
 
         for (size_t i = 0; i < c->n_waiting; i++) {
                 b = c->waiting[i];
-                if (streq(b->region, region) && streq(b->digest, digest) && strv_length(b->ids) < CONTAIN_BATCH_MAX)
+                if (streq(b->region, region) && streq(b->digest, digest) && b->set == set &&
+                    strv_length(b->ids) < CONTAIN_BATCH_MAX)
                         return b;
         }
         a = reallocarray(c->waiting, c->n_waiting + 1, sizeof(*a));
         if (!a)
                 return NULL;
         c->waiting = a;
-        b = contain_batch_new(c, region, keys, n, digest);
+        keys = contain_runs_keys(runs, run, &n);
+        b = contain_batch_new(c, region, set, run, keys, n, digest);
         if (b)
                 c->waiting[c->n_waiting++] = b;
         return b;
 }
 
-/* Whether id is to be sent keys (their digest in digest): neither in a batch already nor contained
- * (or being contained) with this key set by its record; a changed set is sent at the next pass. */
-static bool wants(const struct contain *c, const char *id, char *const *keys, size_t n, char *digest) {
+/* Whether id is to be sent keys, and which run of them first (*ret_run): neither in a batch
+ * already nor contained (or being contained) with this key set by its record; a changed set is
+ * sent at the next pass, from its first run. */
+static bool wants(const struct contain *c, const char *id, const struct contain_runs *keys, size_t *ret_run) {
         const struct contained_entry *e = contained_find(c->o.record, id);
+        size_t run = 0;
 
-        if (n == 0)
+        if (keys->n_runs == 0 || contain_holds(c, id))
                 return false;
-        contain_keys_digest(keys, n, digest);
-        return !contain_holds(c, id) &&
-               !(e && streq(e->digest, digest) && (e->status == CONTAINED_DONE || e->busy));
+        if (e) {
+                if (e->busy && streq(contained_entry_set(e), keys->digest))
+                        return false;
+                run = contain_runs_next(keys, contained_entry_set(e), e->digest,
+                                        e->status == CONTAINED_DONE || e->status == CONTAINED_PARTIAL);
+        }
+        *ret_run = run;
+        return run < keys->n_runs;
 }
 
-bool contain_wants(const struct contain *c, const char *id, char *const *keys, size_t n) {
-        char digest[CONTAIN_DIGEST_LEN + 1];
+bool contain_wants(const struct contain *c, const char *id, const struct contain_runs *keys) {
+        size_t run;
 
-        return wants(c, id, keys, n, digest);
+        return wants(c, id, keys, &run);
 }
 
 static int arm_fill(struct contain *c);
 
-int contain_instance(struct contain *c, const char *region, char *const *keys, size_t n, const char *id,
-                     const struct event_fields *why) {
-        char digest[CONTAIN_DIGEST_LEN + 1];
-        struct contain_batch *b;
+int contain_enqueue(struct contain *c, const char *region, const struct contain_runs *runs, struct contain_set *set,
+                    size_t run, const char *id, const struct event_fields *why) {
+        struct contain_batch *b = batch_waiting(c, region, runs, set, run);
 
-        if (!wants(c, id, keys, n, digest))
-                return 0;
-        if (c->o.dry_run) {
-                struct event_fields f = *why;
-                f.instance = id;
-                f.dry_run = true;
-                report_event(EVENT_WOULD_CONTAIN, &f, "Would block %zu revoked key(s) on %s in %s", n, id, region);
-                return 0;
-        }
-        b = batch_waiting(c, region, keys, n, digest);
         if (!b || contain_batch_add(b, id, why->keypair, why->reason) < 0)
                 return log_error_errno(-ENOMEM, "Out of memory while containing %s", id);
         if (strv_length(b->ids) == CONTAIN_BATCH_MAX)
                 return sd_event_source_set_enabled(c->flush_source, SD_EVENT_ONESHOT);
         return arm_fill(c);
+}
+
+int contain_instance(struct contain *c, const char *region, const struct contain_runs *keys, const char *id,
+                     const struct event_fields *why) {
+        struct contain_set *set = NULL;
+        size_t run;
+
+        if (!wants(c, id, keys, &run))
+                return 0;
+        if (c->o.dry_run) {
+                struct event_fields f = *why;
+                f.instance = id;
+                f.dry_run = true;
+                report_event(EVENT_WOULD_CONTAIN, &f, "Would block %zu revoked key(s) on %s in %s", keys->n, id,
+                             region);
+                return 0;
+        }
+        /* Its batches share one copy of a set sent in runs: they outlive the pass. */
+        if (keys->n_runs > 1 && !(set = set_get(c, keys)))
+                return log_error_errno(-ENOMEM, "Out of memory while containing %s", id);
+        return contain_enqueue(c, region, set ? &set->runs : keys, set, run, id, why);
 }
 
 /* Everything collected in this loop iteration goes out, 50 instances a call. */
@@ -335,16 +447,37 @@ static int arm_fill(struct contain *c) {
 
 /* ---- resuming what a killed run left open ---------------------------------------------------- */
 
+/* The set first's keys are a run of, and which run (*ret_run): NULL, with run 0, for a set that
+ * fits one command; -ENOENT when the set is unknown or no run of it has first's keys. */
+static int resume_set(struct contain *c, const struct contained_entry *first, struct contain_set **ret,
+                      size_t *ret_run) {
+        struct contain_set *set = NULL;
+        size_t run = 0;
+
+        if (first->set) {
+                set = set_load(c, first->set);
+                if (!set)
+                        return -ENOENT;
+                run = contain_runs_next(&set->runs, first->set, first->digest, false);
+                if (!streq(contain_runs_digest(&set->runs, run), first->digest))
+                        return -ENOENT;
+        }
+        *ret = set;
+        *ret_run = run;
+        return 0;
+}
+
 /* The batch of open entries that share e's token (or invoke id, once answered). */
 static struct contain_batch *resume_collect(struct contain *c, const struct contained_entry *first) {
         char **keys = contained_get_keyset(c->o.record, first->digest);
         struct contained_entry *e;
+        struct contain_set *set;
         struct contain_batch *b;
-        size_t i = 0, n = 0;
+        size_t i = 0, n = 0, run;
 
-        if (!keys)
+        if (!keys || resume_set(c, first, &set, &run) < 0)
                 return NULL;
-        b = contain_batch_new(c, first->region, keys, strv_length(keys), first->digest);
+        b = contain_batch_new(c, first->region, set, run, keys, strv_length(keys), first->digest);
         if (!b || !(b->token = strdup(first->token)) || (first->invoke_id && !(b->invoke_id = strdup(first->invoke_id)))) {
                 contain_batch_free(b);
                 return NULL;
@@ -398,6 +531,9 @@ int contain_new(const struct contain_options *o, struct contain **ret) {
         r = hashmap_new(&c->held);
         if (r < 0)
                 return r;
+        r = hashmap_new(&c->sets);
+        if (r < 0)
+                return r;
         r = sd_event_add_defer(o->event, &c->flush_source, flush_cb, c);
         if (r < 0)
                 return r;
@@ -442,6 +578,8 @@ struct contain *contain_free(struct contain *c) {
                 contain_batch_free(c->batches);
         free(c->waiting);
         hashmap_free_with(c->held, free);
+        /* Those no batch took (memory was short). */
+        hashmap_free_with(c->sets, set_free);
         free(c);
         return NULL;
 }

@@ -11,6 +11,7 @@
 #include "io/report.h"
 #include "io/state.h"
 #include "logic/conf.h"
+#include "logic/contain.h"
 
 struct contain;
 
@@ -36,15 +37,17 @@ int contain_new(const struct contain_options *o, struct contain **ret);
 struct contain *contain_free(struct contain *c);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct contain *, contain_free);
 
-/* Instance id of region was found exposed to keys (n "TYPE BLOB" strings, copied); why gives the
- * key pair and entry for its events. Sent the command unless its record says this key set is
- * already contained there. -ENOMEM. */
-int contain_instance(struct contain *c, const char *region, char *const *keys, size_t n, const char *id,
+/* Instance id of region was found exposed to keys ("TYPE BLOB" strings, copied; more than one
+ * run: sent all of them one after the other, the next as soon as one is proved, contained when
+ * the last is); why gives the key pair and entry for its events. Sent the command unless its
+ * record says this key set is already contained there; a set sent in part goes on at the run
+ * after the last one proved. -ENOMEM. */
+int contain_instance(struct contain *c, const char *region, const struct contain_runs *keys, const char *id,
                      const struct event_fields *why);
 
 /* Whether contain_instance() would send id these keys: some keys, and neither in a batch already
- * nor contained (or being contained) with this key set by its record. */
-bool contain_wants(const struct contain *c, const char *id, char *const *keys, size_t n);
+ * nor contained (or being contained) with this key set by its record, all its runs. */
+bool contain_wants(const struct contain *c, const char *id, const struct contain_runs *keys);
 
 /* The instance waits for or runs the command: its reboot waits too (a reboot would cut the
  * command off and leave the key in place until the instance is up again). */

@@ -9,6 +9,7 @@
 #include "daemon/enforce.h"
 #include "daemon/pass.h"
 #include "daemon/stale.h"
+#include "logic/contain.h"
 
 enum enforce_phase {
         PHASE_DISCOVER,         /* regions, key pairs, instances, detaches */
@@ -27,6 +28,7 @@ struct enforce_target {
         size_t n_bound;                 /* Windows ones included */
         bool failed;                    /* its listing did not reach the end */
         size_t contain_run;             /* which of the region's key runs holds its key (+ 1; 0: not known) */
+        struct contain_runs contain_own;        /* contain_run > 0: that run alone */
 };
 
 struct enforce_region {
@@ -51,8 +53,7 @@ struct enforce_region {
         size_t listing_seen;            /* region listing: instances seen */
         bool failed;                    /* something here could not be listed */
         char **contain_keys;            /* sorted "TYPE BLOB" strv of the revoked keys here */
-        size_t *contain_run_ends;       /* runs of them that fit one command each */
-        size_t n_contain_runs;
+        struct contain_runs contain_runs;       /* of contain_keys, that fit one command each */
 };
 
 struct enforce {
@@ -75,8 +76,9 @@ struct enforce {
 void enforce_region_lookup_failed(struct enforce_region *g, const char *what, const struct ecs_result *r);
 /* The keys an instance bound to t's key pair is sent: all of the region's when they fit one
  * command (a copy of another revoked key there is blocked too), else the run that holds its key
- * pair's own key (instances of several key pairs still share a command). */
-char *const *enforce_target_contain_keys(struct enforce_target *t, size_t *ret_n);
+ * pair's own key (instances of several key pairs still share a command), else (its key unknown)
+ * all the runs. */
+const struct contain_runs *enforce_target_contain_runs(struct enforce_target *t);
 /* Sends i the revoked keys when it is in the containment scope (t: its key pair, or NULL). */
 void enforce_region_contain(struct enforce_region *g, const struct ecs_instance *i, struct enforce_target *t);
 /* g's revoked key pairs are known (its key pairs listed, or not needed, or not to be had): its

@@ -32,13 +32,8 @@ struct enforce_target *enforce_region_queued_target(const struct enforce_region 
 /* Whether e is an instance of g that containment has not covered with the current keys. */
 static bool entry_wanted(const struct enforce_region *g, const struct queue_entry *e) {
         struct enforce_target *t = entry_target(g, e);
-        char *const *keys;
-        size_t n;
 
-        if (!t)
-                return false;
-        keys = enforce_target_contain_keys(t, &n);
-        return contain_wants(g->pass->o.contain, e->instance_id, keys, n);
+        return t && contain_wants(g->pass->o.contain, e->instance_id, enforce_target_contain_runs(t));
 }
 
 static void look_done_cb(const struct ecs_result *r, void *userdata) {

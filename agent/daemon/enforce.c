@@ -34,8 +34,8 @@ static void region_free(struct enforce_region *g) {
         free(g->entries);
         free(g->name_found);
         ecs_keypairs_free(g->keypairs, g->n_keypairs);
+        contain_runs_done(&g->contain_runs);
         strv_free(g->contain_keys);
-        free(g->contain_run_ends);
         free(g);
 }
 
@@ -91,43 +91,42 @@ static size_t region_key_run(const struct enforce_region *g, const char *public_
 
         if (!public_key || sshkey_type_and_blob(public_key, &key) < 0)
                 return 0;
-        for (size_t r = 0, i = 0; r < g->n_contain_runs; r++)
-                for (; i < g->contain_run_ends[r]; i++)
-                        if (streq(g->contain_keys[i], key))
+        for (size_t r = 0; r < g->contain_runs.n_runs; r++) {
+                size_t n;
+                char *const *keys = contain_runs_keys(&g->contain_runs, r, &n);
+                for (size_t i = 0; i < n; i++)
+                        if (streq(keys[i], key))
                                 return r + 1;
+        }
         return 0;
 }
 
-char *const *enforce_target_contain_keys(struct enforce_target *t, size_t *ret_n) {
+const struct contain_runs *enforce_target_contain_runs(struct enforce_target *t) {
         struct enforce_region *g = t->region;
-        size_t start;
 
-        for (size_t i = 0; t->contain_run == 0 && g->n_contain_runs > 1 && i < g->n_keypairs; i++)
-                if (streq(g->keypairs[i].name, t->keypair))
-                        t->contain_run = region_key_run(g, g->keypairs[i].public_key);
-        if (t->contain_run == 0) {
-                *ret_n = strv_length(g->contain_keys);
-                return g->contain_keys;
-        }
-        start = t->contain_run > 1 ? g->contain_run_ends[t->contain_run - 2] : 0;
-        *ret_n = g->contain_run_ends[t->contain_run - 1] - start;
-        return g->contain_keys + start;
+        for (size_t i = 0; t->contain_run == 0 && g->contain_runs.n_runs > 1 && i < g->n_keypairs; i++)
+                if (streq(g->keypairs[i].name, t->keypair) &&
+                    (t->contain_run = region_key_run(g, g->keypairs[i].public_key)) > 0) {
+                        size_t n;
+                        char *const *keys = contain_runs_keys(&g->contain_runs, t->contain_run - 1, &n);
+                        contain_runs_one(keys, n, &t->contain_own);
+                }
+        return t->contain_run > 0 ? &t->contain_own : &g->contain_runs;
 }
 
 /* Sends i the revoked keys when it is in the containment scope (t: its key pair, or NULL). */
 void enforce_region_contain(struct enforce_region *g, const struct ecs_instance *i, struct enforce_target *t) {
         struct enforce *p = g->pass;
         struct event_fields f = { .region = g->name };
-        char *const *keys = g->contain_keys;
-        size_t n = strv_length(g->contain_keys);
+        const struct contain_runs *keys = &g->contain_runs;
 
         if (!p->o.contain || !contain_in_scope(p->o.contain_scope, i, t != NULL))
                 return;
         if (t) {
                 f = detach_target_fields(&p->pass, &t->d, NULL, NULL, NULL);
-                keys = enforce_target_contain_keys(t, &n);
+                keys = enforce_target_contain_runs(t);
         }
-        (void) contain_instance(p->o.contain, g->name, keys, n, i->instance_id, &f);
+        (void) contain_instance(p->o.contain, g->name, keys, i->instance_id, &f);
 }
 
 static int compare_strings(const void *a, const void *b) {
@@ -148,14 +147,15 @@ static int region_collect_keys(struct enforce_region *g) {
                 return r;
         if (g->contain_keys)
                 qsort(g->contain_keys, strv_length(g->contain_keys), sizeof(char *), compare_strings);
-        r = contain_keys_split(g->contain_keys, strv_length(g->contain_keys), &g->contain_run_ends,
-                               &g->n_contain_runs);
+        /* Once per region and pass: splitting builds the command for every key. */
+        r = contain_runs_split(g->contain_keys, strv_length(g->contain_keys), &g->contain_runs);
         if (r < 0)
                 return r;
-        if (g->n_contain_runs > 1)
+        if (g->contain_runs.n_runs > 1)
                 log_info("The %zu revoked keys of %s are too many for one Cloud Assistant command: split into %zu "
-                         "runs, an instance bound to a revoked key pair is sent the run that holds its own",
-                         strv_length(g->contain_keys), g->name, g->n_contain_runs);
+                         "runs, an instance bound to a revoked key pair is sent the run that holds its own, the "
+                         "others all the runs one after the other",
+                         strv_length(g->contain_keys), g->name, g->contain_runs.n_runs);
         return 0;
 }
 

@@ -21,6 +21,8 @@ const char *contained_status_to_string(enum contained_status s) {
                 return "running";
         case CONTAINED_DONE:
                 return "contained";
+        case CONTAINED_PARTIAL:
+                return "partial";
         case CONTAINED_FAILED:
                 return "failed";
         case _CONTAINED_STATUS_MAX:
@@ -44,6 +46,7 @@ static void entry_free(void *p) {
         free(e->instance_id);
         free(e->region);
         free(e->digest);
+        free(e->set);
         free(e->token);
         free(e->invoke_id);
         free(e->error);
@@ -73,8 +76,9 @@ struct contained *contained_free(struct contained *c) {
 static json_t *entry_to_json(const void *entry) {
         const struct contained_entry *e = entry;
 
-        return json_pack("{s:s, s:s, s:s, s:s, s:s*, s:s*, s:s, s:I, s:I, s:I, s:I, s:I}", "instance_id",
-                         e->instance_id, "region", e->region, "digest", e->digest, "token", e->token, "invoke_id",
+        /* "set" only where it is: a record of sets that fit one command reads as before. */
+        return json_pack("{s:s, s:s, s:s, s:s*, s:s, s:s*, s:s*, s:s, s:I, s:I, s:I, s:I, s:I}", "instance_id",
+                         e->instance_id, "region", e->region, "digest", e->digest, "set", e->set, "token", e->token, "invoke_id",
                          e->invoke_id, "error", e->error, "status", contained_status_to_string(e->status), "keys",
                          (json_int_t) e->keys, "attempts", (json_int_t) e->attempts, "removed",
                          (json_int_t) e->removed, "found_usec", (json_int_t) e->found_usec, "updated_usec",
@@ -83,14 +87,14 @@ static json_t *entry_to_json(const void *entry) {
 
 static int entry_from_json(json_t *o, struct contained_entry **ret) {
         struct contained_entry *e = calloc(1, sizeof(*e));
-        const char *id, *region, *digest, *token, *invoke_id = NULL, *error = NULL, *status;
+        const char *id, *region, *digest, *set = NULL, *token, *invoke_id = NULL, *error = NULL, *status;
         json_int_t keys, attempts, removed, found, updated;
         int s;
 
         if (!e)
                 return -ENOMEM;
-        if (json_unpack(o, "{s:s, s:s, s:s, s:s, s?s, s?s, s:s, s:I, s:I, s:I, s:I, s:I}", "instance_id", &id,
-                        "region", &region, "digest", &digest, "token", &token, "invoke_id", &invoke_id, "error",
+        if (json_unpack(o, "{s:s, s:s, s:s, s?s, s:s, s?s, s?s, s:s, s:I, s:I, s:I, s:I, s:I}", "instance_id", &id,
+                        "region", &region, "digest", &digest, "set", &set, "token", &token, "invoke_id", &invoke_id, "error",
                         &error, "status", &status, "keys", &keys, "attempts", &attempts, "removed", &removed,
                         "found_usec", &found, "updated_usec", &updated) < 0 ||
             (s = contained_status_from_string(status)) < 0 || keys < 0 || attempts < 0 || removed < 0 || found < 0 ||
@@ -100,12 +104,13 @@ static int entry_from_json(json_t *o, struct contained_entry **ret) {
         }
         *e = (struct contained_entry) {
                 .instance_id = strdup(id), .region = strdup(region), .digest = strdup(digest),
+                .set = set ? strdup(set) : NULL,
                 .token = strdup(token), .invoke_id = invoke_id ? strdup(invoke_id) : NULL,
                 .error = error ? strdup(error) : NULL, .status = s, .keys = (unsigned) keys,
                 .attempts = (unsigned) attempts, .removed = (unsigned) removed, .found_usec = (uint64_t) found,
                 .updated_usec = (uint64_t) updated,
         };
-        if (!e->instance_id || !e->region || !e->digest || !e->token || (invoke_id && !e->invoke_id) ||
+        if (!e->instance_id || !e->region || !e->digest || (set && !e->set) || !e->token || (invoke_id && !e->invoke_id) ||
             (error && !e->error)) {
                 entry_free(e);
                 return -ENOMEM;
@@ -176,25 +181,30 @@ int contained_load(const char *directory, struct contained **ret) {
         return 0;
 }
 
-/* The key sets some entry still refers to. */
+/* Adds the keys kept for digest to o (unless they are there or unknown); -ENOMEM. */
+static int keyset_to_json(const struct contained *c, json_t *o, const char *digest) {
+        char **keys = contained_get_keyset(c, digest);
+        json_t *a;
+
+        if (!keys || json_object_get(o, digest))
+                return 0;
+        a = json_array();
+        for (char **k = keys; a && *k; k++)
+                if (json_array_append_new(a, json_string(*k)) < 0)
+                        json_decref(TAKE_PTR(a));
+        return a && json_object_set_new(o, digest, a) >= 0 ? 0 : -ENOMEM;
+}
+
+/* The key sets some entry still refers to: the keys it was sent, and the whole set they are a
+ * run of (a restart splits it again to tell which run comes next). */
 static json_t *keysets_to_json(const struct contained *c) {
         json_t *o = json_object();
         struct contained_entry *e;
         size_t i = 0;
 
-        while (o && contained_iterate(c, &i, &e)) {
-                char **keys = contained_get_keyset(c, e->digest);
-                json_t *a;
-
-                if (!keys || json_object_get(o, e->digest))
-                        continue;
-                a = json_array();
-                for (char **k = keys; a && *k; k++)
-                        if (json_array_append_new(a, json_string(*k)) < 0)
-                                json_decref(TAKE_PTR(a));
-                if (!a || json_object_set_new(o, e->digest, a) < 0)
+        while (o && contained_iterate(c, &i, &e))
+                if (keyset_to_json(c, o, e->digest) < 0 || (e->set && keyset_to_json(c, o, e->set) < 0))
                         json_decref(TAKE_PTR(o));
-        }
         return o;
 }
 
@@ -218,12 +228,16 @@ struct contained_entry *contained_find(const struct contained *c, const char *in
         return hashmap_get(c->by_instance, instance_id);
 }
 
-/* The entry of instance_id (created if missing) for this key set: a new key set starts a new
- * exposure (found now, no attempts yet). */
+const char *contained_entry_set(const struct contained_entry *e) {
+        return e->set ? e->set : e->digest;
+}
+
+/* The entry of instance_id (created if missing) for these keys of a set (set NULL: they are the
+ * set): a new key set starts a new exposure (found now, no attempts yet, no lines removed). */
 static int entry_for_keys(struct contained *c, const char *instance_id, const char *region, const char *digest,
-                          unsigned keys, uint64_t now_usec, struct contained_entry **ret) {
+                          unsigned keys, const char *set, uint64_t now_usec, struct contained_entry **ret) {
         struct contained_entry *e = contained_find(c, instance_id);
-        bool same_keys = e && streq(e->digest, digest);
+        bool same_keys = e && streq(contained_entry_set(e), set ? set : digest);
 
         if (!e) {
                 e = calloc(1, sizeof(*e));
@@ -232,10 +246,12 @@ static int entry_for_keys(struct contained *c, const char *instance_id, const ch
                         return -ENOMEM;
                 }
         }
-        if (free_and_strdup(&e->region, region) < 0 || free_and_strdup(&e->digest, digest) < 0)
+        if (free_and_strdup(&e->region, region) < 0 || free_and_strdup(&e->digest, digest) < 0 ||
+            free_and_strdup(&e->set, set) < 0)
                 return -ENOMEM;
         if (!same_keys) {
                 e->attempts = 0;
+                e->removed = 0;
                 e->found_usec = now_usec;
         }
         e->keys = keys;
@@ -246,34 +262,42 @@ static int entry_for_keys(struct contained *c, const char *instance_id, const ch
 }
 
 int contained_begin(struct contained *c, const char *instance_id, const char *region, const char *digest,
-                    unsigned keys, const char *token, uint64_t now_usec, struct contained_entry **ret) {
+                    unsigned keys, const char *set, const char *token, uint64_t now_usec,
+                    struct contained_entry **ret) {
         struct contained_entry *e;
 
         if (isempty(instance_id) || isempty(region) || isempty(digest) || isempty(token))
                 return -EINVAL;
-        if (entry_for_keys(c, instance_id, region, digest, keys, now_usec, &e) < 0 ||
+        if (entry_for_keys(c, instance_id, region, digest, keys, set, now_usec, &e) < 0 ||
             free_and_strdup(&e->token, token) < 0 || free_and_strdup(&e->invoke_id, NULL) < 0 || free_and_strdup(&e->error, NULL) < 0)
                 return -ENOMEM;
         e->attempts++;
-        e->removed = 0;
         e->status = CONTAINED_SENDING;
         *ret = e;
         return 0;
 }
 
 int contained_note_unsent(struct contained *c, const char *instance_id, const char *region, const char *digest,
-                          unsigned keys, const char *error, uint64_t now_usec) {
+                          unsigned keys, const char *set, const char *error, uint64_t now_usec) {
         struct contained_entry *e;
 
         if (isempty(instance_id) || isempty(region) || isempty(digest) || isempty(error))
                 return -EINVAL;
-        if (entry_for_keys(c, instance_id, region, digest, keys, now_usec, &e) < 0 ||
+        if (entry_for_keys(c, instance_id, region, digest, keys, set, now_usec, &e) < 0 ||
             (!e->token && free_and_strdup(&e->token, "") < 0) || free_and_strdup(&e->invoke_id, NULL) < 0 ||
             free_and_strdup(&e->error, error) < 0)
                 return -ENOMEM;
-        e->removed = 0;
         e->status = CONTAINED_FAILED;
         return 0;
+}
+
+int contained_complete(struct contained *c, struct contained_entry *e, unsigned keys, uint64_t now_usec) {
+        if (e->set) {
+                free(e->digest);
+                e->digest = TAKE_PTR(e->set);
+        }
+        e->keys = keys;
+        return contained_set(c, e, CONTAINED_DONE, NULL, NULL, now_usec);
 }
 
 int contained_set(struct contained *c, struct contained_entry *e, enum contained_status s, const char *invoke_id,

@@ -109,10 +109,10 @@ static struct contained *make_record(const char *dir, const struct contained_at 
         for (; r->instance; r++) {
                 struct contained_entry *e;
                 if (r->status == CONTAINED_FAILED && !streq(r->instance, "i-2"))
-                        CHECK_INTEQ(contained_note_unsent(c, r->instance, "cn-hangzhou", "d1", 1, "agent-offline",
+                        CHECK_INTEQ(contained_note_unsent(c, r->instance, "cn-hangzhou", "d1", 1, NULL, "agent-offline",
                                                           r->found_usec), 0);
                 else {
-                        CHECK_INTEQ(contained_begin(c, r->instance, "cn-hangzhou", "d1", 1, "tok", r->found_usec, &e),
+                        CHECK_INTEQ(contained_begin(c, r->instance, "cn-hangzhou", "d1", 1, NULL, "tok", r->found_usec, &e),
                                     0);
                         CHECK_INTEQ(contained_set(c, e, r->status, NULL, NULL, r->found_usec + 1), 0);
                 }

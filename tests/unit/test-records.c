@@ -1,10 +1,12 @@
-/* Unit tests for referenced.c, retired.c and warned.c, the records of launch sources reported, of
- * key pairs deleted and of Windows instances warned about: round trips, pruning, corrupt files,
- * mode, and the fingerprint list of the keys. */
+/* Unit tests for referenced.c, retired.c, warned.c and contained.c, the records of launch sources
+ * reported, of key pairs deleted, of Windows instances warned about and of containment: round
+ * trips, pruning, corrupt files, mode, the fingerprint list of the keys, and key sets sent in
+ * runs. */
 #include <fcntl.h>
 #include <sys/stat.h>
 
 #include "base/strutil.h"
+#include "io/contained.h"
 #include "io/referenced.h"
 #include "io/retired.h"
 #include "io/warned.h"
@@ -207,6 +209,68 @@ static void test_warned(void) {
         CHECK_INTEQ(warned_load(dir, &again), -EBADMSG);
 }
 
+/* A record of today's format (one digest an entry) reads as before: the digest is the set's. */
+static void test_contained_old_format(void) {
+        _cleanup_free_ char *dir = dir_named("contained-old");
+        _cleanup_(contained_freep) struct contained *c = NULL;
+        struct contained_entry *e;
+
+        write_file(dir, "contained.json",
+                   "{\"version\":1,\"keysets\":{\"d1\":[\"ssh-ed25519 AAAA\"]},\"entries\":[{\"instance_id\":\"i-1\","
+                   "\"region\":\"r\",\"digest\":\"d1\",\"token\":\"t\",\"status\":\"contained\",\"keys\":1,"
+                   "\"attempts\":1,\"removed\":2,\"found_usec\":5,\"updated_usec\":6}]}");
+        CHECK_INTEQ(contained_load(dir, &c), 0);
+        e = contained_find(c, "i-1");
+        CHECK(e && e->status == CONTAINED_DONE && !e->set && e->removed == 2);
+        CHECK_STREQ(contained_entry_set(e), "d1");
+        CHECK(contained_get_keyset(c, "d1"));
+}
+
+/* A set sent in runs: each run's entry names the set, whose keys are kept beside the run's; the
+ * exposure and the lines removed span the runs; the last run makes the entry what a set that fits
+ * one command makes it; key sets no entry refers to any more are left out. */
+static void test_contained_runs(void) {
+        _cleanup_free_ char *dir = dir_named("contained");
+        _cleanup_(contained_freep) struct contained *c = NULL, *again = NULL;
+        char *run1[] = { (char *) "ssh-ed25519 AAAA1" }, *run2[] = { (char *) "ssh-ed25519 AAAA2" };
+        char *set[] = { run1[0], run2[0] };
+        struct contained_entry *e;
+
+        CHECK_INTEQ(contained_load(dir, &c), 0);
+        CHECK_INTEQ(contained_put_keyset(c, "s", set, 2), 0);
+        CHECK_INTEQ(contained_put_keyset(c, "r1", run1, 1), 0);
+        CHECK_INTEQ(contained_put_keyset(c, "r2", run2, 1), 0);
+        CHECK_INTEQ(contained_begin(c, "i-1", "cn-hangzhou", "r1", 1, "s", "t1", 10, &e), 0);
+        e->removed = 3;
+        CHECK_INTEQ(contained_set(c, e, CONTAINED_PARTIAL, "inv-1", NULL, 11), 0);
+        CHECK_INTEQ(contained_begin(c, "i-1", "cn-hangzhou", "r2", 1, "s", "t2", 12, &e), 0);
+        CHECK_INTEQ(contained_save(c), 0);
+
+        CHECK_INTEQ(contained_load(dir, &again), 0);
+        e = contained_find(again, "i-1");
+        CHECK(e && e->status == CONTAINED_SENDING && e->found_usec == 10 && e->removed == 3 && e->attempts == 2);
+        CHECK_STREQ(e->digest, "r2");
+        CHECK_STREQ(e->set, "s");
+        CHECK_STREQ(e->token, "t2");
+        CHECK(contained_get_keyset(again, "s") && contained_get_keyset(again, "r2"));
+        CHECK(!contained_get_keyset(again, "r1"));
+        CHECK_INTEQ(contained_complete(again, e, 2, 13), 0);
+        CHECK(e->status == CONTAINED_DONE && !e->set && e->keys == 2);
+        CHECK_STREQ(e->digest, "s");
+        CHECK_INTEQ(contained_save(again), 0);
+        contained_free(TAKE_PTR(again));
+        CHECK_INTEQ(contained_load(dir, &again), 0);
+        e = contained_find(again, "i-1");
+        CHECK(e && e->status == CONTAINED_DONE && !e->set);
+        CHECK(contained_get_keyset(again, "s") && !contained_get_keyset(again, "r2"));
+
+        /* Another set: a new exposure. */
+        CHECK_INTEQ(contained_note_unsent(again, "i-1", "cn-hangzhou", "r9", 1, "s9", "agent-offline", 20), 0);
+        CHECK(e->status == CONTAINED_FAILED && e->found_usec == 20 && e->removed == 0 && e->attempts == 0);
+        CHECK_STREQ(contained_entry_set(e), "s9");
+        CHECK_STREQ(contained_status_to_string(CONTAINED_PARTIAL), "partial");
+}
+
 int main(void) {
         _cleanup_free_ char *cmd = NULL;
 
@@ -215,6 +279,8 @@ int main(void) {
         test_referenced_corrupt();
         test_retired();
         test_warned();
+        test_contained_old_format();
+        test_contained_runs();
         CHECK(asprintf(&cmd, "rm -rf '%s'", tmpdir) > 0);
         CHECK(system(cmd) == 0);
         TESTS_DONE();
