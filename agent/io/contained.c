@@ -78,11 +78,11 @@ static json_t *entry_to_json(const void *entry) {
 
         /* "set" only where it is: a record of sets that fit one command reads as before. */
         return json_pack("{s:s, s:s, s:s, s:s*, s:s, s:s*, s:s*, s:s, s:I, s:I, s:I, s:I, s:I}", "instance_id",
-                         e->instance_id, "region", e->region, "digest", e->digest, "set", e->set, "token", e->token, "invoke_id",
-                         e->invoke_id, "error", e->error, "status", contained_status_to_string(e->status), "keys",
-                         (json_int_t) e->keys, "attempts", (json_int_t) e->attempts, "removed",
-                         (json_int_t) e->removed, "found_usec", (json_int_t) e->found_usec, "updated_usec",
-                         (json_int_t) e->updated_usec);
+                         e->instance_id, "region", e->region, "digest", e->digest, "set", e->set, "token",
+                         e->token, "invoke_id", e->invoke_id, "error", e->error, "status",
+                         contained_status_to_string(e->status), "keys", (json_int_t) e->keys, "attempts",
+                         (json_int_t) e->attempts, "removed", (json_int_t) e->removed, "found_usec",
+                         (json_int_t) e->found_usec, "updated_usec", (json_int_t) e->updated_usec);
 }
 
 static int entry_from_json(json_t *o, struct contained_entry **ret) {
@@ -94,9 +94,9 @@ static int entry_from_json(json_t *o, struct contained_entry **ret) {
         if (!e)
                 return -ENOMEM;
         if (json_unpack(o, "{s:s, s:s, s:s, s?s, s:s, s?s, s?s, s:s, s:I, s:I, s:I, s:I, s:I}", "instance_id", &id,
-                        "region", &region, "digest", &digest, "set", &set, "token", &token, "invoke_id", &invoke_id, "error",
-                        &error, "status", &status, "keys", &keys, "attempts", &attempts, "removed", &removed,
-                        "found_usec", &found, "updated_usec", &updated) < 0 ||
+                        "region", &region, "digest", &digest, "set", &set, "token", &token, "invoke_id",
+                        &invoke_id, "error", &error, "status", &status, "keys", &keys, "attempts", &attempts,
+                        "removed", &removed, "found_usec", &found, "updated_usec", &updated) < 0 ||
             (s = contained_status_from_string(status)) < 0 || keys < 0 || attempts < 0 || removed < 0 || found < 0 ||
             updated < 0 || isempty(id)) {
                 free(e);
@@ -104,14 +104,14 @@ static int entry_from_json(json_t *o, struct contained_entry **ret) {
         }
         *e = (struct contained_entry) {
                 .instance_id = strdup(id), .region = strdup(region), .digest = strdup(digest),
-                .set = set ? strdup(set) : NULL,
-                .token = strdup(token), .invoke_id = invoke_id ? strdup(invoke_id) : NULL,
+                .set = set ? strdup(set) : NULL, .token = strdup(token),
+                .invoke_id = invoke_id ? strdup(invoke_id) : NULL,
                 .error = error ? strdup(error) : NULL, .status = s, .keys = (unsigned) keys,
                 .attempts = (unsigned) attempts, .removed = (unsigned) removed, .found_usec = (uint64_t) found,
                 .updated_usec = (uint64_t) updated,
         };
-        if (!e->instance_id || !e->region || !e->digest || (set && !e->set) || !e->token || (invoke_id && !e->invoke_id) ||
-            (error && !e->error)) {
+        if (!e->instance_id || !e->region || !e->digest || (set && !e->set) || !e->token ||
+            (invoke_id && !e->invoke_id) || (error && !e->error)) {
                 entry_free(e);
                 return -ENOMEM;
         }

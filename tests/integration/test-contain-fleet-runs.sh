@@ -81,7 +81,8 @@ status_line() {
 
 # A new revoked key pair $1 in the region and the list.
 revoke_more() {
-        kr_emuctl add-keypair "{\"region\": \"cn-hangzhou\", \"name\": \"kp-$1\", \"public_key\": \"$(cat "$T/key-$1.pub")\"}" >/dev/null
+        kr_emuctl add-keypair \
+                "{\"region\": \"cn-hangzhou\", \"name\": \"kp-$1\", \"public_key\": \"$(cat "$T/key-$1.pub")\"}" >/dev/null
         echo "kp-$1" >>"$T/revoked.list"
         kr_install_list "$T/revoked.list" revoked.list
 }
@@ -111,7 +112,8 @@ kr_expect_eq "$(record_states)" "contained contained contained" "record entries"
 # No contained event before the last run was sent.
 kr_journal | "$PYTHON3" - "$T/emu.log" <<'PY' || kr_fail "an instance was reported contained before its last run"
 import json, sys
-last = max(json.loads(l)["t"] for l in open(sys.argv[1]) if '"RunCommand"' in l and json.loads(l).get("action") == "RunCommand")
+calls = [json.loads(l) for l in open(sys.argv[1]) if '"RunCommand"' in l]
+last = max(c["t"] for c in calls if c.get("action") == "RunCommand")
 early = [e["KEYREVOKE_INSTANCE"] for e in map(json.loads, sys.stdin)
          if e.get("KEYREVOKE_EVENT") == "contained" and int(e["__REALTIME_TIMESTAMP"]) / 1e6 < last]
 print("contained before the last run: " + " ".join(early) if early else "every contained event after the last run")
@@ -134,7 +136,8 @@ before=$(kr_count_calls RunCommand applied)
 kr_start_daemon
 kr_wait_for '[ "$(kr_count_calls RunCommand applied)" -gt '"$before"' ]' 30 || kr_fail "no RunCommand for the new key set"
 kr_emuctl fault DescribeCloudAssistantStatus latency:8000 1 >/dev/null
-kr_wait_for '[ "$(record_states)" = "partial partial partial" ]' 30 || kr_fail "the first run was not recorded proved: $(record_states)"
+kr_wait_for '[ "$(record_states)" = "partial partial partial" ]' 30 ||
+        kr_fail "the first run was not recorded proved: $(record_states)"
 kr_expect_eq "$(status_line)" "Containment: 0 contained, 3 uncontained" "status between two runs"
 kill -KILL "$KR_DAEMON"
 wait "$KR_DAEMON" 2>/dev/null || true
@@ -171,7 +174,8 @@ kr_expect_eq "$(kr_count_events contained INSTANCE=i-u1)" 3 "contained events of
 kr_expect_eq "$(kr_count_events contained INSTANCE=i-u2)" 3 "contained events of i-u2 after the kill during a run"
 kr_expect_eq "$(kr_count_events contained INSTANCE=i-u3)" 2 "contained events of i-u3, its run failed"
 kr_expect_eq "$(kr_count_events contain-failed INSTANCE=i-u3 ERROR=ExitCodeNonzero)" 1 "contain-failed of i-u3"
-kr_expect_eq "$(kr_count_calls RunCommand applied)" "$((before + 2))" "RunCommand calls (the second run followed, not sent again)"
+kr_expect_eq "$(kr_count_calls RunCommand applied)" "$((before + 2))" \
+        "RunCommand calls (the second run followed, not sent again)"
 n=$((k + k2 + k3)); kr_expect_eq "$(ca_runs)" "$n $n $n" "commands delivered per instance"
 kr_expect_eq "$(status_line)" "Containment: 2 contained, 1 uncontained" "status with one run failed"
 kr_emuctl ca-set '{"id": "i-u3", "ca_behaviour": "ok", "ca_run_seconds": 0.5}' >/dev/null
