@@ -3,8 +3,8 @@
 # instances (tests/instance) each run /usr/sbin/sshd on a loopback port, and a real ssh client
 # shows the revoked key logging in before and refused after, while other keys still work. Checks
 # the files it rewrites line by line, what it leaves alone, RevokedKeys set up in each way sshd
-# can have it (none, flat list, KRL, no sshd_config.d), rollbacks, reruns and invalid input, under
-# dash and bash. Prints PASS/FAIL per check; exit 0 when all pass, 1 otherwise.
+# can have it (none, flat list, KRL, no sshd_config.d), rollbacks, reruns, runs of one key set
+# that add up, and invalid input, under dash and bash. Prints PASS/FAIL per check; exit 0 when all pass, 1 otherwise.
 set -u
 
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
@@ -402,6 +402,28 @@ check "F: a file in a directory anyone can write is reported, not rewritten" sh 
 check "F: the override is reported" out_has "sshd -T does not name /etc/ssh/keyrevoke_revoked_keys as RevokedKeys"
 (cd "$F" && find etc -printf '%p %U %G %m\n' | sort && find etc -type f -exec sha256sum {} + | sort) >"$T/F.after"
 check "F: /etc restored exactly" same_file "$T/F.before" "$T/F.after"
+
+# ---- instance G: a key set too large for one command, sent in runs, adds up -----------------
+# keyrevoked sends such a set run after run (Scope=fleet): each run only adds to RevokedKeys and
+# only removes lines, so after the last one every key of every run is refused.
+make G --key root="$T/rev.pub" --key root="$T/rev2.pub" --key root="$T/other.pub" --key alice="$T/rev2.pub"
+G=$T/G
+PG=$NEXT_PORT
+start G
+KEYS_USED=$REV
+contain "$G" sh "$REV"
+expect_summary "G run 1 of 2" 0 contained 1 1 1 0 /etc/ssh/keyrevoke_revoked_keys reloaded
+expect_login rev root "$PG" refused "G after run 1"
+expect_login rev2 root "$PG" ok "G after run 1 (its key is in run 2)"
+KEYS_USED=$REV2
+contain "$G" bash "$REV2" stripped
+expect_summary "G run 2 of 2" 0 contained 1 2 2 0 /etc/ssh/keyrevoke_revoked_keys unchanged
+expect_login rev root "$PG" refused "G after run 2 (run 1's key still)"
+expect_login rev2 root "$PG" refused "G after run 2"
+expect_login rev2 alice "$PG" refused "G after run 2"
+expect_login other root "$PG" ok "G after both runs"
+check "G: the RevokedKeys file holds the keys of both runs" sh -c "grep -qxF '$REV' '$G/etc/ssh/keyrevoke_revoked_keys' &&
+        grep -qxF '$REV2' '$G/etc/ssh/keyrevoke_revoked_keys'"
 
 ELAPSED=$(($(date +%s) - STARTED))
 echo "$CHECKS checks, $FAILS failed, ${ELAPSED}s"
