@@ -38,6 +38,13 @@ def ed25519_key(rng):
     return "ssh-ed25519 " + base64.b64encode(blob).decode()
 
 
+def rsa_key(rng):
+    """A syntactically valid OpenSSH ssh-rsa public key line (random 4096-bit modulus): long
+    enough that a few of them fill a Cloud Assistant command."""
+    blob = ssh_string(b"ssh-rsa") + ssh_string(b"\x01\x00\x01") + ssh_string(b"\x00\x80" + rng.randbytes(511))
+    return "ssh-rsa " + base64.b64encode(blob).decode()
+
+
 def sha256_fingerprint(public_key):
     blob = base64.b64decode(public_key.split()[1])
     return "SHA256:" + base64.b64encode(hashlib.sha256(blob).digest()).decode().rstrip("=")
@@ -47,7 +54,7 @@ def fmt_minute(t):
     return time.strftime("%Y-%m-%dT%H:%MZ", time.gmtime(t))
 
 
-def make_keypairs(rng, regions, count):
+def make_keypairs(rng, regions, count, make_key=ed25519_key):
     keypairs, taken = [], set()
     for i in range(count):
         region = regions[i % len(regions)]
@@ -60,7 +67,7 @@ def make_keypairs(rng, regions, count):
                 name = src["name"]
                 key = src["public_key"] if roll < SHARED_KEY_PERCENT else None
         taken.add((region, name))
-        keypairs.append({"region": region, "name": name, "public_key": key or ed25519_key(rng)})
+        keypairs.append({"region": region, "name": name, "public_key": key or make_key(rng)})
     return keypairs
 
 
@@ -169,6 +176,7 @@ def main(argv):
     ap.add_argument("--windows-percent", type=float, default=10)
     ap.add_argument("--stopped-percent", type=float, default=0)
     ap.add_argument("--keypairs", type=int, default=10)
+    ap.add_argument("--key-type", default="ed25519", choices=("ed25519", "rsa"))
     ap.add_argument("--revoked", type=int, default=3)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--detach-style", default="strings", choices=("strings", "native", "legacy"))
@@ -186,7 +194,7 @@ def main(argv):
         ap.error("--ca-offline-percent and the --ca-behaviour shares are 0..100 percent")
     rng = random.Random(opts.seed)
     regions = region_ids(opts.regions)
-    keypairs = make_keypairs(rng, regions, opts.keypairs)
+    keypairs = make_keypairs(rng, regions, opts.keypairs, rsa_key if opts.key_type == "rsa" else ed25519_key)
     instances = make_instances(rng, regions, keypairs, opts.instances, opts.windows_percent,
                                opts.stopped_percent)
     assign_agents(opts.seed, instances, opts.ca_offline_percent, opts.ca_behaviour)
