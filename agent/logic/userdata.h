@@ -4,6 +4,7 @@
  * under any key pair name (CLOUD-API.md, "Launch templates"). Pure. */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* Decoded UserData larger than this is not searched (ECS takes 32 KB of Base64 at most). */

@@ -1,5 +1,5 @@
 #!/bin/bash
-# Builds the libFuzzer targets (config, list and ECS answer parsers) with clang and
+# Builds the libFuzzer targets (config, list, ECS answer and UserData parsers) with clang and
 # -fsanitize=fuzzer,address,undefined, and runs each for a fixed time on a seed corpus from
 # tests/data. Any crash, leak or sanitizer report fails the test.
 set -eu
@@ -25,6 +25,7 @@ build() { # name sources...
 build fuzz-conf "$top_srcdir/agent/logic/conf.c" "$top_srcdir/agent/logic/window.c"
 build fuzz-revlist "$top_srcdir/agent/logic/revlist.c" "$top_srcdir/agent/logic/sshkey.c" "$top_srcdir/agent/logic/base64.c"
 build fuzz-ecsparse "$top_srcdir/agent/logic/ecsparse.c"
+build fuzz-userdata "$top_srcdir/agent/logic/userdata.c" "$top_srcdir/agent/logic/base64.c"
 
 run() { # name corpus-dir
         local name="$1" seeds="$2"
@@ -41,3 +42,4 @@ run() { # name corpus-dir
 run fuzz-conf "$top_srcdir/tests/data/conf"
 run fuzz-revlist "$top_srcdir/tests/data/lists"
 run fuzz-ecsparse "$top_srcdir/tests/data/ecs"
+run fuzz-userdata "$top_srcdir/tests/data/userdata"
