@@ -52,6 +52,7 @@ struct contain_batch {
         uint64_t timeout_usec;          /* TimeoutSec= its command was sent with */
         uint64_t answered_usec;         /* RunCommand answered (0: resumed after a restart) */
         unsigned looks;                 /* at its results */
+        bool waited;                    /* its first look waited for an earlier invocation's */
         sd_event_source *poll_source;
         struct contain_batch *prev, *next;      /* in contain.batches */
 };

@@ -116,17 +116,62 @@ static void instance_result(struct contain_batch *b, size_t i, const struct ecs_
 
 static void results_done_cb(const struct ecs_result *r, void *userdata);
 
+static uint64_t batch_elapsed(const struct contain_batch *b) {
+        return b->answered_usec > 0 ? contain_now(b->contain) - b->answered_usec : 0;
+}
+
+/* Before any run time is known, a first look waits (once, for at most CONTAIN_LOOK_AGAIN_MAX_USEC)
+ * while an invocation answered before b is still followed: b cannot be done sooner, and every
+ * look spends the request budget that the calls still starting containment need. looks_rearm()
+ * wakes it when that one shows the run time. */
+static bool batch_waits_for_earlier(struct contain_batch *b) {
+        const struct contain *c = b->contain;
+
+        if (c->run_usec > 0 || b->looks > 0 || b->answered_usec == 0 || b->waited)
+                return false;
+        for (const struct contain_batch *p = c->batches; p; p = p->next)
+                if (p != b && p->answered_usec > 0 && p->answered_usec < b->answered_usec && p->poll_source) {
+                        b->waited = true;
+                        return true;
+                }
+        return false;
+}
+
+/* Timers of the invocations followed move forward to when the run time now known has passed
+ * since their RunCommand answered (each keeps the hold it has). */
+static void looks_rearm(struct contain *c) {
+        uint64_t mono = 0;
+
+        (void) sd_event_now(c->o.event, CLOCK_MONOTONIC, &mono);
+        for (struct contain_batch *b = c->batches; b; b = b->next) {
+                uint64_t at = 0, elapsed = batch_elapsed(b);
+                uint64_t due = mono + (c->run_usec > elapsed ? c->run_usec - elapsed : 0);
+                int enabled = SD_EVENT_OFF;
+
+                if (b->poll_source && b->answered_usec > 0 &&
+                    sd_event_source_get_enabled(b->poll_source, &enabled) >= 0 && enabled != SD_EVENT_OFF &&
+                    sd_event_source_get_time(b->poll_source, &at) >= 0 && at > due)
+                        (void) sd_event_source_set_time(b->poll_source, due);
+        }
+}
+
+/* Delays b's look (the timer keeps its hold): false when the timer cannot be set. */
+static bool poll_later(sd_event_source *s, uint64_t usec) {
+        return sd_event_source_set_time_relative(s, usec) >= 0 && sd_event_source_set_enabled(s, SD_EVENT_ONESHOT) >= 0;
+}
+
 static int poll_cb(sd_event_source *s, uint64_t usec, void *userdata) {
         struct contain_batch *b = userdata;
         struct params params = {};
 
         /* Paused: the timer keeps its hold and looks again later. */
         if (b->contain->paused) {
-                if (sd_event_source_set_time_relative(s, CONTAIN_LOOK_AGAIN_MIN_USEC) >= 0 &&
-                    sd_event_source_set_enabled(s, SD_EVENT_ONESHOT) >= 0)
+                if (poll_later(s, CONTAIN_LOOK_AGAIN_MIN_USEC))
                         return 0;
                 log_warning("Cannot delay following invocation %s; following it now", b->invoke_id);
         }
+        if (batch_waits_for_earlier(b) && poll_later(s, CONTAIN_LOOK_AGAIN_MAX_USEC))
+                return 0;
         if (params_add(&params, "RegionId", b->region) < 0 || params_add(&params, "InvokeId", b->invoke_id) < 0 ||
             params_addf(&params, "PageSize", "%u", CONTAIN_BATCH_MAX) < 0 ||
             contain_send(b, "DescribeInvocationResults", &params, results_done_cb) < 0) {
@@ -187,8 +232,10 @@ static void batch_learn_run_time(const struct contain_batch *b) {
         struct contain *c = b->contain;
         uint64_t took = b->answered_usec > 0 ? contain_now(c) - b->answered_usec : 0;
 
-        if (took > 0 && (c->run_usec == 0 || took < c->run_usec))
+        if (took > 0 && (c->run_usec == 0 || took < c->run_usec)) {
                 c->run_usec = took;
+                looks_rearm(c);
+        }
 }
 
 static void results_done_cb(const struct ecs_result *r, void *userdata) {
@@ -217,7 +264,7 @@ static void results_done_cb(const struct ecs_result *r, void *userdata) {
                 batch_fail_all(b, "result-timeout", "no final result in time");
                 contain_batch_free(b);
         } else
-                contain_batch_poll(b, contain_next_look_usec(++b->looks, c->run_usec));
+                contain_batch_poll(b, contain_next_look_usec(++b->looks, c->run_usec, batch_elapsed(b)));
         contain_release(c);
 }
 
@@ -280,7 +327,7 @@ static void run_done_cb(const struct ecs_result *r, void *userdata) {
         log_info("Cloud Assistant runs the containment command on %zu instance(s) in %s (invocation %s)",
                  strv_length(b->ids), b->region, b->invoke_id);
         b->answered_usec = contain_now(c);
-        contain_batch_poll(b, contain_next_look_usec(0, c->run_usec));
+        contain_batch_poll(b, contain_next_look_usec(0, c->run_usec, 0));
         contain_release(c);
 }
 

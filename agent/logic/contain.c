@@ -105,11 +105,15 @@ bool contain_keys_fit(char *const *keys, size_t n) {
         return contain_command_build(keys, n, &text) != -E2BIG;
 }
 
-uint64_t contain_next_look_usec(unsigned looks, uint64_t run_usec) {
+uint64_t contain_next_look_usec(unsigned looks, uint64_t run_usec, uint64_t elapsed_usec) {
         uint64_t pause = CONTAIN_LOOK_AGAIN_MIN_USEC;
 
+        if (run_usec > elapsed_usec)
+                return run_usec - elapsed_usec;
         if (looks == 0)
-                return run_usec > 0 ? run_usec : CONTAIN_RUN_GUESS_USEC;
+                return run_usec > 0 ? 0 : CONTAIN_RUN_GUESS_USEC;
+        if (run_usec == 0 && elapsed_usec < CONTAIN_LEARN_USEC)
+                return pause;
         for (unsigned i = 1; i < looks && pause < CONTAIN_LOOK_AGAIN_MAX_USEC; i++)
                 pause *= 2;
         return pause < CONTAIN_LOOK_AGAIN_MAX_USEC ? pause : CONTAIN_LOOK_AGAIN_MAX_USEC;

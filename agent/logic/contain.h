@@ -66,17 +66,22 @@ const char *contain_runs_digest(const struct contain_runs *r, size_t i);
  * proved runs add up on the host). */
 size_t contain_runs_next(const struct contain_runs *r, const char *set, const char *sent, bool proved);
 
-/* Looking at an invocation's results: the first look after the run time seen so far (or a guess
- * before any), then, while some instance is still running, after a pause that doubles from
- * CONTAIN_LOOK_AGAIN_MIN_USEC up to CONTAIN_LOOK_AGAIN_MAX_USEC. */
+/* Looking at an invocation's results: when the run time seen so far has passed since RunCommand
+ * answered (a guess before any run was seen), then, while some instance is still running, after a
+ * pause that doubles from CONTAIN_LOOK_AGAIN_MIN_USEC up to CONTAIN_LOOK_AGAIN_MAX_USEC. Before
+ * any run time is known, the first invocation is looked at every CONTAIN_LOOK_AGAIN_MIN_USEC for
+ * CONTAIN_LEARN_USEC, so that the run time it shows the others is close to the true one. */
 #define CONTAIN_RUN_GUESS_USEC (500 * USEC_PER_MSEC)
+#define CONTAIN_LEARN_USEC (3 * USEC_PER_SEC)
 #define CONTAIN_LOOK_AGAIN_MIN_USEC (250 * USEC_PER_MSEC)
 #define CONTAIN_LOOK_AGAIN_MAX_USEC (2 * USEC_PER_SEC)
 
-/* The pause before look number looks (0: the first) of an invocation answered run_usec ago at the
- * earliest; run_usec is the shortest time from a RunCommand answer to all its results final seen
- * so far, 0 before any. */
-uint64_t contain_next_look_usec(unsigned looks, uint64_t run_usec);
+/* The pause before look number looks (0: the first) of an invocation whose RunCommand answered
+ * elapsed_usec ago; run_usec is the shortest time from a RunCommand answer to all its results
+ * final seen so far, 0 before any. Before run_usec has passed the look waits for it (an
+ * invocation cannot be done sooner than the fastest one seen); after it, the pauses back off;
+ * with run_usec 0 they stay short for CONTAIN_LEARN_USEC. */
+uint64_t contain_next_look_usec(unsigned looks, uint64_t run_usec, uint64_t elapsed_usec);
 
 /* A ClientToken for one RunCommand: the same digest and instances give the same token, so a
  * call resent after a crash or a lost answer runs only once. buf holds CONTAIN_TOKEN_LEN + 1. */

@@ -1,5 +1,7 @@
 /* Unit tests for contain.c: scope, the key set digest the script prints, the command, tokens and
  * the script's summary line, key sets split into runs and which run comes next. */
+#include <inttypes.h>
+
 #include "base/strutil.h"
 #include "logic/contain.h"
 #include "tests.h"
@@ -204,24 +206,40 @@ static void test_summary(void) {
                     -ENOENT);
 }
 
-/* The first look waits for the run time seen so far; the looks after it back off from 250 ms. */
+/* A look waits for the run time seen so far to pass since RunCommand answered; before any is
+ * seen, the first look is a guess and the next ones come every 250 ms for a while (the first
+ * invocation teaches the others); past the run time the looks back off from 250 ms. */
 static void test_next_look(void) {
         static const struct {
                 unsigned looks;
-                uint64_t run_usec, want;
+                uint64_t run_usec, elapsed, want;
         } cases[] = {
-                { 0, 0, CONTAIN_RUN_GUESS_USEC },               /* no run seen yet: a guess */
-                { 0, 1280 * USEC_PER_MSEC, 1280 * USEC_PER_MSEC },
-                { 1, 1280 * USEC_PER_MSEC, 250 * USEC_PER_MSEC },
-                { 2, 0, 500 * USEC_PER_MSEC },
-                { 3, 0, USEC_PER_SEC },
-                { 4, 0, 2 * USEC_PER_SEC },
-                { 5, 0, 2 * USEC_PER_SEC },                     /* capped */
-                { 1000, 0, 2 * USEC_PER_SEC },
+                { 0, 0, 0, CONTAIN_RUN_GUESS_USEC },                    /* no run seen yet: a guess */
+                { 0, 1280 * USEC_PER_MSEC, 0, 1280 * USEC_PER_MSEC },
+                /* Answered 300 ms ago (a resumed or deferred look): what is left of the run time. */
+                { 0, 1280 * USEC_PER_MSEC, 300 * USEC_PER_MSEC, 980 * USEC_PER_MSEC },
+                { 3, 1280 * USEC_PER_MSEC, 300 * USEC_PER_MSEC, 980 * USEC_PER_MSEC },
+                /* Past the run time: at once for a first look, else backing off. */
+                { 0, 1280 * USEC_PER_MSEC, 2 * USEC_PER_SEC, 0 },
+                { 1, 1280 * USEC_PER_MSEC, 2 * USEC_PER_SEC, 250 * USEC_PER_MSEC },
+                { 2, 1280 * USEC_PER_MSEC, 2 * USEC_PER_SEC, 500 * USEC_PER_MSEC },
+                /* Learning the run time: short pauses for CONTAIN_LEARN_USEC, then backing off. */
+                { 1, 0, 600 * USEC_PER_MSEC, 250 * USEC_PER_MSEC },
+                { 6, 0, CONTAIN_LEARN_USEC - 1, 250 * USEC_PER_MSEC },
+                { 2, 0, CONTAIN_LEARN_USEC, 500 * USEC_PER_MSEC },
+                { 3, 0, CONTAIN_LEARN_USEC, USEC_PER_SEC },
+                { 4, 0, CONTAIN_LEARN_USEC, 2 * USEC_PER_SEC },
+                { 5, 0, CONTAIN_LEARN_USEC, 2 * USEC_PER_SEC },         /* capped */
+                { 1000, 0, 10 * USEC_PER_SEC, 2 * USEC_PER_SEC },
         };
 
         for (size_t i = 0; i < ELEMENTSOF(cases); i++)
-                CHECK_INTEQ(contain_next_look_usec(cases[i].looks, cases[i].run_usec), cases[i].want);
+                if (contain_next_look_usec(cases[i].looks, cases[i].run_usec, cases[i].elapsed) != cases[i].want) {
+                        fprintf(stderr, "next look, case %zu: %" PRIu64 ", expected %" PRIu64 "\n", i,
+                                contain_next_look_usec(cases[i].looks, cases[i].run_usec, cases[i].elapsed),
+                                cases[i].want);
+                        tests_failed++;
+                }
 }
 
 int main(void) {
