@@ -75,9 +75,10 @@ struct enforce {
 /* A listing of what in g failed: counted, reported once per region and pass. */
 void enforce_region_lookup_failed(struct enforce_region *g, const char *what, const struct ecs_result *r);
 /* The keys an instance bound to t's key pair is sent: all of the region's when they fit one
- * command (a copy of another revoked key there is blocked too), else the run that holds its key
- * pair's own key (instances of several key pairs still share a command), else (its key unknown)
- * all the runs. */
+ * command (a copy of another revoked key there is blocked too) or with Scope=fleet (a revoked key
+ * may have been copied anywhere: every run, as to an instance bound to none), else the run that
+ * holds its key pair's own key (instances of several key pairs still share a command), else (its
+ * key unknown) all the runs. */
 const struct contain_runs *enforce_target_contain_runs(struct enforce_target *t);
 /* Sends i the revoked keys when it is in the containment scope (t: its key pair, or NULL). */
 void enforce_region_contain(struct enforce_region *g, const struct ecs_instance *i, struct enforce_target *t);

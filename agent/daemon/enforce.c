@@ -104,6 +104,8 @@ static size_t region_key_run(const struct enforce_region *g, const char *public_
 const struct contain_runs *enforce_target_contain_runs(struct enforce_target *t) {
         struct enforce_region *g = t->region;
 
+        if (g->pass->o.contain_scope == CONF_CONTAIN_FLEET)
+                return &g->contain_runs;
         for (size_t i = 0; t->contain_run == 0 && g->contain_runs.n_runs > 1 && i < g->n_keypairs; i++)
                 if (streq(g->keypairs[i].name, t->keypair) &&
                     (t->contain_run = region_key_run(g, g->keypairs[i].public_key)) > 0) {

@@ -4,7 +4,8 @@
 # soon as one is proved, and is contained (one event, all the keys) only when the last one is;
 # between runs status counts it uncontained. A second pass sends nothing; a new revoked key starts
 # again at the first run; a SIGKILL between two runs, or while the second runs, loses and repeats
-# nothing; a failed run is tried again at the next pass, from that run.
+# nothing; a failed run is tried again at the next pass, from that run. An instance bound to a
+# revoked key pair is sent every run too (a copy of another revoked key may be on it).
 . "$(dirname "$0")/lib.sh"
 
 for n in $(seq -w 1 26); do
@@ -189,3 +190,32 @@ before=$(kr_count_calls RunCommand)
 rc=0; kr_run_once || rc=$?
 kr_expect_eq "$(kr_count_calls RunCommand)" "$before" "RunCommand calls of the last pass"
 kr_pass "SIGKILL during the second run: followed after the restart; a failed run is sent again alone at the next pass"
+
+# An instance bound to a revoked key pair (its key in the first run) with a copy of a key of the
+# last run: Scope=fleet sends it every run too, and it is contained when the last is proved.
+kr_emuctl add-instance "$("$PYTHON3" - "$T" <<'PY'
+import json, sys
+T = sys.argv[1]
+blob = lambda f: " ".join(open(f + ".pub").read().split()[:2])
+print(json.dumps({"id": "i-b1", "region": "cn-hangzhou", "os_type": "linux", "status": "Running",
+                  "key_pair_name": "kp-01",
+                  "authorized_keys": {"root": [blob(T + "/key-01"), blob(T + "/key-26"), blob(T + "/other")]}}))
+PY
+)" >/dev/null
+before=$(kr_count_calls RunCommand applied)
+rc=0; kr_run_once || rc=$?
+kr_expect_eq "$rc" 0 "--once exit status with a bound instance"
+kr_expect_eq "$(kr_count_events detached INSTANCE=i-b1)" 1 "the bound instance is detached"
+kr_expect_eq "$(kr_count_events contained INSTANCE=i-b1 KEYPAIR=kp-01 REMOVED=2)" 1 "contained events of the bound instance"
+kr_expect_eq "$(kr_journal | grep -c 'Blocked 26 revoked key(s) on i-b1')" 1 "its contained event names all 26 keys"
+kr_expect_eq "$(kr_count_calls RunCommand applied)" "$((before + k3))" "RunCommand calls (one per run, for it alone)"
+kr_emuctl ca-state | "$PYTHON3" -c '
+import json, sys
+T = sys.argv[1]
+a = json.load(sys.stdin)["instances"]["i-b1"]
+blob = lambda f: " ".join(open(f + ".pub").read().split()[:2])
+want = {blob("%s/key-%02d" % (T, k)) for k in range(1, 27)}
+assert want <= set(a["revoked_keys"] or []), "not all 26 keys blocked"
+assert a["authorized_keys"]["root"] == [blob(T + "/other")], a["authorized_keys"]
+' "$T" || kr_fail "the bound instance does not block every revoked key"
+kr_pass "Scope=fleet: an instance bound to a revoked key pair is sent every run and contained after the last"

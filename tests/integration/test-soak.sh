@@ -14,7 +14,8 @@
 #                   round, no Linux instance was bound to a revoked key pair.
 # With Scope=fleet (KR_SCOPE, else odd seeds) the revoked keys are long RSA ones, too many for one
 # Cloud Assistant command: every Running Linux instance, bound or not, is sent them in runs, and
-# a `contained` event must mean that every revoked key pair's key of its region is blocked there.
+# a `contained` event must mean that every revoked key pair's key of its region is blocked there
+# and gone from its authorized_keys.
 # KR_SEED replays a run (printed first); KR_ROUNDS sets its length.
 . "$(dirname "$0")/lib.sh"
 
@@ -196,10 +197,10 @@ for e in events("contained"):
     i = e["KEYREVOKE_INSTANCE"]
     mine = {keys[(inst[i]["region"], kp)] for kp in inst[i]["detached_from"] + [inst[i]["key_pair_name"]]
             if (inst[i]["region"], kp) in revoked}
-    if scope == "fleet" and not mine:
-        # Bound to none: sent the whole set, in runs; contained only once the last one is proved.
+    unbound_contained += not mine
+    if scope == "fleet":
+        # Sent the whole set, in runs, bound or not; contained only once the last one is proved.
         mine = {keys[rk] for rk in revoked if rk[0] == inst[i]["region"]}
-        unbound_contained += 1
     a = ca.get(i) or {}
     held = {" ".join(l.split()[-2:]) for lines in (a.get("authorized_keys") or {}).values() for l in lines}
     blocked = set(a.get("revoked_keys") or [])
