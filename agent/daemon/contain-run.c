@@ -230,7 +230,7 @@ static size_t batch_apply_results(struct contain_batch *b, const struct ecs_invo
  * look of later invocations waits for. */
 static void batch_learn_run_time(const struct contain_batch *b) {
         struct contain *c = b->contain;
-        uint64_t took = b->answered_usec > 0 ? contain_now(c) - b->answered_usec : 0;
+        uint64_t took = batch_elapsed(b);
 
         if (took > 0 && (c->run_usec == 0 || took < c->run_usec)) {
                 c->run_usec = took;
